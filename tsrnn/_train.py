@@ -1,0 +1,137 @@
+"""The training loop: backpropagation through time over tensors made once per fit."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .errors import TrainingError
+
+__all__ = ["LOSSES", "OPTIMIZERS", "predict_batches", "train"]
+
+LOSSES: dict[str, type[nn.Module]] = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+
+EpochCallback = Callable[[int, float, "float | None"], None]
+
+
+@torch.no_grad()
+def predict_batches(module: nn.Module, X: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Run ``module`` over ``X`` in eval mode, ``batch_size`` rows at a time.
+
+    Parameters
+    ----------
+    module : nn.Module
+    X : Tensor of shape (n_samples, n_steps, n_inputs)
+    batch_size : int
+
+    Returns
+    -------
+    Tensor of shape (n_samples, n_outputs)
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        return torch.cat([module(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+    finally:
+        module.train(was_training)
+
+
+def train(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    clip_grad_norm: float | None = None,
+    valid: tuple[torch.Tensor, torch.Tensor] | None = None,
+    patience: int | None = None,
+    first_epoch: int = 1,
+    on_epoch: EpochCallback | None = None,
+) -> list[dict[str, float | int | None]]:
+    """Train ``module`` for up to ``epochs`` epochs and return one record per epoch.
+
+    Windows are shuffled each epoch (``generator`` makes it reproducible) and sliced into
+    batches by index. With ``valid``, the loss on that time-ordered tail is computed after every
+    epoch, training stops after ``patience`` epochs without improvement, and the weights of the
+    best epoch are restored before returning.
+
+    Parameters
+    ----------
+    module, optimizer, loss_fn
+        The network, its optimizer and the loss, all built by the caller.
+    X : Tensor of shape (n_samples, n_steps, n_inputs)
+    y : Tensor of shape (n_samples, n_outputs)
+    epochs, batch_size : int
+    generator : torch.Generator
+        Source of the shuffling order (on the CPU).
+    clip_grad_norm : float or None
+        Clip the global gradient norm to this value before each step.
+    valid : (Tensor of shape (n_valid, n_steps, n_inputs), Tensor of shape (n_valid, n_outputs))
+    patience : int or None
+        Epochs without a lower validation loss before stopping; None trains every epoch.
+    first_epoch : int
+        Number given to the first epoch of this call (continues across ``partial_fit``).
+    on_epoch : callable(epoch, train_loss, valid_loss) or None
+
+    Returns
+    -------
+    list of dict
+        ``{"epoch", "train_loss", "valid_loss"}`` per epoch run.
+
+    Raises
+    ------
+    TrainingError
+        If the training loss becomes NaN or infinite.
+    """
+    n = len(X)
+    history: list[dict[str, float | int | None]] = []
+    best_loss, best_state, since_best = math.inf, None, 0
+    module.train()
+    for epoch in range(first_epoch, first_epoch + epochs):
+        order = torch.randperm(n, generator=generator).to(X.device)
+        total = torch.zeros((), device=X.device)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(module(X[idx]), y[idx])
+            loss.backward()
+            if clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
+            optimizer.step()
+            total += loss.detach() * len(idx)
+        train_loss = total.item() / n
+        if not math.isfinite(train_loss):
+            raise TrainingError(
+                f"Training diverged at epoch {epoch}: the training loss became {train_loss}. "
+                "Lower the learning_rate or set clip_grad_norm (e.g. 1.0), and check that "
+                "the inputs and targets are scaled."
+            )
+        valid_loss = None
+        if valid is not None:
+            valid_loss = loss_fn(predict_batches(module, valid[0]), valid[1]).item()
+            if valid_loss < best_loss:
+                best_loss, since_best = valid_loss, 0
+                best_state = copy.deepcopy(module.state_dict())
+            else:
+                since_best += 1
+        history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss})
+        if on_epoch is not None:
+            on_epoch(epoch, train_loss, valid_loss)
+        if patience is not None and since_best >= patience:
+            break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    return history

@@ -1,0 +1,54 @@
+"""One family of errors for tsrnn.
+
+Every error tsrnn raises on purpose derives from :class:`TsrnnError`, and also from the
+builtin or scikit-learn class that users already catch: bad data is a ``ValueError``, an
+unfitted model is sklearn's ``NotFittedError``. The CLI turns any ``TsrnnError`` into one
+line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+__all__ = [
+    "DataError",
+    "DeviceError",
+    "ModelFileError",
+    "NotFittedError",
+    "ParameterError",
+    "SearchError",
+    "TrainingError",
+    "TsrnnError",
+]
+
+
+class TsrnnError(Exception):
+    """Base class of every error tsrnn raises on purpose."""
+
+
+class DataError(TsrnnError, ValueError):
+    """The data cannot be used as given (NaN, too short, wrong shape, bad index...)."""
+
+
+class ParameterError(TsrnnError, ValueError):
+    """A parameter value is not allowed."""
+
+
+class NotFittedError(TsrnnError, _SklearnNotFittedError):
+    """A method that needs a fitted model was called before ``fit``."""
+
+
+class TrainingError(TsrnnError, RuntimeError):
+    """Training failed, e.g. the loss became NaN or infinite."""
+
+
+class DeviceError(TsrnnError, RuntimeError):
+    """The requested torch device is not available."""
+
+
+class ModelFileError(TsrnnError, ValueError):
+    """A saved model file cannot be loaded safely."""
+
+
+class SearchError(TsrnnError, RuntimeError):
+    """A hyperparameter search cannot run (no worker can take its tasks, ...)."""

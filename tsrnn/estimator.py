@@ -1,0 +1,433 @@
+"""``RNNRegressor``: a scikit-learn regressor over a PyTorch RNN, LSTM or GRU."""
+
+from __future__ import annotations
+
+import contextlib
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._torch import resolve_device, seeded, torch_threads
+from ._train import LOSSES, OPTIMIZERS, predict_batches, train
+from .errors import DataError, NotFittedError, ParameterError
+from .nn import CELLS, RNNNet
+
+__all__ = ["RNNRegressor"]
+
+_FITTED = ("module_", "optimizer_", "history_", "n_features_in_", "n_channels_in_", "n_outputs_")
+
+
+class RNNRegressor(RegressorMixin, BaseEstimator):
+    """Recurrent neural network regressor: windows of a series in, the next values out.
+
+    Each row of ``X`` is one window (a sequence of ``n_steps`` time steps); an Elman RNN, LSTM
+    or GRU reads it and a linear head maps the last hidden state to the target(s). Trained by
+    backpropagation through time with mini-batches.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}, default="lstm"
+        Recurrent cell.
+    hidden_size : int, default=32
+        Units of the hidden state.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    dropout : float, default=0.0
+        Dropout between stacked layers and before the head, in ``[0, 1)``.
+    nonlinearity : {"tanh", "relu"}, default="tanh"
+        Activation of the Elman RNN (``cell="rnn"``); ignored by LSTM and GRU.
+    optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
+    learning_rate : float, default=1e-3
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    epochs : int, default=50
+        Passes over the training windows per call of ``fit`` (and of ``partial_fit``).
+    batch_size : int, default=64
+    loss : {"mse", "mae", "huber"}, default="mse"
+    clip_grad_norm : float or None, default=None
+        Clip the global gradient norm before each step (guards against exploding gradients).
+    validation_fraction : float or None, default=None
+        Fraction of the rows, taken from the *end* of ``X`` (the most recent windows when rows are
+        in time order), held out to measure a validation loss after each epoch. The weights of
+        the best epoch are restored at the end of training.
+    patience : int or None, default=None
+        Stop after this many epochs without a lower validation loss. Needs
+        ``validation_fraction``.
+    device : str, default="auto"
+        ``"auto"`` trains on CUDA when a GPU is visible, else on the CPU; or ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"``.
+    n_threads : int or None, default=None
+        Torch intra-op threads during ``fit`` and ``predict``; the previous global setting is
+        restored afterwards. ``None`` leaves torch's setting as it is. Small recurrent networks
+        gain little from a second thread, and OpenMP threads spin-wait when another process takes
+        a core: ``n_threads=1`` is the safe choice on a busy machine (see
+        ``benchmarks/train_speed.py``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and the shuffling of windows. The same seed and
+        data give the same predictions on the same CPU.
+    verbose : int, default=0
+        ``1`` shows a progress bar with the losses of each epoch.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model continues from its weights instead of starting anew.
+
+    Attributes
+    ----------
+    module_ : tsrnn.nn.RNNNet
+        The trained network.
+    optimizer_ : torch.optim.Optimizer
+        Its optimizer, kept so that ``partial_fit`` continues where training stopped.
+    history_ : list of dict
+        ``{"epoch", "train_loss", "valid_loss"}`` for every epoch trained.
+    n_iter_ : int
+        Epochs trained so far.
+    n_features_in_ : int
+        Time steps per window (the second dimension of ``X``).
+    n_channels_in_ : int
+        Channels per time step (1 for 2-D ``X``).
+    n_outputs_ : int
+        Values predicted per row (columns of ``y``, 1 for 1-D ``y``).
+    device_ : torch.device
+        Where the network lives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import RNNRegressor, make_windows
+    >>> series = np.sin(np.arange(300) / 6)
+    >>> X, y = make_windows(series, lookback=12)
+    >>> model = RNNRegressor(cell="gru", hidden_size=16, epochs=5, random_state=0).fit(X, y)
+    >>> model.predict(X[-2:]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        "cell": [StrOptions(set(CELLS))],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES))],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        cell: str = "lstm",
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        nonlinearity: str = "tanh",
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        epochs: int = 50,
+        batch_size: int = 64,
+        loss: str = "mse",
+        clip_grad_norm: float | None = None,
+        validation_fraction: float | None = None,
+        patience: int | None = None,
+        device: str = "auto",
+        n_threads: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.nonlinearity = nonlinearity
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.loss = loss
+        self.clip_grad_norm = clip_grad_norm
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ sklearn API
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> RNNRegressor:
+        """Train a new network on windows ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps) or (n_samples, n_steps, n_channels)
+            One window per row; 2-D input is a univariate sequence per row.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target(s) of each window, e.g. the next ``horizon`` values.
+
+        Returns
+        -------
+        self : RNNRegressor
+        """
+        if not (self.warm_start and self._is_fitted()):
+            self._reset()
+        return self.partial_fit(X, y)
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, epochs: int | None = None) -> RNNRegressor:
+        """Train the same network for ``epochs`` more epochs (``self.epochs`` by default).
+
+        The first call builds the network; later calls continue with its weights and optimizer
+        state, so epochs act as a budget that successive-halving search can hand out.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps) or (n_samples, n_steps, n_channels)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        epochs : int or None, default=None
+            Epochs for this call; ``None`` means ``self.epochs``.
+
+        Returns
+        -------
+        self : RNNRegressor
+        """
+        self._check_params()
+        first_call = not self._is_fitted()
+        X_t, y_t = self._validate_fit_data(X, y, reset=first_call)
+        if first_call:
+            self._initialize(n_channels=X_t.shape[2], n_outputs=y_t.shape[1])
+        X_t, y_t = X_t.to(self.device_), y_t.to(self.device_)
+        valid = None
+        if self.validation_fraction is not None:
+            n_valid = round(len(X_t) * self.validation_fraction)
+            if n_valid < 1 or n_valid >= len(X_t):
+                raise DataError(
+                    f"validation_fraction={self.validation_fraction} of {len(X_t)} rows leaves "
+                    f"{n_valid} validation rows and {len(X_t) - n_valid} training rows; both need "
+                    "at least one: pass more data or change validation_fraction."
+                )
+            X_t, valid = X_t[:-n_valid], (X_t[-n_valid:], y_t[-n_valid:])
+            y_t = y_t[:-n_valid]
+        n_epochs = self.epochs if epochs is None else int(epochs)
+        generator = torch.Generator().manual_seed(self.seed_ + self.n_iter_)
+        with (
+            torch_threads(self.n_threads),
+            seeded(self.seed_ + self.n_iter_, self.device_),
+            self._progress(n_epochs) as on_epoch,
+        ):
+            history = train(
+                self.module_,
+                self.optimizer_,
+                self.loss_fn_,
+                X_t,
+                y_t,
+                epochs=n_epochs,
+                batch_size=self.batch_size,
+                generator=generator,
+                clip_grad_norm=self.clip_grad_norm,
+                valid=valid,
+                patience=self.patience,
+                first_epoch=self.n_iter_ + 1,
+                on_epoch=on_epoch,
+            )
+        self.history_.extend(history)
+        self.n_iter_ += len(history)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predict the target(s) of each window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps) or (n_samples, n_steps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            float64; 1-D when the model was fitted with 1-D ``y``.
+        """
+        X_t = self._validate_predict_data(X)
+        with torch_threads(self.n_threads):
+            out = predict_batches(self.module_, X_t.to(self.device_))
+        out = out.cpu().numpy().astype(np.float64)
+        return out[:, 0] if self._y_1d else out
+
+    def hidden_states(self, X: np.ndarray) -> np.ndarray:
+        """Hidden state of the last recurrent layer at every time step of every window.
+
+        Useful for looking inside a fitted model (see ``notebooks/04_inside_the_rnn.ipynb``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_steps) or (n_samples, n_steps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_steps, hidden_size)
+        """
+        X_t = self._validate_predict_data(X).to(self.device_)
+        self.module_.eval()
+        with torch_threads(self.n_threads), torch.inference_mode():
+            states = self.module_.hidden_states(X_t)
+        return states.cpu().numpy().astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
+        return tags
+
+    # ------------------------------------------------------------------ internals
+
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "module_")
+
+    def _reset(self) -> None:
+        for name in (*_FITTED, "n_iter_", "device_", "loss_fn_", "seed_", "_y_1d"):
+            self.__dict__.pop(name, None)
+
+    def _check_params(self) -> None:
+        try:
+            self._validate_params()
+        except InvalidParameterError as exc:
+            raise ParameterError(str(exc)) from None
+        if self.patience is not None and self.validation_fraction is None:
+            raise ParameterError(
+                f"patience={self.patience} needs a validation set: set validation_fraction "
+                "(e.g. 0.1) or leave patience=None."
+            )
+
+    def _initialize(self, n_channels: int, n_outputs: int) -> None:
+        self.device_ = resolve_device(self.device)
+        self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with seeded(self.seed_, self.device_):
+            self.module_ = RNNNet(
+                n_channels,
+                n_outputs,
+                cell=self.cell,
+                hidden_size=self.hidden_size,
+                num_layers=self.num_layers,
+                dropout=self.dropout,
+                nonlinearity=self.nonlinearity,
+            ).to(self.device_)
+        options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
+        self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
+        self.loss_fn_ = LOSSES[self.loss]()
+        self.n_channels_in_ = n_channels
+        self.n_outputs_ = n_outputs
+        self.history_ = []
+        self.n_iter_ = 0
+
+    def _validate_fit_data(
+        self, X: np.ndarray, y: np.ndarray, reset: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        try:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                dtype=np.float32,
+                allow_nd=True,
+                multi_output=True,
+                y_numeric=True,
+            )
+        except ValueError as exc:
+            raise DataError(_explain(exc)) from exc
+        if X.ndim > 3:
+            raise DataError(
+                f"X has {X.ndim} dimensions; expected (n_samples, n_steps) or "
+                "(n_samples, n_steps, n_channels)."
+            )
+        X = X if X.ndim == 3 else X[:, :, None]
+        if not reset and X.shape[2] != self.n_channels_in_:
+            raise DataError(
+                f"X has {X.shape[2]} channels per step, but RNNRegressor was fitted with "
+                f"{self.n_channels_in_}: pass windows with the same columns as in fit."
+            )
+        y = np.asarray(y, dtype=np.float32)
+        if reset:
+            self._y_1d = y.ndim == 1
+        y = y.reshape(len(y), -1)
+        if not reset and y.shape[1] != self.n_outputs_:
+            raise DataError(
+                f"y has {y.shape[1]} outputs per row, but RNNRegressor was fitted with "
+                f"{self.n_outputs_}."
+            )
+        return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(y)
+
+    def _validate_predict_data(self, X: np.ndarray) -> torch.Tensor:
+        if not self._is_fitted():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet: call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        try:
+            X = validate_data(self, X, reset=False, dtype=np.float32, allow_nd=True)
+        except ValueError as exc:
+            raise DataError(_explain(exc)) from exc
+        X = X if X.ndim == 3 else X[:, :, None]
+        if X.ndim != 3 or X.shape[2] != self.n_channels_in_:
+            raise DataError(
+                f"X has shape {X.shape}, but RNNRegressor was fitted with "
+                f"{self.n_channels_in_} channels per step."
+            )
+        return torch.from_numpy(np.ascontiguousarray(X))
+
+    def _progress(self, n_epochs: int):
+        """A context giving an ``on_epoch`` callback: a rich progress bar, or None if quiet."""
+        if not self.verbose:
+            return contextlib.nullcontext(None)
+        return _epoch_progress(n_epochs)
+
+
+@contextlib.contextmanager
+def _epoch_progress(n_epochs: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[losses]}"),
+    )
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("fit", total=n_epochs, losses="")
+
+        def on_epoch(epoch: int, train_loss: float, valid_loss: float | None) -> None:
+            losses = f"loss {train_loss:.4g}"
+            if valid_loss is not None:
+                losses += f"  valid {valid_loss:.4g}"
+            progress.update(task, advance=1, losses=losses)
+
+        yield on_epoch
+
+
+def _explain(exc: ValueError) -> str:
+    """Add the fix to sklearn's data messages where it is not obvious."""
+    message = str(exc)
+    if "NaN" in message or "infinity" in message:
+        message += (
+            " RNNRegressor needs finite inputs and targets (no NaN or inf): fill or drop the "
+            "missing values first, e.g. with pandas' interpolate() or dropna()."
+        )
+    return message
