@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -105,7 +106,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     (2,)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "cell": [StrOptions(set(CELLS))],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],

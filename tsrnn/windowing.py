@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -149,7 +150,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
            [2., 3., 4.]])
     """
 
-    _parameter_constraints: dict = {"lookback": [int]}
+    _parameter_constraints: ClassVar[dict] = {"lookback": [int]}
 
     def __init__(self, lookback: int = 12) -> None:
         self.lookback = lookback
