@@ -48,7 +48,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         L2 penalty passed to the optimizer.
     epochs : int, default=50
         Passes over the training windows per call of ``fit`` (and of ``partial_fit``).
-    batch_size : int, default=64
+    batch_size : int, default=32
     loss : {"mse", "mae", "huber"}, default="mse"
     clip_grad_norm : float or None, default=None
         Clip the global gradient norm before each step (guards against exploding gradients).
@@ -140,7 +140,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
         epochs: int = 50,
-        batch_size: int = 64,
+        batch_size: int = 32,
         loss: str = "mse",
         clip_grad_norm: float | None = None,
         validation_fraction: float | None = None,
