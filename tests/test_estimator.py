@@ -29,8 +29,8 @@ def sine_windows():
 
 def test_keras_tutorial_model_runs_as_written():
     """The classic SimpleRNN example (50 units, 10 steps, rmsprop, mse, 10 epochs, batch 32)."""
-    X = np.random.random((1000, 10, 1))
-    y = np.random.random(1000)
+    X = np.random.random((1000, 10, 1))  # noqa: NPY002 (the tutorial as written)
+    y = np.random.random(1000)  # noqa: NPY002
     model = RNNRegressor(
         cell="rnn", hidden_size=50, optimizer="rmsprop", loss="mse", epochs=10, batch_size=32
     ).fit(X, y)
@@ -161,12 +161,12 @@ def test_non_finite_input_is_refused(sine_windows, bad):
         _small().fit(X, y)
     X, y = (np.array(a, copy=True) for a in sine_windows)
     y[5] = bad
-    with pytest.raises(DataError, match="(NaN|infinity)"):
+    with pytest.raises(DataError, match=r"(NaN|infinity)"):
         _small().fit(X, y)
 
 
 def test_errors_join_the_families_users_catch(sine_windows):
-    """Not fitted is sklearn's NotFittedError; bad parameters are ValueErrors; all are TsrnnError."""
+    """Not fitted is sklearn's NotFittedError, bad parameters are ValueErrors: all TsrnnError."""
     X, y = sine_windows
     with pytest.raises(sklearn.exceptions.NotFittedError) as info:
         RNNRegressor().predict(X)

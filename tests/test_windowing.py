@@ -42,7 +42,7 @@ def test_exogenous_columns_are_inputs_only():
 def test_views_add_almost_no_memory():
     """A million-point series with lookback 256: the windows reference the series' buffer."""
     series = np.zeros(1_000_000)
-    X, y = make_windows(series, lookback=256)
+    X, _ = make_windows(series, lookback=256)
     assert X.shape == (1_000_000 - 256, 256)
     assert np.shares_memory(X, series)
     assert X.strides == (8, 8)
