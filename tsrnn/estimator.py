@@ -364,7 +364,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"X has {X.shape[2]} channels per step, but RNNRegressor was fitted with "
                 f"{self.n_channels_in_}: pass windows with the same columns as in fit."
             )
-        y = np.asarray(y, dtype=np.float32)
+        y = np.require(y, np.float32, ["C", "W"])  # torch wants writable memory
         if reset:
             self._y_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
@@ -373,7 +373,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"y has {y.shape[1]} outputs per row, but RNNRegressor was fitted with "
                 f"{self.n_outputs_}."
             )
-        return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(y)
+        return torch.from_numpy(np.require(X, np.float32, ["C", "W"])), torch.from_numpy(y)
 
     def _validate_predict_data(self, X: np.ndarray) -> torch.Tensor:
         if not self._is_fitted():
@@ -391,7 +391,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"X has shape {X.shape}, but RNNRegressor was fitted with "
                 f"{self.n_channels_in_} channels per step."
             )
-        return torch.from_numpy(np.ascontiguousarray(X))
+        return torch.from_numpy(np.require(X, np.float32, ["C", "W"]))
 
     def _progress(self, n_epochs: int):
         """A context giving an ``on_epoch`` callback: a rich progress bar, or None if quiet."""
