@@ -59,7 +59,7 @@ def window_memory() -> tuple[int, int]:
     """Bytes of a 10M-point float64 series, and bytes make_windows allocates over it."""
     series = np.random.default_rng(0).normal(size=10_000_000)
     tracemalloc.start()
-    X, y = make_windows(series, lookback=256)
+    X, _ = make_windows(series, lookback=256)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert X.shape == (10_000_000 - 256, 256) and np.shares_memory(X, series)
