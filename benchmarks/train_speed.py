@@ -2,9 +2,10 @@
 
 The same LSTM task (hidden 64, lookback 48, 20,000 windows, batch 64, 3 epochs) is trained by
 both over the same pre-made arrays, interleaved round by round so that both see the same machine
-load, with 1 and with 2 torch threads. Prints windows/second of each and their ratio (target:
-RNNRegressor >= 0.95 of the hand loop), then the memory ``make_windows`` adds on a 10-million
-point series with lookback 256.
+load, with 1 and with 2 torch threads, first on a quiet machine and then with another process
+keeping one core busy (where OpenMP spin-waiting would show). Prints windows/second of each and
+their ratio (target: RNNRegressor >= 0.95 of the hand loop), then the memory ``make_windows``
+adds on a 10-million point series with lookback 256.
 
 Run: ``python benchmarks/train_speed.py [--rounds 3] [--windows 20000]``
 """
@@ -12,7 +13,10 @@ Run: ``python benchmarks/train_speed.py [--rounds 3] [--windows 20000]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -55,6 +59,20 @@ def tsrnn_fit(X: np.ndarray, y: np.ndarray, seed: int) -> float:
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def busy_core(enabled: bool):
+    """Keep one core busy with another process, as a second job on the machine would."""
+    if not enabled:
+        yield
+        return
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        burner.kill()
+        burner.wait()
+
+
 def window_memory() -> tuple[int, int]:
     """Bytes of a 10M-point float64 series, and bytes make_windows allocates over it."""
     series = np.random.default_rng(0).normal(size=10_000_000)
@@ -83,18 +101,24 @@ def main() -> None:
         f"LSTM hidden {HIDDEN}, lookback {LOOKBACK}, {len(X)} windows, batch {BATCH}, "
         f"{EPOCHS} epochs; median of {args.rounds} interleaved rounds"
     )
-    print(f"{'threads':>7}  {'hand loop win/s':>16}  {'RNNRegressor win/s':>19}  {'ratio':>6}")
+    print(
+        f"{'threads':>7}  {'other load':>10}  {'hand loop win/s':>16}  "
+        f"{'RNNRegressor win/s':>19}  {'ratio':>6}"
+    )
     previous = torch.get_num_threads()
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        hand, ours = [], []
-        for r in range(args.rounds):
-            first, second = (hand_loop, tsrnn_fit) if r % 2 == 0 else (tsrnn_fit, hand_loop)
-            t1, t2 = first(X, y, r), second(X, y, r)
-            (hand if first is hand_loop else ours).append(t1)
-            (ours if first is hand_loop else hand).append(t2)
-        h, o = n / statistics.median(hand), n / statistics.median(ours)
-        print(f"{threads:>7}  {h:>16,.0f}  {o:>19,.0f}  {o / h:>6.3f}")
+    for contended in (False, True):
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            hand, ours = [], []
+            with busy_core(contended):
+                for r in range(args.rounds):
+                    first, second = (hand_loop, tsrnn_fit) if r % 2 == 0 else (tsrnn_fit, hand_loop)
+                    t1, t2 = first(X, y, r), second(X, y, r)
+                    (hand if first is hand_loop else ours).append(t1)
+                    (ours if first is hand_loop else hand).append(t2)
+            h, o = n / statistics.median(hand), n / statistics.median(ours)
+            load = "1 core" if contended else "none"
+            print(f"{threads:>7}  {load:>10}  {h:>16,.0f}  {o:>19,.0f}  {o / h:>6.3f}")
     torch.set_num_threads(previous)
 
     series_bytes, added = window_memory()
