@@ -5,10 +5,24 @@ from .errors import DataError, NotFittedError, TsrnnError
 from .estimator import RNNRegressor
 from .windowing import SlidingWindowTransformer, make_windows
 
+# Loaded on first use, so that `import tsrnn` (and the CLI) does not import dask.
+_LAZY = {"SearchCV": "search", "RollingOrigin": "search"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DataError",
     "NotFittedError",
     "RNNRegressor",
+    "RollingOrigin",
+    "SearchCV",
     "SlidingWindowTransformer",
     "TsrnnError",
     "__version__",

@@ -1,0 +1,471 @@
+"""The orchestrator of a search: submit fits to Dask, collect them, keep the journal and bar.
+
+It scatters the shared data once, submits one task per (candidate, fold[, rung]) through
+distributed futures, consumes them with ``as_completed``, and asks the plan what comes next.
+Worker loss is Dask's to repair (a task running on a dead worker is rescheduled); data lost
+with a worker is scattered again and the fits that needed it resubmitted. A fit that raises
+or diverges is a result, recorded and never retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+import uuid
+import warnings
+from collections import defaultdict, deque
+from typing import Any
+
+import dask
+import numpy as np
+from distributed import Client, Future, as_completed
+from distributed.scheduler import KilledWorker
+
+from ._search_journal import Journal, trial_key
+from ._search_plans import HalvingPlan, Trial
+from ._search_tasks import Payload, fit_and_score, record_of, worker_facts
+from .cluster import gpu_worker_commands, local_cluster
+from .errors import ParameterError, SearchError
+
+__all__ = ["Runner", "default_resources"]
+
+_MAX_RESUBMITS = 3  # per fit, for data lost with a worker
+_WORKER_WAIT_S = 30.0  # how long a scheduler may stay without (suitable) workers
+
+
+class Runner:
+    """Run a plan of fits on a Dask cluster and return every fit's record.
+
+    Parameters
+    ----------
+    payload : Payload
+        Data, folds, estimator and scorer, scattered once.
+    candidates : list of dict
+    plan : GridPlan or HalvingPlan
+    search_id : str
+        Fingerprint of the search; with the parameters, fold and budget it keys the journal.
+    journal : str, PathLike or None
+    client : None, str or distributed.Client
+        ``None``: the scheduler of ``DASK_SCHEDULER_ADDRESS`` (dask config
+        ``scheduler-address``) if set, else a new local cluster of ``n_workers`` processes.
+    n_workers : int or None
+    resources : "auto" or dict
+    error_score : float or "raise"
+    verbose : int
+    """
+
+    def __init__(
+        self,
+        payload: Payload,
+        candidates: list[dict],
+        plan: Any,
+        search_id: str,
+        *,
+        journal: Any,
+        client: Any,
+        n_workers: int | None,
+        resources: str | dict,
+        error_score: Any,
+        verbose: int,
+    ) -> None:
+        self.payload, self.candidates, self.plan = payload, candidates, plan
+        self.search_id = search_id
+        self.journal = None if journal is None else Journal(journal)
+        self.client_spec, self.n_workers = client, n_workers
+        self.resources_spec = resources
+        self.error_score, self.catch = (
+            error_score,
+            not (isinstance(error_score, str) and error_score == "raise"),
+        )
+        self.verbose = verbose
+        self.records: dict[Trial, dict] = {}
+        self.dashboard_link: str | None = None
+        self.resources: dict[str, float] = {}
+        self.n_resubmitted = 0
+        self._client: Client | None = None
+        self._data: Future | None = None
+        self._futures: dict[Future, Trial] = {}
+        self._models: dict[tuple[int, int], Future] = {}
+        self._pending_models: dict[Trial, Future] = {}
+        self._retries: dict[Trial, int] = defaultdict(int)
+        self._fatal: SearchError | None = None
+        self._ac: as_completed | None = None  # made once a client exists
+
+    # ------------------------------------------------------------------ main loop
+
+    def run(self) -> dict[Trial, dict]:
+        """Run every fit of the plan (skipping those in the journal); return their records."""
+        done = self.journal.load() if self.journal is not None else {}
+        with contextlib.ExitStack() as stack:
+            self._stack = stack
+            bar = stack.enter_context(_Progress(self.verbose, self.plan.total))
+            self._bar = bar
+            queue = deque(self.plan.initial())
+            while queue or self._futures:
+                while queue:
+                    trial = queue.popleft()
+                    entry = done.get(self._key(trial))
+                    if entry is not None:
+                        queue.extend(self._finish(trial, Journal.record(entry), journaled=True))
+                    else:
+                        self._submit(trial)
+                if not self._futures:
+                    break
+                future = next(self._ac)
+                trial = self._futures.pop(future)
+                record = self._collect(future, trial)
+                if record is not None:
+                    queue.extend(self._finish(trial, record))
+        return self.records
+
+    def _submit(self, trial: Trial) -> None:
+        client = self._connect()
+        if self._data is None or self._data.status in ("cancelled", "lost", "error"):
+            [self._data] = client.scatter([self.payload], broadcast=False, hash=False)
+        params = self.candidates[trial.candidate]
+        previous = self._models.get((trial.candidate, trial.fold)) if trial.rung else None
+        steps = trial.steps
+        if previous is not None:
+            steps = steps[-1:]  # continue the previous rung's model
+        halving = trial.steps is not None
+        name = f"tsrnn-fit-c{trial.candidate}-f{trial.fold}-r{trial.rung}-{uuid.uuid4().hex[:8]}"
+        future = client.submit(
+            fit_and_score,
+            self._data,
+            params,
+            trial.fold,
+            steps,
+            previous,
+            keep_model=halving,
+            catch=self.catch,
+            key=name,
+            resources=self.resources or None,
+            pure=False,
+        )
+        if halving:  # the model stays on the worker; only the record comes back
+            self._pending_models[trial] = future
+            future = client.submit(record_of, future, key=f"{name}-record", pure=False)
+        self._futures[future] = trial
+        self._ac.add(future)
+
+    def _collect(self, future: Future, trial: Trial) -> dict | None:
+        """The record of a finished future, or None when the fit was resubmitted."""
+        if future.status == "finished":
+            return future.result()
+        if self._fatal is not None:
+            raise self._fatal
+        if future.status == "error":
+            exc = future.exception()
+            if not self.catch and not isinstance(exc, KilledWorker):
+                future.result()  # raises the fit's own exception, with its traceback
+            if isinstance(exc, KilledWorker):
+                message = (
+                    "KilledWorker: the workers running this fit died "
+                    f"{dask.config.get('distributed.scheduler.allowed-failures') + 1} times "
+                    "(out of memory, or a crash in native code?)"
+                )
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+            return _error_record(message)
+        # cancelled or lost: the data or the previous rung's model went with a worker
+        self._pending_models.pop(trial, None)
+        self._models.pop((trial.candidate, trial.fold), None)
+        self._retries[trial] += 1
+        if self._retries[trial] > _MAX_RESUBMITS:
+            return _error_record(
+                f"LostData: this fit's inputs were lost with a worker {_MAX_RESUBMITS + 1} times"
+            )
+        self.n_resubmitted += 1
+        self._submit(trial)
+        return None
+
+    def _finish(self, trial: Trial, record: dict, journaled: bool = False) -> list[Trial]:
+        """Store a record, journal it, advance the bar, and return the trials that follow."""
+        if record["error"] is not None and self.catch:
+            record["test_score"] = self.error_score
+            if record.get("train_score") is not None or self.payload.return_train_score:
+                record["train_score"] = self.error_score
+        self.records[trial] = record
+        params = self.candidates[trial.candidate]
+        if self.journal is not None and not journaled:
+            self.journal.append(self._key(trial), params, trial.fold, trial.n_epochs, record)
+        model = self._pending_models.pop(trial, None)
+        if model is not None and record["error"] is None:
+            self._models[(trial.candidate, trial.fold)] = model
+        score = math.nan if record["error"] is not None else float(record["test_score"])
+        following = self.plan.tell(trial, score)
+        if isinstance(self.plan, HalvingPlan):
+            self._release_models(trial, following)
+            self._bar.total(self.plan.total)
+        self._bar.advance(self._best_so_far())
+        return following
+
+    # ------------------------------------------------------------------ cluster
+
+    def _connect(self) -> Client:
+        if self._client is not None:
+            return self._client
+        spec = self.client_spec
+        if spec is None:
+            spec = dask.config.get("scheduler-address", None)
+        own = spec is None
+        if own:
+            client = self._stack.enter_context(local_cluster(self.n_workers))
+        elif isinstance(spec, str):
+            try:
+                client = self._stack.enter_context(Client(spec, timeout="10s"))
+            except OSError as exc:
+                raise SearchError(
+                    f"Cannot reach the Dask scheduler at {spec!r} ({exc}): start one with "
+                    "`dask scheduler` and workers with `dask worker ADDRESS`, or pass client=None "
+                    "for a local cluster."
+                ) from None
+        elif isinstance(spec, Client):
+            client = spec
+        else:
+            raise ParameterError(
+                "client must be None, a scheduler address such as 'tcp://host:8786' or a "
+                f"distributed.Client; got {type(spec).__name__}."
+            )
+        try:
+            client.wait_for_workers(1, timeout=_WORKER_WAIT_S)
+        except TimeoutError:
+            raise SearchError(
+                f"The Dask scheduler at {client.scheduler.address} has no workers after "
+                f"{_WORKER_WAIT_S:.0f} s: start some with `dask worker "
+                f"{client.scheduler.address}`."
+            ) from None
+        facts = client.run(worker_facts)
+        self.resources = self._resolve_resources(client, facts)
+        if not own:
+            _warn_malloc_trap(facts)
+        self.dashboard_link = client.dashboard_link
+        self._bar.note(f"Dask dashboard: {self.dashboard_link}")
+        if self.resources:
+            self._stack.enter_context(_Watchdog(self, client))
+        self._ac = as_completed(loop=client.loop)
+        self._client = client
+        return client
+
+    def _resolve_resources(self, client: Client, facts: dict) -> dict[str, float]:
+        if isinstance(self.resources_spec, dict):
+            resources = dict(self.resources_spec)
+        else:
+            workers = client.scheduler_info(n_workers=-1)["workers"].values()
+            resources = default_resources(
+                self.payload.estimator,
+                self.candidates,
+                gpu_declared=any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers),
+                cuda_on_workers=any(f["cuda"] for f in facts.values()),
+            )
+        problem = unsatisfiable(client, resources)
+        if problem:
+            raise SearchError(problem)
+        return resources
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _key(self, trial: Trial) -> str:
+        return trial_key(
+            self.search_id, self.candidates[trial.candidate], trial.fold, trial.n_epochs
+        )
+
+    def _release_models(self, trial: Trial, following: list[Trial]) -> None:
+        """Drop the models of candidates that a completed rung did not promote."""
+        bracket = self.plan.brackets[trial.bracket]
+        last = trial.rung + 1 == len(bracket.budgets)
+        if not following and not last:
+            return  # the rung is not complete yet
+        promoted = {t.candidate for t in following}
+        for candidate in bracket.scores[trial.rung]:
+            if candidate not in promoted:
+                for fold in range(self.plan.n_folds):
+                    self._models.pop((candidate, fold), None)
+
+    def _best_so_far(self) -> str:
+        groups: dict[tuple, list[float]] = defaultdict(list)
+        for trial, record in self.records.items():
+            groups[(trial.candidate, trial.n_epochs or 0)].append(record["test_score"])
+        n_folds = len(self.payload.splits)
+        complete = [
+            (epochs, float(np.mean(scores)), c)
+            for (c, epochs), scores in groups.items()
+            if len(scores) == n_folds and np.all(np.isfinite(scores))
+        ]
+        if not complete:
+            return ""
+        _, score, c = max(complete)
+        text = ", ".join(f"{k}={v!r}" for k, v in self.candidates[c].items())
+        text = text if len(text) <= 60 else text[:57] + "..."
+        return f"best {score:.4g} ({text})"
+
+
+def default_resources(
+    estimator: Any, candidates: list[dict], *, gpu_declared: bool, cuda_on_workers: bool
+) -> dict[str, float]:
+    """What each fit asks for when ``resources="auto"``: ``{"GPU": 1}`` for CUDA fits, else {}.
+
+    A fit trains on CUDA when a ``device`` parameter (of the estimator, of a step of it, or of
+    a candidate) is ``"cuda"``/``"cuda:N"``, or is ``"auto"`` on a cluster whose workers see a
+    GPU (they declare a ``GPU`` resource, or torch finds CUDA there).
+
+    Parameters
+    ----------
+    estimator : estimator
+    candidates : list of dict
+    gpu_declared : bool
+        Whether some worker declares a ``GPU`` resource.
+    cuda_on_workers : bool
+        Whether torch sees CUDA on some worker.
+
+    Returns
+    -------
+    dict
+    """
+    devices = set()
+    for params in (estimator.get_params(deep=True), *candidates):
+        for name, value in params.items():
+            if (name == "device" or name.endswith("__device")) and isinstance(value, str):
+                devices.add(value)
+    cuda = any(d.startswith("cuda") for d in devices)
+    auto_on_gpu = "auto" in devices and (gpu_declared or cuda_on_workers)
+    return {"GPU": 1} if cuda or auto_on_gpu else {}
+
+
+def unsatisfiable(client: Client, resources: dict[str, float]) -> str | None:
+    """A message when no worker declares ``resources`` (Dask would wait forever), else None."""
+    if not resources:
+        return None
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    if any(
+        all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
+        for w in workers.values()
+    ):
+        return None
+    declared = sorted({f"{k}={v}" for w in workers.values() for k, v in w["resources"].items()})
+    address = client.scheduler.address
+    wanted = ",".join(f"{k}={v}" for k, v in resources.items())
+    example = f"dask worker {address} --resources {wanted}"
+    if "GPU" in resources:
+        example = gpu_worker_commands(address, gpus=[0])[0]
+    return (
+        f"No worker of the cluster at {address} declares the resources {resources} that each "
+        f"fit asks for (workers declare: {', '.join(declared) or 'no resources'}), so the fits "
+        f"would wait forever. Start such workers, e.g. `{example}` (one per GPU: see "
+        "tsrnn.cluster.gpu_worker_commands or local_cluster(gpus='all')), or pass resources={} "
+        "to run the fits on any worker."
+    )
+
+
+def _warn_malloc_trap(facts: dict) -> None:
+    trapped = [address for address, f in facts.items() if f["malloc_trim"] is not None]
+    if trapped:
+        warnings.warn(
+            f"{len(trapped)} of {len(facts)} Dask workers run with MALLOC_TRIM_THRESHOLD_="
+            f"{facts[trapped[0]]['malloc_trim']} (distributed's default), which makes training "
+            "in them up to 2.5x slower: call tsrnn.cluster.tune_worker_malloc(client) once, or "
+            "start the workers with `--preload tsrnn.cluster`.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+
+
+def _error_record(message: str) -> dict:
+    return {
+        "test_score": math.nan,
+        "train_score": None,
+        "fit_time": math.nan,
+        "score_time": math.nan,
+        "error": message,
+        "traceback": None,
+        "worker": None,
+        "pid": None,
+        "torch_threads": None,
+        "device": None,
+    }
+
+
+class _Watchdog(threading.Thread):
+    """Fail the search when no worker can take its fits any more (they would wait forever)."""
+
+    def __init__(self, runner: Runner, client: Client, interval: float = 2.0) -> None:
+        super().__init__(name="tsrnn-search-watchdog", daemon=True)
+        self.runner, self.client, self.interval = runner, client, interval
+        self.stopped = threading.Event()
+
+    def __enter__(self) -> _Watchdog:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+    def run(self) -> None:
+        since = None
+        while not self.stopped.wait(self.interval):
+            try:
+                problem = unsatisfiable(self.client, self.runner.resources)
+            except Exception:  # the client is closing
+                return
+            if problem is None:
+                since = None
+                continue
+            since = since or time.monotonic()
+            if time.monotonic() - since > _WORKER_WAIT_S:
+                self.runner._fatal = SearchError(
+                    f"For {_WORKER_WAIT_S:.0f} s: " + problem[0].lower() + problem[1:]
+                )
+                self.client.cancel(list(self.runner._futures))
+                return
+
+
+class _Progress:
+    """A rich progress bar of finished / total fits with the best score so far (or nothing)."""
+
+    def __init__(self, verbose: int, total: int) -> None:
+        self.verbose, self._total = verbose, total
+        self._progress = None
+
+    def __enter__(self) -> _Progress:
+        if self.verbose:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("search"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("fits"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[best]}"),
+                console=Console(stderr=True),
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("search", total=self._total, best="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def advance(self, best: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, best=best)
+
+    def total(self, total: int) -> None:
+        if self._progress is not None and total != self._total:
+            self._total = total
+            self._progress.update(self._task, total=total)
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text)
