@@ -1,8 +1,11 @@
 """tsrnn: forecast time series with recurrent neural networks."""
 
+from . import datasets, metrics
 from ._version import __version__
+from .backtest import backtest
 from .errors import DataError, NotFittedError, TsrnnError
 from .estimator import RNNRegressor
+from .forecaster import RNNForecaster
 from .windowing import SlidingWindowTransformer, make_windows
 
 # Loaded on first use, so that `import tsrnn` (and the CLI) does not import dask.
@@ -20,11 +23,15 @@ def __getattr__(name: str):
 __all__ = [
     "DataError",
     "NotFittedError",
+    "RNNForecaster",
     "RNNRegressor",
     "RollingOrigin",
     "SearchCV",
     "SlidingWindowTransformer",
     "TsrnnError",
     "__version__",
+    "backtest",
+    "datasets",
     "make_windows",
+    "metrics",
 ]

@@ -1,0 +1,90 @@
+"""Tests of tsrnn.backtest (rolling origin, expanding window)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator
+
+from tsrnn import RNNForecaster, backtest, metrics
+from tsrnn.errors import DataError, ParameterError
+
+
+class LastValue(BaseEstimator):
+    """Naive forecaster that records what it was fitted on (for checking the origins)."""
+
+    fitted_on: list = []  # noqa: RUF012 - shared log across clones, on purpose
+
+    def __init__(self, horizon=None):
+        self.horizon = horizon
+
+    def fit(self, y, X=None):
+        LastValue.fitted_on.append(y)
+        self.y_ = y
+        return self
+
+    def predict(self, horizon=None, X_future=None):
+        index = pd.date_range(self.y_.index[-1], periods=horizon + 1, freq="MS")[1:]
+        value = self.y_.iloc[-1]
+        return pd.DataFrame(
+            {"forecast": value, "lower": value - 5.0, "upper": value + 5.0}, index=index
+        )
+
+
+def series(n=40):
+    values = np.arange(n, dtype=float) ** 1.5
+    return pd.Series(values, index=pd.date_range("2000-01-01", periods=n, freq="MS"))
+
+
+def test_origins_expand_and_metrics_match_hand_computation():
+    """Each origin trains on everything before it; scores equal the metric functions."""
+    LastValue.fitted_on = []
+    y = series()
+    table = backtest(LastValue(), y, horizon=4, n_origins=3, step=2, season_length=1)
+    assert list(table.index) == [1, 2, 3, "mean"]
+    assert [len(t) for t in LastValue.fitted_on] == [32, 34, 36]
+    assert list(table["train_size"].iloc[:3]) == [32, 34, 36]
+    assert table.loc[3, "cutoff"] == pd.Timestamp("2002-12-01")
+    train, test = y.iloc[:34], y.iloc[34:38]
+    forecast = np.full(4, train.iloc[-1])
+    assert table.loc[2, "mae"] == pytest.approx(metrics.mae(test, forecast))
+    assert table.loc[2, "rmse"] == pytest.approx(metrics.rmse(test, forecast))
+    assert table.loc[2, "smape"] == pytest.approx(metrics.smape(test, forecast))
+    assert table.loc[2, "mase"] == pytest.approx(metrics.mase(test, forecast, train, m=1))
+    inside = np.mean(np.abs(test.to_numpy() - forecast) <= 5.0)
+    assert table.loc[2, "coverage"] == pytest.approx(inside)
+    assert table.loc["mean", "mase"] == pytest.approx(table["mase"].iloc[:3].mean())
+
+
+def test_each_origin_gets_a_fresh_clone_with_the_horizon():
+    """A forecaster whose horizon is None gets the backtest horizon; the original is untouched."""
+    original = LastValue()
+    backtest(original, series(), horizon=4, n_origins=2)
+    assert original.horizon is None and not hasattr(original, "y_")
+
+
+def test_default_step_is_horizon():
+    """Without step, the test windows do not overlap."""
+    LastValue.fitted_on = []
+    backtest(LastValue(), series(), horizon=5, n_origins=3)
+    assert [len(t) for t in LastValue.fitted_on] == [25, 30, 35]
+
+
+def test_backtest_rnn_forecaster_runs():
+    """RNNForecaster plugs in; the metrics are finite and coverage is between 0 and 1."""
+    y = series(60) + 10 * np.sin(np.arange(60))
+    model = RNNForecaster(lookback=12, hidden_size=4, epochs=2, device="cpu", random_state=0)
+    table = backtest(model, y, horizon=6, n_origins=2)
+    assert np.isfinite(table[["mae", "rmse", "smape", "mase"]].to_numpy(dtype=float)).all()
+    assert ((table["coverage"] >= 0) & (table["coverage"] <= 1)).all()
+
+
+def test_too_many_origins_is_data_error():
+    """Origins that leave too little training data are refused with the numbers."""
+    with pytest.raises(DataError, match="origins"):
+        backtest(LastValue(), series(20), horizon=6, n_origins=3)
+
+
+def test_bad_horizon_is_parameter_error():
+    """horizon must be a positive integer."""
+    with pytest.raises(ParameterError, match="horizon"):
+        backtest(LastValue(), series(), horizon=0)

@@ -1,0 +1,345 @@
+"""Tests of RNNForecaster and of the series validation it shares with the CSV reader."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+import tsrnn.forecaster as forecaster_module
+from tsrnn import RNNForecaster
+from tsrnn._series import check_series
+from tsrnn.datasets import load
+from tsrnn.errors import DataError, NotFittedError, ParameterError, TsrnnError
+
+FAST = {"hidden_size": 4, "epochs": 2, "batch_size": 16, "device": "cpu", "random_state": 0}
+
+
+def monthly(n=60, start="2000-01-01", seed=0, level=100.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    values = level + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n)
+    return pd.Series(values, index=pd.date_range(start, periods=n, freq="MS", name="ds"))
+
+
+@pytest.fixture(scope="module")
+def air():
+    return load("airpassengers")
+
+
+@pytest.fixture(scope="module")
+def fitted(air):
+    return RNNForecaster(lookback=24, cell="lstm", **FAST).fit(air)
+
+
+# ---------------------------------------------------------------- the user story
+
+
+def test_predict_returns_dated_forecast_with_intervals(fitted, air):
+    """The next 12 month-starts, columns forecast/lower/upper, lower <= forecast <= upper."""
+    out = fitted.predict(horizon=12)
+    expected = pd.date_range("1961-01-01", periods=12, freq="MS", name="ds")
+    assert out.index.equals(expected)
+    assert out.index.name == air.index.name
+    assert list(out.columns) == ["forecast", "lower", "upper"]
+    assert np.isfinite(out.to_numpy()).all()
+    assert (out["lower"] <= out["forecast"]).all() and (out["forecast"] <= out["upper"]).all()
+
+
+def test_intervals_never_narrow_further_ahead(fitted):
+    """The half-width in scaled units is non-decreasing with the step ahead."""
+    assert np.all(np.diff(fitted.quantiles_) >= 0)
+    longer = fitted.predict(horizon=30)
+    assert len(longer) == 30
+    width = (longer["upper"] - longer["lower"]).to_numpy()
+    assert width[-1] > width[0]
+
+
+def test_predict_default_horizon_is_fit_horizon(fitted):
+    """horizon=None in predict uses horizon_ (one season for monthly data)."""
+    assert fitted.horizon_ == 12
+    assert len(fitted.predict()) == 12
+
+
+def test_get_params_and_clone():
+    """Explicit params round-trip through get_params/set_params and sklearn.clone."""
+    f = RNNForecaster(lookback=24, strategy="recursive", hidden_size=7, interval=0.8)
+    params = f.get_params()
+    assert params["lookback"] == 24 and params["hidden_size"] == 7 and params["interval"] == 0.8
+    copy = clone(f)
+    assert copy.get_params() == params
+    copy.set_params(cell="gru")
+    assert copy.cell == "gru" and f.cell == "lstm"
+
+
+def test_same_random_state_same_forecast(air):
+    """Two fits with the same seed give identical numbers."""
+    a = RNNForecaster(lookback=24, **FAST).fit(air).predict()
+    b = RNNForecaster(lookback=24, **FAST).fit(air).predict()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_recursive_strategy(air):
+    """A one-step network fed its own output forecasts any horizon."""
+    f = RNNForecaster(lookback=24, strategy="recursive", horizon=6, **FAST).fit(air)
+    assert f.models_[0].n_outputs_ == 1
+    out = f.predict(horizon=9)
+    assert len(out) == 9 and np.isfinite(out.to_numpy()).all()
+
+
+def test_direct_strategy_emits_all_horizon_values(fitted):
+    """The direct network has one output per step of the fit horizon."""
+    assert fitted.models_[0].n_outputs_ == fitted.horizon_
+
+
+def test_trend_is_continued():
+    """On a clean linear trend, the level-relative default extrapolates the slope."""
+    t = np.arange(80.0)
+    y = pd.Series(50 + 3 * t, index=pd.date_range("2001-01-01", periods=80, freq="D"))
+    f = RNNForecaster(lookback=14, horizon=7, hidden_size=8, epochs=300, device="cpu",
+                      random_state=0, interval=None)  # fmt: skip
+    out = f.fit(y).predict()["forecast"].to_numpy()
+    truth = 50 + 3 * np.arange(80, 87)
+    # A level model would stay near the last value (287) or the training range; the trend is
+    # continued when the forecast climbs by about 3 per day.
+    assert np.all(np.diff(out) > 1.0)
+    assert np.max(np.abs(out - truth)) < 10
+
+
+def test_interval_none_gives_nan_bounds(air):
+    """interval=None skips calibration; the bounds are NaN, the forecast is unchanged."""
+    with_int = RNNForecaster(lookback=24, **FAST).fit(air).predict()
+    without = RNNForecaster(lookback=24, interval=None, **FAST).fit(air).predict()
+    assert without[["lower", "upper"]].isna().all().all()
+    np.testing.assert_array_equal(with_int["forecast"], without["forecast"])
+
+
+def test_range_index_input():
+    """A RangeIndex series is forecast on the integers that follow."""
+    y = pd.Series(np.sin(np.arange(50) / 3))
+    out = RNNForecaster(lookback=10, horizon=4, **FAST).fit(y).predict()
+    assert list(out.index) == [50, 51, 52, 53]
+
+
+def test_not_fitted():
+    """predict before fit raises NotFittedError."""
+    with pytest.raises(NotFittedError, match="fit"):
+        RNNForecaster().predict(3)
+
+
+def test_bad_param_is_parameter_error(air):
+    """An unknown strategy is reported by name."""
+    with pytest.raises(ParameterError, match="strategy"):
+        RNNForecaster(strategy="sideways").fit(air)
+
+
+# ---------------------------------------------------------------- newer history, exogenous
+
+
+def test_predict_from_newer_history(air):
+    """Passing y to predict forecasts after its end without refitting."""
+    f = RNNForecaster(lookback=24, **FAST).fit(air.iloc[:-12])
+    base = f.predict()
+    assert base.index[0] == pd.Timestamp("1960-01-01")
+    newer = f.predict(y=air)
+    assert newer.index[0] == pd.Timestamp("1961-01-01")
+    same = f.predict(y=air.iloc[:-12])
+    pd.testing.assert_frame_equal(base, same)
+
+
+def test_exogenous_columns(air):
+    """X in fit makes X_future required, of the right length and columns."""
+    X = pd.DataFrame({"month": air.index.month.astype(float)}, index=air.index)
+    f = RNNForecaster(lookback=24, **FAST).fit(air, X)
+    future = pd.date_range("1961-01-01", periods=12, freq="MS")
+    X_future = pd.DataFrame({"month": future.month.astype(float)}, index=future)
+    out = f.predict(X_future=X_future)
+    assert len(out) == 12 and np.isfinite(out.to_numpy()).all()
+    with pytest.raises(DataError, match="X_future"):
+        f.predict()
+    with pytest.raises(DataError, match="11 rows"):
+        f.predict(X_future=X_future.iloc[:11])
+    with pytest.raises(DataError, match="columns"):
+        f.predict(X_future=X_future.rename(columns={"month": "m"}))
+
+
+def test_exogenous_future_changes_the_forecast(air):
+    """The network reads X_future: different future covariates give different forecasts."""
+    X = pd.DataFrame({"x": np.random.default_rng(0).normal(size=len(air))}, index=air.index)
+    f = RNNForecaster(lookback=24, **FAST).fit(air, X)
+    future = pd.date_range("1961-01-01", periods=12, freq="MS")
+    a = f.predict(X_future=pd.DataFrame({"x": np.zeros(12)}, index=future))
+    b = f.predict(X_future=pd.DataFrame({"x": np.full(12, 3.0)}, index=future))
+    assert not np.allclose(a["forecast"], b["forecast"])
+
+
+# ---------------------------------------------------------------- many series
+
+
+def long_format():
+    a = monthly(60, start="2000-01-01", seed=1, level=10.0)
+    b = monthly(48, start="2001-01-01", seed=2, level=1000.0)
+    return pd.concat({"a": a, "b": b}, names=["id", "ds"])
+
+
+def test_many_series_forecast_each(monkeypatch):
+    """A long Series fits one model and returns horizon rows per series after its own end."""
+    y = long_format()
+    f = RNNForecaster(lookback=12, horizon=6, **FAST).fit(y)
+    out = f.predict()
+    assert out.index.names == ["id", "ds"]
+    assert out.loc["a"].index[0] == pd.Timestamp("2005-01-01")
+    assert out.loc["b"].index[0] == pd.Timestamp("2005-01-01")
+    assert len(out) == 12
+    # Each series keeps its own scale.
+    assert out.loc["a", "forecast"].abs().max() < 200
+    assert out.loc["b", "forecast"].min() > 500
+
+
+def test_many_series_windows_never_cross_series(monkeypatch):
+    """Training windows come from one series each: no window mixes the two levels."""
+    seen = []
+    original = forecaster_module.RNNRegressor.fit
+
+    def spy(self, X, y):
+        seen.append((np.asarray(X), np.asarray(y)))
+        return original(self, X, y)
+
+    monkeypatch.setattr(forecaster_module.RNNRegressor, "fit", spy)
+    y = long_format()
+    params = {**FAST, "normalize": "none", "scaler": "none", "interval": None}
+    RNNForecaster(lookback=12, horizon=6, **params).fit(y)
+    X, targets = seen[-1]
+    rows = np.concatenate([X[:, :, 0], targets], axis=1)  # each window with its targets
+    low, high = (rows < 500).all(axis=1), (rows > 500).all(axis=1)
+    assert np.all(low | high)
+    # Every window of both series is used: (60 - 18 + 1) + (48 - 18 + 1).
+    assert len(rows) == 43 + 31 and low.sum() == 43
+
+
+def test_many_series_with_newer_history_of_one_series():
+    """predict(y=...) may forecast a subset of the known series."""
+    y = long_format()
+    f = RNNForecaster(lookback=12, horizon=6, **FAST).fit(y)
+    only_b = y.loc[["b"]]
+    out = f.predict(y=only_b)
+    assert list(out.index.get_level_values(0).unique()) == ["b"]
+
+
+# ---------------------------------------------------------------- persistence hooks
+
+
+@pytest.mark.parametrize("kind", ["single", "exog", "many"])
+def test_state_round_trip_gives_identical_predictions(kind, air):
+    """_to_state -> JSON -> _from_state rebuilds a forecaster with bit-identical output."""
+    X_future = None
+    if kind == "many":
+        y, X = long_format(), None
+    else:
+        y, X = air, None
+    if kind == "exog":
+        X = pd.DataFrame({"month": air.index.month.astype(float)}, index=air.index)
+        future = pd.date_range("1961-01-01", periods=12, freq="MS")
+        X_future = pd.DataFrame({"month": future.month.astype(float)}, index=future)
+    f = RNNForecaster(lookback=12, n_models=2, **FAST).fit(y, X)
+    meta, arrays, regressors = f._to_state()
+    meta = json.loads(json.dumps(meta))
+    arrays = {k: np.array(v) for k, v in arrays.items()}
+    g = RNNForecaster._from_state(f.get_params(), meta, arrays, regressors)
+    pd.testing.assert_frame_equal(f.predict(X_future=X_future), g.predict(X_future=X_future))
+    assert all(name.endswith("_") for name in vars(g) if name not in g.get_params())
+
+
+# ---------------------------------------------------------------- validation
+
+
+def test_errors_are_tsrnn_and_value_errors():
+    """DataError is catchable both ways."""
+    with pytest.raises(TsrnnError):
+        check_series(monthly().iloc[::-1])
+    with pytest.raises(ValueError):
+        check_series(monthly().iloc[::-1])
+
+
+def test_unsorted_index():
+    """An unsorted index says so and how to fix it."""
+    with pytest.raises(DataError, match=r"not sorted.*sort_index"):
+        RNNForecaster(**FAST).fit(monthly().sample(frac=1, random_state=0))
+
+
+def test_duplicated_timestamps():
+    """Duplicates name the first duplicated timestamp."""
+    y = monthly()
+    y = pd.concat([y.iloc[:10], y.iloc[9:]])
+    with pytest.raises(DataError, match="duplicated timestamps, first 2000-10-01"):
+        check_series(y)
+
+
+def test_gap_names_first_missing_timestamp():
+    """A missing month is named."""
+    y = monthly().drop(pd.Timestamp("2001-03-01"))
+    with pytest.raises(DataError, match=r"gap: timestamp 2001-03-01 is missing"):
+        check_series(y)
+
+
+def test_frequency_cannot_be_inferred():
+    """Irregular timestamps are reported as such."""
+    index = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-05", "2020-01-11", "2020-02-19"])
+    with pytest.raises(DataError, match=r"frequency .* cannot be inferred"):
+        check_series(pd.Series(np.arange(5.0), index=index))
+
+
+def test_nan_in_y_names_timestamp():
+    """NaN is located by timestamp."""
+    y = monthly()
+    y.iloc[7] = np.nan
+    with pytest.raises(DataError, match="NaN at 2000-08-01"):
+        RNNForecaster(**FAST).fit(y)
+
+
+def test_nan_in_X_names_column_and_timestamp():
+    """NaN in X names the column and the timestamp."""
+    y = monthly()
+    X = pd.DataFrame({"temp": np.ones(len(y))}, index=y.index)
+    X.iloc[3, 0] = np.nan
+    with pytest.raises(DataError, match=r"'temp' at 2000-04-01"):
+        check_series(y, X)
+
+
+def test_non_numeric_values():
+    """Text in the values is named."""
+    y = monthly().astype(object)
+    y.iloc[2] = "n/a"
+    with pytest.raises(DataError, match="non-numeric value 'n/a'"):
+        check_series(y)
+
+
+def test_X_not_aligned():
+    """X on other timestamps is refused."""
+    y = monthly()
+    X = pd.DataFrame({"x": np.ones(len(y))}, index=y.index + pd.DateOffset(months=1))
+    with pytest.raises(DataError, match="not aligned"):
+        check_series(y, X)
+
+
+def test_series_shorter_than_lookback_plus_horizon():
+    """Too short a series says how many steps are needed."""
+    with pytest.raises(DataError, match=r"needs at least 36"):
+        RNNForecaster(lookback=24, horizon=12, **FAST).fit(monthly(30))
+
+
+def test_multiindex_series_checked_one_by_one():
+    """A gap inside one series of a long frame names that series."""
+    y = long_format().drop(("b", pd.Timestamp("2002-02-01")))
+    with pytest.raises(DataError, match=r"series 'b'.*2002-02-01"):
+        check_series(y)
+
+
+def test_check_series_normal_form():
+    """A one-column DataFrame becomes a float Series with its frequency recorded."""
+    y = monthly().astype(int).to_frame("value")
+    out, X = check_series(y)
+    assert isinstance(out, pd.Series) and out.dtype == np.float64
+    assert out.index.freqstr == "MS" and out.attrs["freq"] == "MS"
+    assert X is None

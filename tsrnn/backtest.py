@@ -1,0 +1,164 @@
+"""Rolling-origin evaluation of a forecaster (expanding window)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from . import metrics
+from ._series import check_series
+from .errors import DataError, ParameterError
+
+__all__ = ["backtest"]
+
+
+def backtest(
+    forecaster,
+    y: pd.Series | pd.DataFrame,
+    horizon: int,
+    n_origins: int = 3,
+    step: int | None = None,
+    *,
+    X: pd.DataFrame | None = None,
+    season_length: int | None = None,
+) -> pd.DataFrame:
+    """Fit a fresh clone at each of ``n_origins`` forecast origins and score its forecast.
+
+    The last origin forecasts the last ``horizon`` points; each earlier origin sits ``step``
+    points before the next. At every origin a clone of ``forecaster`` is fitted on everything
+    before it (an expanding window) and predicts the next ``horizon`` points, which are
+    compared with the truth. For many series (a ``MultiIndex`` (id, timestamp)), every series
+    is cut at the same distance from its own end and the metrics are averaged over series.
+
+    Parameters
+    ----------
+    forecaster : estimator
+        Unfitted forecaster with ``fit(y, X=None)`` and ``predict(horizon, X_future=None)``
+        returning a DataFrame with a ``forecast`` column (and optionally ``lower``,
+        ``upper``), e.g. :class:`tsrnn.RNNForecaster`. If it has a ``horizon`` parameter left
+        at ``None``, the clones get ``horizon``.
+    y : Series or one-column DataFrame of shape (n_timesteps,)
+        The whole series, as for ``RNNForecaster.fit``.
+    horizon : int
+        Steps forecast at each origin.
+    n_origins : int, default=3
+        Number of forecast origins.
+    step : int or None, default=None
+        Steps between consecutive origins; ``None`` means ``horizon`` (non-overlapping tests).
+    X : DataFrame of shape (n_timesteps, n_features) or None, default=None
+        Exogenous variables on the index of ``y``; the future part is passed as ``X_future``.
+    season_length : int or None, default=None
+        Seasonal period ``m`` of MASE; ``None`` infers it from the frequency (12 for monthly).
+
+    Returns
+    -------
+    DataFrame of shape (n_origins + 1, 8)
+        One row per origin (index 1..n_origins) and a last row ``"mean"``; columns
+        ``cutoff`` (last training timestamp), ``train_size``, ``mae``, ``rmse``, ``smape``,
+        ``mase``, ``coverage`` (share of true values inside [lower, upper]; NaN without
+        intervals) and ``fit_seconds``.
+
+    Raises
+    ------
+    DataError
+        If the series is too short for the origins asked.
+
+    Examples
+    --------
+    >>> from tsrnn import RNNForecaster, backtest
+    >>> from tsrnn.datasets import load
+    >>> y = load("airpassengers")
+    >>> table = backtest(RNNForecaster(epochs=2, hidden_size=8, random_state=0), y,
+    ...                  horizon=12, n_origins=2)
+    >>> table.index.tolist(), table.columns.tolist()[2:6]
+    ([1, 2, 'mean'], ['mae', 'rmse', 'smape', 'mase'])
+    """
+    from .forecaster import season_length_for
+
+    for name, value in (("horizon", horizon), ("n_origins", n_origins)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ParameterError(f"{name} must be a positive integer; got {value!r}.")
+    step = horizon if step is None else step
+    if not isinstance(step, (int, np.integer)) or isinstance(step, bool) or step < 1:
+        raise ParameterError(f"step must be a positive integer or None; got {step!r}.")
+    y, X = check_series(y, X)
+    m = season_length or season_length_for(y.attrs["freq"])
+    groups = _groups(y)
+    shortest = min(len(idx) for idx in groups.values())
+    held_out = horizon + (n_origins - 1) * step
+    if shortest - held_out < m + 1:
+        raise DataError(
+            f"The shortest series has {shortest} time steps, but {n_origins} origins "
+            f"{step} apart with horizon={horizon} hold out {held_out}, leaving too little to "
+            "train on: use fewer origins, a smaller step or a longer series."
+        )
+    params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
+    rows = []
+    for k in range(n_origins):
+        back = horizon + (n_origins - 1 - k) * step  # points after the cutoff
+        train_pos = np.concatenate([pos[: len(pos) - back] for pos in groups.values()])
+        test_pos = [pos[len(pos) - back : len(pos) - back + horizon] for pos in groups.values()]
+        model = clone(forecaster)
+        if "horizon" in params and params["horizon"] is None:
+            model.set_params(horizon=horizon)
+        y_train = y.iloc[train_pos]
+        X_train = None if X is None else X.iloc[train_pos]
+        X_future = None if X is None else X.iloc[np.concatenate(test_pos)]
+        start = time.perf_counter()
+        model.fit(y_train, X_train) if X is not None else model.fit(y_train)
+        fit_seconds = time.perf_counter() - start
+        pred = model.predict(horizon=horizon, X_future=X_future)
+        rows.append(_score(y, groups, train_pos, test_pos, pred, m, back, fit_seconds))
+    table = pd.DataFrame(rows, index=pd.Index(range(1, n_origins + 1), name="origin"))
+    mean = table.drop(columns="cutoff").mean(numeric_only=True)
+    table.loc["mean"] = {**mean.to_dict(), "cutoff": None}
+    table["train_size"] = table["train_size"].astype(float)
+    return table
+
+
+def _groups(y: pd.Series) -> dict:
+    """Positions of each series' rows in ``y`` (one group for a single series)."""
+    if not isinstance(y.index, pd.MultiIndex):
+        return {None: np.arange(len(y))}
+    codes = y.index.get_level_values(0)
+    return {key: np.flatnonzero(np.asarray(codes == key)) for key in pd.unique(codes)}
+
+
+def _score(y, groups, train_pos, test_pos, pred, m, back, fit_seconds) -> dict:
+    values = y.to_numpy()
+    per_series = []
+    for (key, pos), test in zip(groups.items(), test_pos, strict=True):
+        part = pred if key is None else pred.xs(key, level=0)
+        truth = values[test]
+        forecast = part["forecast"].to_numpy()
+        if len(forecast) != len(truth):
+            raise DataError(
+                f"The forecaster returned {len(forecast)} forecasts for {len(truth)} test "
+                "points: its predict(horizon=...) must return horizon rows per series."
+            )
+        train = values[pos[: len(pos) - back]]
+        coverage = np.nan
+        if {"lower", "upper"} <= set(part.columns) and part[["lower", "upper"]].notna().all().all():
+            inside = (truth >= part["lower"].to_numpy()) & (truth <= part["upper"].to_numpy())
+            coverage = float(np.mean(inside))
+        per_series.append(
+            {
+                "mae": metrics.mae(truth, forecast),
+                "rmse": metrics.rmse(truth, forecast),
+                "smape": metrics.smape(truth, forecast),
+                "mase": metrics.mase(truth, forecast, train, m=m),
+                "coverage": coverage,
+            }
+        )
+    scores = pd.DataFrame(per_series).mean()
+    cutoff = y.index[train_pos[-1]]
+    cutoff = cutoff[-1] if isinstance(cutoff, tuple) else cutoff
+    return {
+        "cutoff": cutoff,
+        "train_size": len(train_pos),
+        **scores.to_dict(),
+        "fit_seconds": fit_seconds,
+    }
