@@ -90,8 +90,11 @@ class Journal:
         line = json.dumps(entry, default=repr, allow_nan=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line + "\n")
+            with self.path.open("a+b") as f:
+                f.seek(0, os.SEEK_END)
+                if f.tell() and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
+                    line = "\n" + line  # close a line cut short by a crash
+                f.write((line + "\n").encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
@@ -106,5 +109,5 @@ class Journal:
         record = {name: entry.get(name) for name in _SAVED}
         score = record["test_score"]
         record["test_score"] = math.nan if score is None else float(score)
-        record.update(traceback=None, pid=None, torch_threads=None, journal=True)
+        record.update(traceback=None, pid=None, torch_threads=None, task=None, journal=True)
         return record

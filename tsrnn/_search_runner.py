@@ -84,6 +84,7 @@ class Runner:
         self.dashboard_link: str | None = None
         self.resources: dict[str, float] = {}
         self.n_resubmitted = 0
+        self.token = uuid.uuid4().hex[:8]  # in every task key of this search
         self._client: Client | None = None
         self._data: Future | None = None
         self._futures: dict[Future, Trial] = {}
@@ -130,7 +131,8 @@ class Runner:
         if previous is not None:
             steps = steps[-1:]  # continue the previous rung's model
         halving = trial.steps is not None
-        name = f"tsrnn-fit-c{trial.candidate}-f{trial.fold}-r{trial.rung}-{uuid.uuid4().hex[:8]}"
+        attempt = self._retries[trial]
+        name = f"tsrnn-fit-{self.token}-c{trial.candidate}-f{trial.fold}-r{trial.rung}-a{attempt}"
         future = client.submit(
             fit_and_score,
             self._data,
@@ -153,7 +155,7 @@ class Runner:
     def _collect(self, future: Future, trial: Trial) -> dict | None:
         """The record of a finished future, or None when the fit was resubmitted."""
         if future.status == "finished":
-            return future.result()
+            return {**future.result(), "task": str(future.key).removesuffix("-record")}
         if self._fatal is not None:
             raise self._fatal
         if future.status == "error":
@@ -374,6 +376,7 @@ def _warn_malloc_trap(facts: dict) -> None:
 
 def _error_record(message: str) -> dict:
     return {
+        "task": None,
         "test_score": math.nan,
         "train_score": None,
         "fit_time": math.nan,

@@ -213,7 +213,8 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
     n_candidates_ : int
     fits_ : list of dict
         Every fit's record: ``candidate``, ``fold``, ``n_epochs``, ``test_score``, ``fit_time``,
-        ``error``, ``worker``, ``pid``, ``torch_threads``, ``device``, ``journal``.
+        ``error``, ``worker``, ``pid``, ``torch_threads``, ``device``, ``task`` (the Dask key),
+        ``journal`` (True when read from the journal).
     n_resubmitted_ : int
         Fits run again because their data went with a lost worker.
     dashboard_link_ : str or None
