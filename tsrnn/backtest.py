@@ -113,10 +113,9 @@ def backtest(
         pred = model.predict(horizon=horizon, X_future=X_future)
         rows.append(_score(y, groups, train_pos, test_pos, pred, m, back, fit_seconds))
     table = pd.DataFrame(rows, index=pd.Index(range(1, n_origins + 1), name="origin"))
-    mean = table.drop(columns="cutoff").mean(numeric_only=True)
-    table.loc["mean"] = {**mean.to_dict(), "cutoff": None}
     table["train_size"] = table["train_size"].astype(float)
-    return table
+    mean = table.drop(columns="cutoff").mean().to_frame("mean").T
+    return pd.concat([table, mean.rename_axis("origin")])[table.columns]
 
 
 def _groups(y: pd.Series) -> dict:
