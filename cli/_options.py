@@ -1,0 +1,359 @@
+"""Options shared by the commands, and the small helpers that print their results.
+
+Nothing here imports tsrnn, torch or pandas at module level: ``tsrnn --help`` builds every
+command's options from this file and must stay fast. The model options are a table named after
+the parameters of :class:`tsrnn.RNNForecaster` (``--hidden-size`` is ``hidden_size``); a
+command decorated with :func:`model_options` gets the ones the user gave as a dict, and the
+forecaster's own defaults apply to the rest.
+"""
+
+import functools
+import inspect
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+# ---------------------------------------------------------------------- data options
+
+Data = Annotated[
+    Path,
+    typer.Argument(
+        metavar="CSV",
+        help="CSV file with a header row: a time column and the values (one row per time "
+        "step; many series in long format with --id-col).",
+        show_default=False,
+    ),
+]
+TimeCol = Annotated[
+    str | None,
+    typer.Option(
+        "--time-col",
+        metavar="COLUMN",
+        help="Column of timestamps.",
+        show_default="the only date column",
+    ),
+]
+Target = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        metavar="COLUMN",
+        help="Column to forecast.",
+        show_default="the only numeric column left",
+    ),
+]
+IdCol = Annotated[
+    str | None,
+    typer.Option(
+        "--id-col",
+        metavar="COLUMN",
+        help="Column naming each series, for many series in long format.",
+    ),
+]
+Exog = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exog",
+        metavar="COLUMN[,COLUMN]",
+        help="Exogenous (input) column; repeat the option or separate names by commas.",
+        show_default=False,
+    ),
+]
+Future = Annotated[
+    Path | None,
+    typer.Option(
+        "--future",
+        metavar="CSV",
+        help="CSV with the future values of the --exog columns (time column, id column if "
+        "any, and one row per forecast step); needed when the model uses --exog.",
+    ),
+]
+Horizon = Annotated[
+    int | None,
+    typer.Option(
+        "--horizon",
+        "-H",
+        metavar="INT",
+        min=1,
+        help="Steps ahead to forecast.",
+        show_default="one season, e.g. 12 for monthly data",
+    ),
+]
+Output = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Where to write the forecast CSV; '-' writes the CSV to standard output and "
+        "nothing else.",
+    ),
+]
+Plot = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        metavar="PNG",
+        help="Also write a PNG of the recent history, forecast and interval.",
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress bar and no summary; errors still show."),
+]
+
+# ---------------------------------------------------------------------- model options
+
+#: RNNForecaster parameter -> its option. Defaults shown are the forecaster's (a test checks).
+MODEL_OPTIONS = {
+    "lookback": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Steps of history each forecast reads.",
+            show_default="3 horizons or 2 seasons, at least 8",
+        ),
+    ],
+    "strategy": Annotated[
+        Literal["direct", "recursive"] | None,
+        typer.Option(
+            help="direct: one network emits every step; recursive: a one-step network is fed "
+            "its own forecasts.",
+            show_default="direct",
+        ),
+    ],
+    "normalize": Annotated[
+        Literal["window", "last", "none"] | None,
+        typer.Option(help="How each window is made level-free.", show_default="window"),
+    ],
+    "season_length": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT", min=1, help="Observations per season.", show_default="from the frequency"
+        ),
+    ],
+    "scaler": Annotated[
+        Literal["standard", "minmax", "none"] | None,
+        typer.Option(help="Scaling of the target and inputs.", show_default="standard"),
+    ],
+    "interval": Annotated[
+        float | None,
+        typer.Option(
+            metavar="FLOAT",
+            help="Coverage of the prediction interval, in (0, 1).",
+            show_default="0.9",
+        ),
+    ],
+    "no_interval": Annotated[
+        bool,
+        typer.Option(
+            "--no-interval", help="Skip the prediction interval (faster: one network less)."
+        ),
+    ],
+    "calibration_size": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Windows per series held out to calibrate the interval.",
+            show_default="max(horizon, 20%), at most 200",
+        ),
+    ],
+    "n_models": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT", min=1, help="Networks averaged (different seeds).", show_default="1"
+        ),
+    ],
+    "cell": Annotated[
+        Literal["rnn", "lstm", "gru"] | None,
+        typer.Option(help="Recurrent cell.", show_default="lstm"),
+    ],
+    "hidden_size": Annotated[
+        int | None,
+        typer.Option(metavar="INT", min=1, help="Units of the hidden state.", show_default="32"),
+    ],
+    "num_layers": Annotated[
+        int | None,
+        typer.Option(metavar="INT", min=1, help="Stacked recurrent layers.", show_default="1"),
+    ],
+    "dropout": Annotated[
+        float | None,
+        typer.Option(
+            metavar="FLOAT",
+            help="Dropout between layers and before the head, in [0, 1).",
+            show_default="0.0",
+        ),
+    ],
+    "optimizer": Annotated[
+        Literal["adam", "rmsprop", "sgd"] | None,
+        typer.Option(help="Optimizer.", show_default="adam"),
+    ],
+    "learning_rate": Annotated[
+        float | None, typer.Option(metavar="FLOAT", help="Learning rate.", show_default="0.001")
+    ],
+    "weight_decay": Annotated[
+        float | None, typer.Option(metavar="FLOAT", help="L2 penalty.", show_default="0.0")
+    ],
+    "epochs": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Epochs per network.",
+            show_default="about 1500 steps, 10 to 400 epochs",
+        ),
+    ],
+    "batch_size": Annotated[
+        int | None, typer.Option(metavar="INT", min=1, help="Windows per batch.", show_default="32")
+    ],
+    "loss": Annotated[
+        Literal["mse", "mae", "huber"] | None,
+        typer.Option(help="Training loss.", show_default="mae"),
+    ],
+    "clip_grad_norm": Annotated[
+        float | None,
+        typer.Option(
+            metavar="FLOAT", help="Clip the gradient norm to this value.", show_default="1.0"
+        ),
+    ],
+    "validation_fraction": Annotated[
+        float | None,
+        typer.Option(
+            metavar="FLOAT",
+            help="Share of the last windows held out for early stopping, in (0, 1).",
+        ),
+    ],
+    "patience": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Stop after this many epochs without a lower validation loss.",
+        ),
+    ],
+    "device": Annotated[
+        str | None,
+        typer.Option(help="auto, cpu, cuda or cuda:N.", show_default="auto"),
+    ],
+    "n_threads": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Torch threads while training.",
+            show_default="torch's setting",
+        ),
+    ],
+    "random_state": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            help="Seed: the same seed and data give the same forecast on one machine.",
+        ),
+    ],
+}
+
+
+def model_options(command):
+    """Give ``command`` the model options; it receives the ones given as ``params``.
+
+    ``params`` maps RNNForecaster parameter names to the values the user typed; options left
+    out are absent, so the forecaster's defaults apply. ``--no-interval`` becomes
+    ``interval=None``.
+    """
+    signature = inspect.signature(command)
+    own = [p for name, p in signature.parameters.items() if name != "params"]
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=annotation,
+            default=False if name == "no_interval" else None,
+        )
+        for name, annotation in MODEL_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def with_params(**kwargs):
+        given = {name: kwargs.pop(name) for name in MODEL_OPTIONS}
+        params = {name: value for name, value in given.items() if value is not None}
+        if params.pop("no_interval"):
+            params["interval"] = None
+        return command(**kwargs, params=params)
+
+    with_params.__signature__ = signature.replace(parameters=own + added)
+    return with_params
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def exog_columns(values: list[str] | None) -> list[str] | None:
+    """``--exog a --exog b,c`` -> ``["a", "b", "c"]``; None when not given."""
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def check_outputs(*paths) -> None:
+    """Fail before any work if an output file could not be written ('-' and None pass)."""
+    from tsrnn.io import check_output_path
+
+    for path in paths:
+        if path is not None and str(path) != "-":
+            check_output_path(path)
+
+
+def progress_to_stderr() -> None:
+    """Send rich output (the training progress bar) to stderr, keeping stdout for results."""
+    import rich
+
+    rich.reconfigure(stderr=True, highlight=False)
+
+
+def say(quiet: bool, message: str) -> None:
+    """One line of the summary, on stderr, unless --quiet."""
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def describe_series(y, path) -> str:
+    """'Read 144 rows from sales.csv: 1 series, frequency MS, 1949-01-01 to 1960-12-01.'"""
+    import pandas as pd
+
+    multi = isinstance(y.index, pd.MultiIndex)
+    n_series = len(y.index.unique(level=0)) if multi else 1
+    times = y.index.get_level_values(-1)
+    first, last = times.min(), times.max()
+    return (
+        f"Read {len(y)} rows from {path}: {n_series} series, frequency {y.attrs.get('freq')}, "
+        f"{_day(first)} to {_day(last)}."
+    )
+
+
+def describe_outputs(**outputs) -> str:
+    """'forecast.csv (forecast), forecast.png (plot)' for the outputs that were written."""
+    shown = [
+        f"{'stdout' if str(path) == '-' else path} ({what})"
+        for what, path in outputs.items()
+        if path is not None
+    ]
+    return ", ".join(shown) if shown else "nothing written"
+
+
+class Timer:
+    """Seconds since creation: ``timer = Timer(); ...; f"{timer}"`` -> '3.2 s'."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __str__(self) -> str:
+        return f"{time.perf_counter() - self.start:.1f} s"
+
+
+def _day(stamp) -> str:
+    return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()

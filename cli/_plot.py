@@ -1,0 +1,66 @@
+"""``--plot``: a PNG of the recent history, the forecast and its interval band.
+
+Drawn on a bare matplotlib ``Figure`` rendered by the Agg canvas: no pyplot, no GUI backend and
+no global state, so it works on a headless machine and in parallel processes.
+"""
+
+import os
+
+# Series drawn at most (one panel each); the rest are named in the title.
+MAX_PANELS = 6
+
+
+def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
+    """Write a PNG of ``history``'s tail, ``forecast`` and its ``[lower, upper]`` band.
+
+    Parameters
+    ----------
+    history : Series or None
+        The observed series (``DatetimeIndex``, or ``MultiIndex`` (id, timestamp)); None draws
+        the forecast alone. Only the last ``max(4 * horizon, 48)`` points are drawn.
+    forecast : DataFrame
+        Columns ``forecast``, ``lower``, ``upper`` as returned by ``RNNForecaster.predict``.
+    path : str or path-like
+        Where to write the PNG; written atomically.
+    """
+    import numpy as np
+    import pandas as pd
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from tsrnn.io import atomic_path
+
+    multi = isinstance(forecast.index, pd.MultiIndex)
+    ids = list(pd.unique(forecast.index.get_level_values(0))) if multi else [None]
+    shown = ids[:MAX_PANELS]
+    fig = Figure(figsize=(9, 2.6 * len(shown) + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
+    for ax, key in zip(axes, shown, strict=True):
+        part = forecast.xs(key, level=0) if multi else forecast
+        tail = max(4 * len(part), 48)
+        if history is not None:
+            past = history.xs(key, level=0) if multi else history
+            past = past.iloc[-tail:]
+            ax.plot(past.index, past.to_numpy(), color="0.2", lw=1.2, label="history")
+        ax.plot(part.index, part["forecast"], color="tab:blue", lw=1.6, label="forecast")
+        if np.isfinite(part[["lower", "upper"]].to_numpy()).any():
+            ax.fill_between(
+                part.index,
+                part["lower"],
+                part["upper"],
+                color="tab:blue",
+                alpha=0.2,
+                lw=0,
+                label="interval",
+            )
+        if multi:
+            ax.set_title(f"{forecast.index.names[0] or 'series'} {key}")
+        elif history is not None and history.name is not None:
+            ax.set_title(str(history.name))
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper left", frameon=False)
+    if len(ids) > len(shown):
+        fig.suptitle(f"first {len(shown)} of {len(ids)} series")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)

@@ -1,0 +1,71 @@
+"""``tsrnn fit``: fit a forecaster on a CSV and save it as a model file."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._options import (
+    Data,
+    Exog,
+    Horizon,
+    IdCol,
+    Quiet,
+    Target,
+    TimeCol,
+    Timer,
+    check_outputs,
+    describe_series,
+    exog_columns,
+    model_options,
+    progress_to_stderr,
+    say,
+)
+
+ModelOut = Annotated[
+    Path,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="PATH",
+        help="Model file to write (safetensors + JSON, conventionally .tsrnn).",
+    ),
+]
+
+
+@model_options
+def fit(
+    data: Data,
+    model: ModelOut,
+    horizon: Horizon = None,
+    time_col: TimeCol = None,
+    target: Target = None,
+    id_col: IdCol = None,
+    exog: Exog = None,
+    quiet: Quiet = False,
+    *,
+    params: dict,
+) -> None:
+    """Fit a model on the CSV and save it, to forecast later with 'tsrnn predict'.
+
+    Example: tsrnn fit sales.csv --time-col date --target units --lookback 24 --cell gru
+    --model model.tsrnn
+    """
+    from tsrnn.forecaster import RNNForecaster
+    from tsrnn.io import read_series
+    from tsrnn.persist import save
+
+    timer = Timer()
+    check_outputs(model)
+    y, X = read_series(
+        data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
+    )
+    progress_to_stderr()
+    fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
+    save(fitted, model)
+    say(quiet, describe_series(y, data))
+    say(
+        quiet,
+        f"Fitted {len(fitted.models_)} network(s) ({fitted.cell}, lookback {fitted.lookback_}, "
+        f"horizon {fitted.horizon_}, {fitted.epochs_} epochs) in {timer}: {model} (model).",
+    )

@@ -1,0 +1,280 @@
+"""The installed ``tsrnn`` command, run in subprocesses: happy paths and a matrix of bad inputs.
+
+Training is kept tiny (1-2 epochs, 4 hidden units); the bad-input cases run in parallel, and
+most of them fail before any training.
+"""
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+TSRNN = shutil.which("tsrnn", path=str(Path(sys.executable).parent)) or shutil.which("tsrnn")
+FAST = ["--epochs", "1", "--hidden-size", "4", "--random-state", "0", "--n-threads", "1"]
+MONTHS = [f"{y}-{m:02d}-01" for y in (2018, 2019, 2020) for m in range(1, 13)]
+
+pytestmark = pytest.mark.skipif(TSRNN is None, reason="the tsrnn command is not installed")
+
+
+def run(*args, cwd) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "TSRNN_DEBUG"}
+    return subprocess.run(
+        [TSRNN, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "COLUMNS": "100"},
+    )
+
+
+def _csv(header, *columns) -> str:
+    lines = [",".join(map(str, row)) for row in zip(*columns, strict=True)]
+    return "\n".join([header, *lines]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def air(tmp_path_factory) -> Path:
+    """The bundled airpassengers series, exported by the command itself."""
+    folder = tmp_path_factory.mktemp("air")
+    result = run("datasets", "export", "airpassengers", "air.csv", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "air.csv"
+
+
+# ---------------------------------------------------------------------- happy paths
+
+
+def test_version():
+    result = run("--version", cwd=".")
+    assert result.returncode == 0 and result.stdout.startswith("tsrnn ")
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["forecast"], ["fit"], ["predict"], ["backtest"], ["datasets"]]
+)
+def test_help(command):
+    result = run(*command, "--help", cwd=".")
+    assert result.returncode == 0 and "Usage: tsrnn" in result.stdout
+    assert result.stderr == ""
+
+
+def test_help_does_not_import_heavy_modules():
+    """`tsrnn --help` loads neither torch, dask, pandas nor tsrnn itself."""
+    code = (
+        "import sys\n"
+        "from tsrnn_cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ['torch', 'dask', 'pandas', 'numpy', 'matplotlib', 'tsrnn']\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stderr.strip() == "[]"
+
+
+def test_datasets_list_and_export_to_stdout(tmp_path):
+    listed = run("datasets", "list", cwd=tmp_path)
+    assert listed.returncode == 0 and "airpassengers" in listed.stdout
+    exported = run("datasets", "export", "airpassengers", "-", cwd=tmp_path)
+    assert exported.returncode == 0
+    assert exported.stdout.splitlines()[:2] == ["ds,airpassengers", "1949-01-01,112.0"]
+
+
+def test_forecast_writes_csv_plot_and_summary(air, tmp_path):
+    result = run(
+        "forecast", air, "--horizon", "12", "--output", "fc.csv", "--plot", "fc.png", *FAST,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "fc.csv")
+    assert table.columns.tolist() == ["ds", "forecast", "lower", "upper"]
+    assert len(table) == 12 and table["ds"].iloc[0] == "1961-01-01"
+    assert (table["lower"] <= table["forecast"]).all() and (
+        table["forecast"] <= table["upper"]
+    ).all()
+    assert (tmp_path / "fc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Read 144 rows" in result.stderr and "frequency MS" in result.stderr
+    assert "fc.csv" in result.stderr and "fc.png" in result.stderr
+    assert result.stdout == ""
+
+
+def test_forecast_to_stdout_writes_only_csv(air, tmp_path):
+    """--output - : stdout is the CSV and nothing else; --quiet: stderr is empty."""
+    result = run("forecast", air, "-H", "3", "--output", "-", "--quiet", "--no-interval", *FAST,
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ds,forecast,lower,upper" and len(lines) == 4
+    assert result.stderr == ""
+    assert os.listdir(tmp_path) == []
+
+
+def test_fit_then_predict_equals_forecast(air, tmp_path):
+    """fit + predict from the saved model gives the very same CSV as forecast."""
+    options = ["--time-col", "ds", "--target", "airpassengers", "--lookback", "24",
+               "--cell", "gru", "--horizon", "12", *FAST]  # fmt: skip
+    fitted = run("fit", air, "--model", "model.tsrnn", *options, cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    assert "model.tsrnn" in fitted.stderr
+    predicted = run("predict", "--model", "model.tsrnn", "--horizon", "12", "-o", "p.csv",
+                    cwd=tmp_path)  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr
+    forecast = run("forecast", air, "-o", "f.csv", "--quiet", *options, cwd=tmp_path)
+    assert forecast.returncode == 0, forecast.stderr
+    assert (tmp_path / "p.csv").read_text() == (tmp_path / "f.csv").read_text()
+
+    # From newer history: the forecast starts after the data's last timestamp.
+    (tmp_path / "older.csv").write_text("".join(air.read_text().splitlines(True)[:121]))
+    newer = run("predict", "-m", "model.tsrnn", "--data", "older.csv", "-H", "2", "-o", "-",
+                "--plot", "older.png", cwd=tmp_path)  # fmt: skip
+    assert newer.returncode == 0, newer.stderr
+    assert newer.stdout.splitlines()[1].startswith("1959-01-01,")
+    assert (tmp_path / "older.png").exists()
+
+
+def test_backtest_prints_metrics_table(air, tmp_path):
+    result = run("backtest", air, "--horizon", "6", "--origins", "2", "--no-interval",
+                 "-o", "metrics.csv", *FAST, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0].split()
+    assert header[:2] == ["origin", "cutoff"] and "mae" in header and "mase" in header
+    assert result.stdout.splitlines()[-1].split()[0] == "mean"
+    assert pd.read_csv(tmp_path / "metrics.csv")["origin"].tolist() == ["1", "2", "mean"]
+
+
+def test_many_series_with_exogenous_columns(tmp_path):
+    """Long format with --id-col, --exog and --future; the id column is in the output."""
+    n = len(MONTHS)
+    (tmp_path / "stores.csv").write_text(
+        _csv("store,month,units,price", ["a"] * n + ["b"] * n, MONTHS * 2,
+             [i % 12 + 10 for i in range(2 * n)], [1 + i % 3 for i in range(2 * n)])
+    )  # fmt: skip
+    (tmp_path / "future.csv").write_text(
+        _csv("store,month,price", ["a", "a", "b", "b"], ["2021-01-01", "2021-02-01"] * 2, [1] * 4)
+    )
+    result = run("forecast", "stores.csv", "--id-col", "store", "--target", "units",
+                 "--exog", "price", "--future", "future.csv", "-H", "2", "-o", "-",
+                 "--lookback", "6", *FAST, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(pd.io.common.StringIO(result.stdout))
+    assert table.columns.tolist() == ["store", "month", "forecast", "lower", "upper"]
+    assert table["store"].tolist() == ["a", "a", "b", "b"]
+
+
+def test_debug_shows_traceback(tmp_path):
+    result = run("forecast", "missing.csv", "--debug", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr and "DataError" in result.stderr
+
+
+# ---------------------------------------------------------------------- bad inputs
+
+GOOD = _csv("date,units", MONTHS, range(36))
+
+
+def _with(text: str, line: int, value: str) -> str:
+    """GOOD with the value of data line ``line`` (1 = first data row) replaced."""
+    lines = text.splitlines()
+    date = lines[line].split(",")[0]
+    lines[line] = f"{date},{value}"
+    return "\n".join(lines) + "\n"
+
+
+def _rows(text: str, order: list[int]) -> str:
+    lines = text.splitlines()
+    return "\n".join([lines[0], *(lines[i] for i in order)]) + "\n"
+
+
+def _pickle() -> bytes:
+    return pickle.dumps({"weights": [1.0, 2.0]})
+
+
+def _truncated_model() -> bytes:
+    import numpy as np
+
+    from tsrnn import RNNRegressor, make_windows
+    from tsrnn.persist import save
+
+    X, y = make_windows(np.arange(40.0), lookback=4)
+    model = RNNRegressor(hidden_size=2, epochs=1, random_state=0, device="cpu").fit(X, y)
+    path = save(model, Path(os.environ.get("TMPDIR", "/tmp")) / f"tsrnn-test-{os.getpid()}.tsrnn")
+    raw = path.read_bytes()
+    path.unlink()
+    return raw[:-20]
+
+
+FORECAST = ["forecast", "data.csv", "-o", "out.csv", "--plot", "out.png"]
+
+# id, input files, arguments, text the one-line message must contain
+BAD_INPUTS = [
+    ("missing-file", {}, FORECAST, "does not exist"),
+    ("empty-file", {"data.csv": ""}, FORECAST, "is empty"),
+    ("binary-file", {"data.csv": b"\x89PNG\r\n\x1a\n\xff\xfe\x00garbage"}, FORECAST, "not UTF-8"),
+    ("malformed-csv", {"data.csv": GOOD + "2021-01-01,1,2,3\n"}, FORECAST, "Expected 2 fields"),
+    ("unknown-column", {"data.csv": GOOD}, [*FORECAST, "--target", "unit"], "did you mean 'units'"),
+    ("ambiguous-target", {"data.csv": _csv("date,a,b", MONTHS, range(36), range(36))}, FORECAST,
+     "2 numeric columns"),
+    ("non-numeric-target", {"data.csv": _with(GOOD, 5, "abc")}, FORECAST, "line 6 has 'abc'"),
+    ("nan", {"data.csv": _with(GOOD, 7, "")}, FORECAST, "empty value (NaN) on line 8"),
+    ("unsorted", {"data.csv": _rows(GOOD, [1, 3, 2, *range(4, 37)])}, FORECAST, "not sorted"),
+    ("duplicated", {"data.csv": _rows(GOOD, [1, 2, 2, *range(3, 37)])}, FORECAST, "twice"),
+    ("gap", {"data.csv": _rows(GOOD, [*range(1, 10), *range(11, 37)])}, FORECAST, "gap"),
+    ("too-short", {"data.csv": _csv("date,units", MONTHS[:10], range(10))},
+     [*FORECAST, "--horizon", "12"], "needs at least"),
+    ("bad-choice", {"data.csv": GOOD}, [*FORECAST, "--cell", "lsmt"], "'lsmt' is not one of"),
+    ("bad-range", {"data.csv": GOOD}, [*FORECAST, "--horizon", "0"], "--horizon"),
+    ("bad-value-for-model", {"data.csv": GOOD}, [*FORECAST, "--interval", "1.5", *FAST],
+     "'interval' parameter"),
+    ("unknown-option", {"data.csv": GOOD}, [*FORECAST, "--epoch", "3"], "No such option: --epoch"),
+    ("missing-output-folder", {"data.csv": GOOD}, ["forecast", "data.csv", "-o", "no/out.csv"],
+     "does not exist"),
+    ("exog-without-future", {"data.csv": _csv("date,units,p", MONTHS, range(36), range(36))},
+     [*FORECAST, "--target", "units", "--exog", "p"], "--future"),
+    ("pickle-model", {"model.tsrnn": _pickle()},
+     ["predict", "-m", "model.tsrnn", "-o", "out.csv"], "pickle"),
+    ("corrupted-model", {"model.tsrnn": _truncated_model},
+     ["predict", "-m", "model.tsrnn", "-o", "out.csv"], "corrupted"),
+    ("missing-model", {}, ["predict", "-m", "model.tsrnn", "-o", "out.csv"], "does not exist"),
+    ("unknown-dataset", {}, ["datasets", "export", "nope", "out.csv"], "Unknown dataset"),
+    ("fit-bad-data", {"data.csv": _with(GOOD, 3, "")}, ["fit", "data.csv", "-m", "out.tsrnn"],
+     "NaN"),
+    ("backtest-too-short", {"data.csv": GOOD},
+     ["backtest", "data.csv", "-H", "12", "--origins", "4", "-o", "out.csv", *FAST], "short"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory) -> dict:
+    """Run every bad-input case, in parallel, each in its own folder."""
+
+    def one(case):
+        name, files, args, _ = case
+        folder = tmp_path_factory.mktemp(name)
+        for file, content in files.items():
+            content = content() if callable(content) else content
+            data = content if isinstance(content, bytes) else content.encode()
+            (folder / file).write_bytes(data)
+        return name, (run(*args, cwd=folder), folder, set(files))
+
+    with ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) + 1) as pool:
+        return dict(pool.map(one, BAD_INPUTS))
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
+def test_bad_input(bad_runs, case):
+    """Exit code 2, one line on stderr saying what to fix, no traceback, no file left."""
+    name, _, _, message = case
+    result, folder, inputs = bad_runs[name]
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert set(os.listdir(folder)) == inputs  # no output, no temporary file
