@@ -6,6 +6,8 @@ from .backtest import backtest
 from .errors import DataError, NotFittedError, TsrnnError
 from .estimator import RNNRegressor
 from .forecaster import RNNForecaster
+from .io import read_series
+from .persist import load, save
 from .windowing import SlidingWindowTransformer, make_windows
 
 # Loaded on first use, so that `import tsrnn` (and the CLI) does not import dask.
@@ -32,6 +34,9 @@ __all__ = [
     "__version__",
     "backtest",
     "datasets",
+    "load",
     "make_windows",
     "metrics",
+    "read_series",
+    "save",
 ]
