@@ -130,7 +130,7 @@ class Runner:
         steps = trial.steps
         if previous is not None:
             steps = steps[-1:]  # continue the previous rung's model
-        halving = trial.steps is not None
+        halving = trial.steps is not None and self.payload.budget == "partial_fit"
         attempt = self._retries[trial]
         name = f"tsrnn-fit-{self.token}-c{trial.candidate}-f{trial.fold}-r{trial.rung}-a{attempt}"
         future = client.submit(
@@ -221,8 +221,8 @@ class Runner:
             except OSError as exc:
                 raise SearchError(
                     f"Cannot reach the Dask scheduler at {spec!r} ({exc}): start one with "
-                    "`dask scheduler` and workers with `dask worker ADDRESS`, or pass client=None "
-                    "for a local cluster."
+                    "`dask scheduler` and workers with `dask worker ADDRESS`, or let tsrnn start "
+                    "a local cluster (client=None, or no --scheduler)."
                 ) from None
         elif isinstance(spec, Client):
             client = spec

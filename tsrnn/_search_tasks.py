@@ -14,7 +14,7 @@ import math
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sklearn.base import clone
@@ -43,6 +43,12 @@ class Payload:
         ``scorer(forecaster, series, exog) -> float`` on the fold's series.
     return_train_score : bool
         Also score on the training part.
+    forecaster : bool
+        Folds are backtest origins (``RollingOrigin``).
+    budget : str
+        How a halving rung spends epochs: ``"partial_fit"`` continues the previous rung's
+        model; a parameter name (``"epochs"``, ``"step__epochs"``) refits a fresh model with
+        that many epochs (estimators without ``partial_fit``, e.g. ``RNNForecaster``).
     """
 
     estimator: Any
@@ -52,7 +58,7 @@ class Payload:
     scorer: Any
     return_train_score: bool = False
     forecaster: bool = False
-    extra: dict = field(default_factory=dict)
+    budget: str = "partial_fit"
 
 
 def fit_and_score(
@@ -77,7 +83,8 @@ def fit_and_score(
         Index into ``payload.splits``.
     steps : tuple of int or None
         ``None``: one ``fit``. Otherwise epochs of successive ``partial_fit`` calls (the
-        budget of successive halving); with ``previous``, the calls continue its model.
+        budget of successive halving); with ``previous``, the calls continue its model. When
+        ``payload.budget`` names a parameter, it is set to ``sum(steps)`` before one ``fit``.
     previous : (model, record) or None
         The result of this (candidate, fold)'s previous rung, when kept on the cluster.
     keep_model : bool
@@ -114,6 +121,9 @@ def fit_and_score(
         else:
             # A copy: the previous rung's result stays intact should this task run again.
             model, continuing = copy.deepcopy(previous[0]), True
+        if steps is not None and payload.budget != "partial_fit":
+            model.set_params(**{payload.budget: sum(steps)})
+            steps = None
         if payload.forecaster:
             record.update(_forecast_fold(payload, model, fold))
         else:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import time
 import warnings
 from collections import defaultdict
-from functools import partial
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from numpy.ma import MaskedArray
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
@@ -33,96 +31,15 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from ._search_forecast import METRICS, BacktestScorer, RollingOrigin
 from ._search_journal import fingerprint
 from ._search_plans import GridPlan, HalvingPlan, Trial, candidates, hyperband_brackets
+from ._search_results import cv_results, order, result_rows
 from ._search_runner import Runner
 from ._search_tasks import Payload, train_steps
 from .errors import ParameterError, SearchError
 
 __all__ = ["RollingOrigin", "SearchCV"]
-
-_METRICS = ("mae", "rmse", "smape", "mase")
-
-
-class RollingOrigin:
-    """Folds of a forecaster search: fit before each backtest origin, score the next ``horizon``.
-
-    Fold ``k`` of ``n_origins`` drops the last ``horizon + (n_origins - 1 - k) * step`` points
-    of every series, fits the forecaster on the rest and compares its forecast of the next
-    ``horizon`` points with the truth, as :func:`tsrnn.backtest` does at one origin.
-
-    Parameters
-    ----------
-    horizon : int
-        Steps forecast at each origin.
-    n_origins : int, default=3
-        Number of origins (folds).
-    step : int or None, default=None
-        Steps between origins; ``None`` means ``horizon``.
-    season_length : int or None, default=None
-        Seasonal period of MASE; ``None`` infers it from the frequency.
-
-    Examples
-    --------
-    >>> RollingOrigin(horizon=12, n_origins=3).cuts()
-    [24, 12, 0]
-    """
-
-    def __init__(
-        self,
-        horizon: int,
-        n_origins: int = 3,
-        step: int | None = None,
-        season_length: int | None = None,
-    ) -> None:
-        self.horizon = horizon
-        self.n_origins = n_origins
-        self.step = step
-        self.season_length = season_length
-
-    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
-        """Number of folds (origins)."""
-        return self.n_origins
-
-    def cuts(self) -> list[int]:
-        """Points dropped from the end of every series before each fold's backtest."""
-        for name in ("horizon", "n_origins"):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-                raise ParameterError(
-                    f"RollingOrigin's {name} must be a positive int; got {value!r}."
-                )
-        step = self.horizon if self.step is None else self.step
-        return [(self.n_origins - 1 - k) * step for k in range(self.n_origins)]
-
-    def __repr__(self) -> str:
-        return (
-            f"RollingOrigin(horizon={self.horizon}, n_origins={self.n_origins}, "
-            f"step={self.step}, season_length={self.season_length})"
-        )
-
-
-class _BacktestScorer:
-    """Score a forecaster at the last origin of a series: minus the backtest metric."""
-
-    def __init__(self, metric: str, horizon: int, season_length: int | None) -> None:
-        self.metric, self.horizon, self.season_length = metric, horizon, season_length
-
-    def __call__(self, forecaster: Any, series: Any, exog: Any) -> tuple[float, float]:
-        from .backtest import backtest
-
-        table = backtest(
-            forecaster,
-            series,
-            self.horizon,
-            n_origins=1,
-            X=exog,
-            season_length=self.season_length,
-        )
-        return -float(table.loc[1, self.metric]), float(table.loc[1, "fit_seconds"])
-
-    def __repr__(self) -> str:
-        return f"_BacktestScorer({self.metric!r}, {self.horizon}, {self.season_length})"
 
 
 class SearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -145,8 +62,10 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         ``"grid"``: every combination. ``"random"``: ``n_iter`` draws (10 by default).
         ``"halving"``: successive halving with epochs as the budget, in Hyperband brackets:
         the candidates (the grid, or ``n_iter`` draws) are dealt to brackets that start at
-        ``max_epochs / factor**s`` epochs; each rung trains the survivors ``partial_fit``
-        further and keeps the best ``1 / factor``. Needs ``partial_fit``.
+        ``max_epochs / factor**s`` epochs; each rung keeps the best ``1 / factor`` and trains
+        them further by ``partial_fit`` (on the workers, continuing their models), or, for an
+        estimator without it but with an ``epochs`` parameter (``RNNForecaster``), refits them
+        with ``factor`` times more epochs.
     n_iter : int or None, default=None
         Candidates drawn at random (``"random"``, or ``"halving"`` from distributions).
     scoring : str, callable or None, default=None
@@ -357,11 +276,13 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_candidates_ = len(cands)
         self.fits_ = [
             {"candidate": t.candidate, "fold": t.fold, "n_epochs": t.n_epochs, **r}
-            for t, r in sorted(records.items(), key=lambda item: _order(item[0]))
+            for t, r in sorted(records.items(), key=lambda item: order(item[0]))
         ]
         self._warn_failures(cands, records)
-        rows = _rows(records, plan)
-        self.cv_results_ = _cv_results(rows, cands, records, self.n_splits_, plan, self)
+        rows = result_rows(records, plan)
+        self.cv_results_ = cv_results(
+            rows, cands, records, self.n_splits_, plan, self.return_train_score
+        )
         self.best_index_ = int(np.argmin(self.cv_results_["rank_test_score"]))
         self.best_params_ = self.cv_results_["params"][self.best_index_]
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
@@ -373,10 +294,10 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ delegation
 
-    def predict(self, X: Any, *args: Any, **kwargs: Any) -> Any:
-        """``best_estimator_.predict`` (for a forecaster: ``predict(horizon, ...)``)."""
+    def predict(self, *args: Any, **kwargs: Any) -> Any:
+        """``best_estimator_.predict``: ``predict(X)``; for a forecaster ``predict(horizon)``."""
         check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X, *args, **kwargs)
+        return self.best_estimator_.predict(*args, **kwargs)
 
     def score(self, X: Any, y: Any = None) -> float:
         """The search's scorer applied to ``best_estimator_`` on ``(X, y)``."""
@@ -405,30 +326,29 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
                 "'halving'), or leave n_iter=None for the full grid."
             )
         if self.strategy == "halving":
-            final = self.estimator[-1] if isinstance(self.estimator, Pipeline) else self.estimator
-            if not hasattr(final, "partial_fit"):
-                raise ParameterError(
-                    f"strategy='halving' trains in steps with partial_fit, which "
-                    f"{type(final).__name__} lacks: use strategy='grid' or 'random'."
-                )
+            _budget(self.estimator)  # raises if epochs cannot be spent step by step
 
     def _payload(self, X: Any, y: Any, groups: Any, forecasting: bool) -> tuple[Payload, Any]:
         if forecasting:
             metric = "mae" if self.scoring is None else self.scoring
-            if metric not in _METRICS:
+            if metric not in METRICS:
                 raise ParameterError(
-                    f"A forecaster search (cv=RollingOrigin) scores one of {_METRICS}; got "
+                    f"A forecaster search (cv=RollingOrigin) scores one of {METRICS}; got "
                     f"scoring={self.scoring!r}."
                 )
             splits = [(cut, None) for cut in self.cv.cuts()]
-            scorer = _BacktestScorer(metric, self.cv.horizon, self.cv.season_length)
-            payload = Payload(self.estimator, X, y, splits, scorer, forecaster=True)
+            scorer = BacktestScorer(metric, self.cv.horizon, self.cv.season_length)
+            payload = Payload(
+                self.estimator, X, y, splits, scorer, False, True, self._budget_mode()
+            )
             return payload, (metric, repr(self.cv))
         X, y, groups = indexable(X, y, groups)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y, groups)]
         scorer = check_scoring(self.estimator, self.scoring)
-        payload = Payload(self.estimator, X, y, splits, scorer, self.return_train_score)
+        payload = Payload(
+            self.estimator, X, y, splits, scorer, self.return_train_score, self._budget_mode()
+        )
         return payload, self.scoring
 
     def _plan(self, n_candidates: int, n_folds: int, forecasting: bool) -> Any:
@@ -450,13 +370,20 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         )
         return HalvingPlan(brackets, n_folds)
 
+    def _budget_mode(self) -> str:
+        return _budget(self.estimator) if self.strategy == "halving" else "partial_fit"
+
     def _refit(self, X: Any, y: Any, row: tuple, plan: Any, forecasting: bool) -> Any:
         _, bracket, rung = row
         model = clone(self.estimator).set_params(**self.best_params_)
+        if isinstance(plan, HalvingPlan):
+            steps = plan.brackets[bracket].steps(rung)
+            budget = _budget(self.estimator)
+            if budget == "partial_fit":
+                return train_steps(model, X, y, steps, False)
+            model.set_params(**{budget: sum(steps)})
         if forecasting:
             return model.fit(X, y) if y is not None else model.fit(X)
-        if isinstance(plan, HalvingPlan):
-            return train_steps(model, X, y, plan.brackets[bracket].steps(rung), False)
         return model.fit(X, y)
 
     def _warn_failures(self, cands: list[dict], records: dict[Trial, dict]) -> None:
@@ -489,78 +416,16 @@ def _estimator_epochs(estimator: Any) -> int | None:
     return None
 
 
-def _order(trial: Trial) -> tuple:
-    return (trial.bracket, trial.rung, trial.candidate, trial.fold)
-
-
-def _rows(records: dict[Trial, dict], plan: Any) -> list[tuple[int, int, int]]:
-    """The rows of cv_results_: (candidate, bracket, rung), in candidate (then rung) order."""
-    rows = {(t.candidate, t.bracket, t.rung) for t in records}
-    return sorted(rows, key=lambda r: (r[1], r[2], r[0]) if isinstance(plan, HalvingPlan) else r)
-
-
-def _cv_results(
-    rows: list[tuple[int, int, int]],
-    cands: list[dict],
-    records: dict[Trial, dict],
-    n_folds: int,
-    plan: Any,
-    search: SearchCV,
-) -> dict[str, Any]:
-    by_row: dict[tuple, dict[int, dict]] = defaultdict(dict)
-    for trial, record in records.items():
-        by_row[(trial.candidate, trial.bracket, trial.rung)][trial.fold] = record
-    n = len(rows)
-    results: dict[str, Any] = {}
-
-    def column(name: str) -> np.ndarray:
-        return np.array(
-            [[by_row[row].get(f, {}).get(name, np.nan) for f in range(n_folds)] for row in rows],
-            dtype=float,
-        )
-
-    for name, key in (("fit_time", "fit_time"), ("score_time", "score_time")):
-        values = column(key)
-        results[f"mean_{name}"] = np.nanmean(values, axis=1) if n else np.zeros(0)
-        results[f"std_{name}"] = np.nanstd(values, axis=1) if n else np.zeros(0)
-    params = [cands[row[0]] for row in rows]
-    param_columns: dict[str, MaskedArray] = defaultdict(
-        partial(MaskedArray, np.empty(n), mask=True, dtype=object)
+def _budget(estimator: Any) -> str:
+    """How halving spends epochs on ``estimator``: ``"partial_fit"`` or its epochs parameter."""
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    if hasattr(final, "partial_fit"):
+        return "partial_fit"
+    params = estimator.get_params(deep=True)
+    for name in ("epochs", f"{estimator.steps[-1][0]}__epochs" if final is not estimator else ""):
+        if name in params:
+            return name
+    raise ParameterError(
+        f"strategy='halving' spends epochs, by partial_fit or an epochs parameter, and "
+        f"{type(final).__name__} has neither: use strategy='grid' or 'random'."
     )
-    for i, p in enumerate(params):
-        for name, value in p.items():
-            param_columns[f"param_{name}"][i] = value
-    results.update(param_columns)
-    results["params"] = params
-    halving = isinstance(plan, HalvingPlan)
-    budgets = np.zeros(n)
-    if halving:
-        results["iter"] = np.array([row[2] for row in rows])
-        budgets = np.array([plan.brackets[row[1]].budgets[row[2]] for row in rows])
-        results["n_resources"] = budgets.astype(int)
-        results["bracket"] = np.array([row[1] for row in rows])
-    sets = ("test", "train") if search.return_train_score else ("test",)
-    for which in sets:
-        scores = column(f"{which}_score")
-        for f in range(n_folds):
-            results[f"split{f}_{which}_score"] = scores[:, f]
-        means = scores.mean(axis=1)
-        results[f"mean_{which}_score"] = means
-        results[f"std_{which}_score"] = scores.std(axis=1)
-        results[f"rank_{which}_score"] = _rank(means, budgets)
-    return results
-
-
-def _rank(means: np.ndarray, budgets: np.ndarray) -> np.ndarray:
-    """Rank 1 = best: by budget (longer first), then by mean score; NaN scores rank last."""
-    if np.isnan(means).all():
-        return np.ones(len(means), dtype=np.int32)
-    filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
-    order = np.lexsort((-filled, -budgets))
-    ranks = np.empty(len(means), dtype=np.int32)
-    previous, rank = None, 0
-    for position, i in enumerate(order):
-        if (budgets[i], filled[i]) != previous:
-            previous, rank = (budgets[i], filled[i]), position + 1
-        ranks[i] = rank
-    return ranks
