@@ -5,6 +5,7 @@ import os
 import signal
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -317,7 +318,7 @@ def test_searchcv_is_a_sklearn_estimator():
     assert clone(search).get_params()["n_workers"] == 2
     with pytest.raises(ParameterError, match="strategy"):
         SearchCV(_small(), {"learning_rate": [1e-3]}, strategy="bayes").fit([[0.0]], [0.0])
-    with pytest.raises(ParameterError, match="partial_fit"):
+    with pytest.raises(ParameterError, match="partial_fit or an epochs parameter"):
         SearchCV(FunctionTransformer(), {"validate": [True]}, strategy="halving").fit(
             [[0.0]], [0.0]
         )
@@ -350,3 +351,71 @@ def test_importing_tsrnn_does_not_import_dask():
     code = "import sys, tsrnn; print('distributed' in sys.modules or 'dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_forecaster_search_scores_backtest_origins(client):
+    """RNNForecaster is searched on rolling origins; its score is minus the backtest MAE."""
+    from tsrnn import RNNForecaster, RollingOrigin, backtest
+    from tsrnn.datasets import load
+
+    y = load("airpassengers")
+    forecaster = RNNForecaster(epochs=1, hidden_size=4, interval=None, n_threads=1, random_state=0)
+    search = _search(
+        client,
+        estimator=forecaster,
+        parameters={"learning_rate": [1e-3, 1e-2]},
+        cv=RollingOrigin(horizon=6, n_origins=2),
+    ).fit(y)
+    best = clone(forecaster).set_params(**search.best_params_)
+    table = backtest(best, y, horizon=6, n_origins=2)
+    assert search.best_score_ == pytest.approx(-table.loc["mean", "mae"], rel=1e-6)
+    assert len(search.predict(horizon=3)) == 3
+
+
+def test_forecaster_halving_refits_with_more_epochs(client):
+    """Without partial_fit, a halving rung refits the forecaster with factor times the epochs."""
+    from tsrnn import RNNForecaster, RollingOrigin
+    from tsrnn.datasets import load
+
+    forecaster = RNNForecaster(hidden_size=4, interval=None, random_state=0)
+    search = _search(
+        client,
+        estimator=forecaster,
+        parameters={"learning_rate": [1e-3, 1e-2, 3e-2]},
+        cv=RollingOrigin(horizon=6, n_origins=2),
+        strategy="halving",
+        max_epochs=2,
+        factor=2,
+        n_brackets=1,
+        scoring="rmse",
+    ).fit(load("airpassengers"))
+    assert search.cv_results_["n_resources"].tolist() == [1, 1, 1, 2]
+    assert search.best_estimator_.epochs_ == 2
+
+
+def test_cli_search_writes_ranked_results(client, tmp_path):
+    """`tsrnn search` (the installed command) on a scheduler address; errors are one line."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    from tsrnn.datasets import load
+
+    tsrnn = shutil.which("tsrnn", path=str(Path(sys.executable).parent)) or "tsrnn"
+    load("airpassengers").rename("passengers").rename_axis("month").to_csv(tmp_path / "air.csv")
+    common = [tsrnn, "search", "air.csv", "-H", "6", "--origins", "2", "--quiet"]
+    run = partial(subprocess.run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = run([*common, "--param", "learning_rate=1e-3,1e-2", "--param", "cell=lstm,gru",
+                  "--epochs", "1", "--hidden-size", "4", "--scheduler", client.scheduler.address,
+                  "--output", "results.csv", "--journal", "search.jsonl"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert len(table) == 4 and table["rank"].tolist()[0] == 1
+    assert {"learning_rate", "cell", "mean_mae", "origin1_mae"} <= set(table.columns)
+    assert len((tmp_path / "search.jsonl").read_text().splitlines()) == 8
+    bad = run([*common, "--param", "hiden_size=4,8"])
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "did you mean 'hidden_size'" in bad.stderr

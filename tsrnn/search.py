@@ -339,7 +339,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             splits = [(cut, None) for cut in self.cv.cuts()]
             scorer = BacktestScorer(metric, self.cv.horizon, self.cv.season_length)
             payload = Payload(
-                self.estimator, X, y, splits, scorer, False, True, self._budget_mode()
+                self.estimator, X, y, splits, scorer, forecaster=True, budget=self._budget_mode()
             )
             return payload, (metric, repr(self.cv))
         X, y, groups = indexable(X, y, groups)
@@ -347,7 +347,13 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y, groups)]
         scorer = check_scoring(self.estimator, self.scoring)
         payload = Payload(
-            self.estimator, X, y, splits, scorer, self.return_train_score, self._budget_mode()
+            self.estimator,
+            X,
+            y,
+            splits,
+            scorer,
+            return_train_score=self.return_train_score,
+            budget=self._budget_mode(),
         )
         return payload, self.scoring
 
