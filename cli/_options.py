@@ -245,7 +245,7 @@ MODEL_OPTIONS = {
             metavar="INT",
             min=1,
             help="Torch threads while training.",
-            show_default="torch's setting",
+            show_default="1",
         ),
     ],
     "random_state": Annotated[

@@ -278,3 +278,37 @@ def test_bad_input(bad_runs, case):
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert set(os.listdir(folder)) == inputs  # no output, no temporary file
+
+
+# ---------------------------------------------------------------------- options table
+
+
+def test_model_options_match_the_forecaster():
+    """Every model option is a forecaster parameter; shown defaults and choices are its own."""
+    import inspect
+    import typing
+
+    from sklearn.utils._param_validation import StrOptions
+    from tsrnn_cli._options import MODEL_OPTIONS
+
+    from tsrnn._train import LOSSES, OPTIMIZERS
+    from tsrnn.forecaster import RNNForecaster
+    from tsrnn.nn import CELLS
+
+    signature = inspect.signature(RNNForecaster).parameters
+    tables = {"cell": CELLS, "optimizer": OPTIMIZERS, "loss": LOSSES}
+    for name, annotation in MODEL_OPTIONS.items():
+        if name == "no_interval":
+            continue
+        assert name in signature, name
+        kind, option = typing.get_args(annotation)
+        default = signature[name].default
+        if default is not None:
+            assert option.show_default == str(default), name
+        literal = [a for a in typing.get_args(kind) if typing.get_origin(a) is typing.Literal]
+        if literal:
+            constraints = RNNForecaster._parameter_constraints.get(name, [])
+            strings = [c.options for c in constraints if isinstance(c, StrOptions)]
+            allowed = set(tables[name]) if name in tables else strings[0]
+            assert set(typing.get_args(literal[0])) == set(allowed), name
+    assert set(signature) - set(MODEL_OPTIONS) == {"horizon", "verbose"}
