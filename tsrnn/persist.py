@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import importlib
-import importlib.util
 import json
 import os
 import struct
@@ -206,19 +205,15 @@ def load(path: str | os.PathLike, *, device: str | None = None) -> Any:
 
 def _kind_of(model: Any) -> str:
     from .estimator import RNNRegressor
+    from .forecaster import RNNForecaster
 
-    if type(model) is RNNRegressor:
-        return "RNNRegressor"
-    forecaster = importlib.util.find_spec("tsrnn.forecaster")
-    if (
-        forecaster is not None
-        and type(model) is importlib.import_module(forecaster.name).RNNForecaster
-    ):
-        return "RNNForecaster"
-    raise ParameterError(
-        f"tsrnn.save stores RNNRegressor and RNNForecaster models; got {type(model).__name__}: "
-        "save other objects with their own library."
-    )
+    kinds = {RNNRegressor: "RNNRegressor", RNNForecaster: "RNNForecaster"}
+    if type(model) not in kinds:  # exact classes: a subclass would load as its parent
+        raise ParameterError(
+            f"tsrnn.save stores RNNRegressor and RNNForecaster models; got "
+            f"{type(model).__name__}: save other objects with their own library."
+        )
+    return kinds[type(model)]
 
 
 def _has_fitted_attrs(model: Any) -> bool:
