@@ -186,3 +186,9 @@ def test_save_refuses_random_state_instance(tmp_path, windows):
     with pytest.raises(ParameterError, match="random_state"):
         save(model, tmp_path / "m.tsrnn")
     assert not list(tmp_path.iterdir())
+
+
+def test_save_refuses_unfitted_forecaster(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(RNNForecaster(), tmp_path / "f.tsrnn")
+    assert not list(tmp_path.iterdir())

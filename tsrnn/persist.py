@@ -111,9 +111,7 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     if kind == "RNNRegressor":
         document["regressors"] = {"self": _dump_regressor(model, "self", tensors)}
     else:
-        if not getattr(model, "is_fitted_", None) and not _has_fitted_attrs(model):
-            raise _not_fitted(model)
-        meta, arrays, regressors = model._to_state()
+        meta, arrays, regressors = model._to_state()  # raises NotFittedError if unfitted
         document["params"] = _plain(model.get_params(deep=False), "parameter", kind)
         document["state"] = _plain(meta, "state entry", kind)
         document["arrays"] = {
@@ -214,10 +212,6 @@ def _kind_of(model: Any) -> str:
             f"{type(model).__name__}: save other objects with their own library."
         )
     return kinds[type(model)]
-
-
-def _has_fitted_attrs(model: Any) -> bool:
-    return any(k.endswith("_") and not k.startswith("_") for k in vars(model))
 
 
 def _not_fitted(model: Any) -> NotFittedError:
