@@ -13,7 +13,14 @@ from tsrnn._series import check_series
 from tsrnn.datasets import load
 from tsrnn.errors import DataError, NotFittedError, ParameterError, TsrnnError
 
-FAST = {"hidden_size": 4, "epochs": 2, "batch_size": 16, "device": "cpu", "random_state": 0}
+FAST = {
+    "hidden_size": 4,
+    "epochs": 2,
+    "batch_size": 16,
+    "n_models": 1,
+    "device": "cpu",
+    "random_state": 0,
+}
 
 
 def monthly(n=60, start="2000-01-01", seed=0, level=100.0):
@@ -97,7 +104,7 @@ def test_trend_is_continued():
     """On a clean linear trend, the level-relative default extrapolates the slope."""
     t = np.arange(80.0)
     y = pd.Series(50 + 3 * t, index=pd.date_range("2001-01-01", periods=80, freq="D"))
-    f = RNNForecaster(lookback=14, horizon=7, hidden_size=8, epochs=300, device="cpu",
+    f = RNNForecaster(lookback=14, horizon=7, hidden_size=8, epochs=300, n_models=1, device="cpu",
                       random_state=0, interval=None)  # fmt: skip
     out = f.fit(y).predict()["forecast"].to_numpy()
     truth = 50 + 3 * np.arange(80, 87)
@@ -242,7 +249,7 @@ def test_state_round_trip_gives_identical_predictions(kind, air):
         X = pd.DataFrame({"month": air.index.month.astype(float)}, index=air.index)
         future = pd.date_range("1961-01-01", periods=12, freq="MS")
         X_future = pd.DataFrame({"month": future.month.astype(float)}, index=future)
-    f = RNNForecaster(lookback=12, n_models=2, **FAST).fit(y, X)
+    f = RNNForecaster(lookback=12, **{**FAST, "n_models": 2}).fit(y, X)
     meta, arrays, regressors = f._to_state()
     meta = json.loads(json.dumps(meta))
     arrays = {k: np.array(v) for k, v in arrays.items()}
