@@ -350,3 +350,20 @@ def test_check_series_normal_form():
     assert isinstance(out, pd.Series) and out.dtype == np.float64
     assert out.index.freqstr == "MS" and out.attrs["freq"] == "MS"
     assert X is None
+
+
+def test_interleaved_long_format_keeps_X_rows_with_their_series():
+    """Rows sorted by time then id are regrouped per series, and X follows its rows."""
+    y = long_format()
+    interleaved = y.swaplevel().sort_index().swaplevel()
+    X = pd.DataFrame({"x": interleaved.to_numpy() * 2}, index=interleaved.index)
+    y_out, X_out = check_series(interleaved, X)
+    assert list(pd.unique(y_out.index.get_level_values(0))) == ["a", "b"]
+    np.testing.assert_array_equal(X_out["x"].to_numpy(), y_out.to_numpy() * 2)
+
+
+def test_short_series_still_gets_intervals():
+    """With the default calibration size, a 40-point monthly series fits and forecasts."""
+    f = RNNForecaster(**FAST).fit(monthly(40))
+    out = f.predict()
+    assert len(out) == 12 and np.isfinite(out.to_numpy()).all()

@@ -57,14 +57,15 @@ def check_series(
         frequency, if a value is NaN or not numeric, or if ``X`` is not aligned with ``y``.
     """
     y = _as_series(y, name)
+    given_index, positions = y.index, None
     if isinstance(y.index, pd.MultiIndex):
-        y, freq = _check_many(y, name)
+        y, freq, positions = _check_many(y, name)
     else:
         y.index, freq = _check_index(y.index, name)
     y = _numeric_values(y, name)
     y.attrs["freq"] = freq
     if X is not None:
-        X = _check_exog(X, y, name)
+        X = _check_exog(X, y, name, given_index, positions)
     return y, X
 
 
@@ -245,7 +246,10 @@ def _first_irregular(index: pd.DatetimeIndex, freq: str) -> pd.Timestamp:
     return index[int(np.flatnonzero(expected != index)[0])]
 
 
-def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int]:
+def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int, np.ndarray]:
+    """Check each series of a long Series; return it with each series as one contiguous
+    block (in first-seen id order), the common frequency, and the positions of its rows in
+    the given Series."""
     if y.index.nlevels != 2:
         raise DataError(
             f"{name} has a {y.index.nlevels}-level MultiIndex; many series need exactly 2 "
@@ -256,14 +260,14 @@ def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int]:
         raise DataError(f"{name} has a missing series id (level 0 of its index): fill or drop it.")
     # Each series must be one contiguous block: grouping then re-joining keeps first-seen order.
     order = pd.unique(ids)
-    pieces, freqs = [], {}
+    pieces, freqs, positions = [], {}, []
     for key in order:
-        part = y.xs(key, level=0, drop_level=True)
-        if len(part) < 1:
-            continue
-        index, freq = _check_index(part.index, f"{name} (series {key!r})")
+        pos = np.flatnonzero(np.asarray(ids == key))
+        part = y.iloc[pos]
+        index, freq = _check_index(part.index.get_level_values(1), f"{name} (series {key!r})")
         freqs[key] = freq
         pieces.append(pd.Series(part.to_numpy(), index=index))
+        positions.append(pos)
     distinct = set(freqs.values())
     if len(distinct) > 1:
         shown = ", ".join(f"{k!r}: {v}" for k, v in list(freqs.items())[:3])
@@ -281,7 +285,7 @@ def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int]:
     )
     values = np.concatenate([p.to_numpy() for p in pieces])
     out = pd.Series(values, index=index, name=y.name)
-    return out, distinct.pop()
+    return out, distinct.pop(), np.concatenate(positions)
 
 
 def _concat_index(indexes: list[pd.Index]) -> pd.Index:
@@ -313,7 +317,9 @@ def _numeric_values(y: pd.Series, name: str) -> pd.Series:
     return values
 
 
-def _check_exog(X, y: pd.Series, name: str) -> pd.DataFrame:
+def _check_exog(
+    X, y: pd.Series, name: str, given_index: pd.Index, positions: np.ndarray | None
+) -> pd.DataFrame:
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if not isinstance(X, pd.DataFrame):
@@ -328,9 +334,12 @@ def _check_exog(X, y: pd.Series, name: str) -> pd.DataFrame:
             f"{name}, on the same index."
         )
     try:
-        aligned = X.index.equals(y.index) or (
-            not isinstance(y.index, pd.MultiIndex)
-            and np.array_equal(pd.Index(X.index).to_numpy(), y.index.to_numpy())
+        aligned = X.index.equals(given_index) or (
+            positions is None
+            and (
+                X.index.equals(y.index)
+                or np.array_equal(pd.Index(X.index).to_numpy(), y.index.to_numpy())
+            )
         )
     except (TypeError, ValueError):
         aligned = False
@@ -339,7 +348,7 @@ def _check_exog(X, y: pd.Series, name: str) -> pd.DataFrame:
             f"X is not aligned with {name}: its index must hold the same timestamps in the "
             f"same order (use X.reindex({name}.index))."
         )
-    X = X.copy()
+    X = X.iloc[positions] if positions is not None else X.copy()
     X.index = y.index
     out = {}
     for col in X.columns:

@@ -115,7 +115,8 @@ class RNNForecaster(BaseEstimator):
         calibration network (a faster fit) and returns NaN bounds.
     calibration_size : int or None, default=None
         Windows per series, at the end, held out to calibrate the intervals. ``None`` uses
-        ``max(horizon, 20%)`` of each series' windows, at most 200.
+        ``max(horizon, 20%)`` of each series' windows, at most 200, and fewer on a short series
+        so that half its windows remain to train on (see ``coverage_calibration_``).
     n_models : int, default=3
         Networks trained from different seeds whose forecasts are averaged. Averaging a few
         seeds removes much of a small network's seed-to-seed variance, at ``n_models`` times
@@ -607,8 +608,11 @@ clip_grad_norm, validation_fraction, patience, device, verbose
     def _calibrate(self, windows: list, scaled: list, xs: list, seed: int) -> None:
         """Train on all but the last windows of each series; conformal quantiles per step."""
         n_min = min(len(w[0]) for w in windows)
-        n_cal = self.calibration_size or min(max(self.horizon_, round(0.2 * n_min)), 200)
         gap = self._out_steps() - 1  # training targets must end before calibration targets
+        n_cal = self.calibration_size
+        if n_cal is None:  # as many as wanted while half the windows are left to train on
+            wanted = min(max(self.horizon_, round(0.2 * n_min)), 200)
+            n_cal = max(min(wanted, n_min - gap - max((n_min - gap) // 2, 1)), 1)
         n_train = n_min - n_cal - gap
         if n_cal >= n_min or n_train < 1:
             raise DataError(
