@@ -79,7 +79,7 @@ class Journal:
             warnings.warn(
                 f"Skipped {broken} unreadable line(s) of the journal {self.path} (a search "
                 "stopped mid-write); those fits run again.",
-                stacklevel=3,
+                stacklevel=4,
             )
         return entries
 

@@ -148,7 +148,14 @@ class Runner:
         )
         if halving:  # the model stays on the worker; only the record comes back
             self._pending_models[trial] = future
-            future = client.submit(record_of, future, key=f"{name}-record", pure=False)
+            # Same resources as the fit: a model on CUDA must not land on a CPU-only worker.
+            future = client.submit(
+                record_of,
+                future,
+                key=f"{name}-record",
+                resources=self.resources or None,
+                pure=False,
+            )
         self._futures[future] = trial
         self._ac.add(future)
 
@@ -370,7 +377,7 @@ def _warn_malloc_trap(facts: dict) -> None:
             "in them up to 2.5x slower: call tsrnn.cluster.tune_worker_malloc(client) once, or "
             "start the workers with `--preload tsrnn.cluster`.",
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=6,  # user code -> fit -> run -> _submit -> _connect -> here
         )
 
 
@@ -421,7 +428,7 @@ class _Watchdog(threading.Thread):
                 self.runner._fatal = SearchError(
                     f"For {_WORKER_WAIT_S:.0f} s: " + problem[0].lower() + problem[1:]
                 )
-                self.client.cancel(list(self.runner._futures))
+                self.client.cancel(list(self.runner._futures.copy()))
                 return
 
 

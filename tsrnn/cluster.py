@@ -65,7 +65,7 @@ def local_cluster(
     threads_per_worker: int = 1,
     gpus: str | int | Sequence[int] | None = None,
     dashboard_address: str | None = ":0",
-    silence_logs: int = logging.ERROR,
+    silence_logs: int = logging.CRITICAL,
 ) -> Iterator[Client]:
     """Start a local Dask cluster of worker processes, yield a client, then close both.
 
@@ -90,8 +90,10 @@ def local_cluster(
     dashboard_address : str or None, default=":0"
         Where the scheduler serves its dashboard (``":0"``: a free port); needs ``bokeh``,
         and is off without it.
-    silence_logs : int, default=logging.ERROR
-        Log level below which the workers' log records are dropped.
+    silence_logs : int, default=logging.CRITICAL
+        Log level below which the cluster's log records are dropped (a fit's errors come back
+        with its result; the workers' own logs are mostly noise, e.g. a heartbeat refused while
+        the cluster closes).
 
     Yields
     ------

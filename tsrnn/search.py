@@ -300,8 +300,19 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
         return self.best_estimator_.predict(*args, **kwargs)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """The search's scorer applied to ``best_estimator_`` on ``(X, y)``."""
+        """The search's scorer applied to ``best_estimator_`` on ``(X, y)`` (not for forecasters).
+
+        Raises
+        ------
+        ParameterError
+            For a forecaster search: score a forecaster with :func:`tsrnn.backtest`.
+        """
         check_is_fitted(self, "best_estimator_")
+        if isinstance(self.scorer_, BacktestScorer):
+            raise ParameterError(
+                "score() needs windows X and targets y; a forecaster is scored by refitting: "
+                "use tsrnn.backtest(search.best_estimator_, y, horizon)."
+            )
         return float(self.scorer_(self.best_estimator_, X, y))
 
     def __sklearn_tags__(self):
