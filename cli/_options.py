@@ -114,7 +114,7 @@ MODEL_OPTIONS = {
             metavar="INT",
             min=1,
             help="Steps of history each forecast reads.",
-            show_default="3 horizons or 2 seasons, at least 8",
+            show_default="2 horizons or 2 seasons, at least 8",
         ),
     ],
     "strategy": Annotated[
@@ -126,8 +126,8 @@ MODEL_OPTIONS = {
         ),
     ],
     "normalize": Annotated[
-        Literal["window", "last", "none"] | None,
-        typer.Option(help="How each window is made level-free.", show_default="window"),
+        Literal["last", "window", "none"] | None,
+        typer.Option(help="How each window is made level-free.", show_default="last"),
     ],
     "season_length": Annotated[
         int | None,
@@ -165,7 +165,7 @@ MODEL_OPTIONS = {
     "n_models": Annotated[
         int | None,
         typer.Option(
-            metavar="INT", min=1, help="Networks averaged (different seeds).", show_default="1"
+            metavar="INT", min=1, help="Networks averaged (different seeds).", show_default="3"
         ),
     ],
     "cell": Annotated[

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 TSRNN = shutil.which("tsrnn", path=str(Path(sys.executable).parent)) or shutil.which("tsrnn")
-FAST = ["--epochs", "1", "--hidden-size", "4", "--random-state", "0", "--n-threads", "1"]
+FAST = ["--epochs", "1", "--hidden-size", "4", "--n-models", "1", "--random-state", "0",
+        "--n-threads", "1"]  # fmt: skip
 MONTHS = [f"{y}-{m:02d}-01" for y in (2018, 2019, 2020) for m in range(1, 13)]
 
 pytestmark = pytest.mark.skipif(TSRNN is None, reason="the tsrnn command is not installed")

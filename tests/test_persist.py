@@ -30,7 +30,8 @@ def regressor(windows):
 
 @pytest.fixture(scope="module")
 def forecaster():
-    return RNNForecaster(horizon=6, lookback=12, **SMALL).fit(load_dataset("airpassengers"))
+    model = RNNForecaster(horizon=6, lookback=12, n_models=2, **SMALL)
+    return model.fit(load_dataset("airpassengers"))
 
 
 @pytest.fixture
