@@ -115,6 +115,46 @@ def round_trip_ms(client, n: int = 100) -> float:
     return (time.perf_counter() - start) / n * 1000
 
 
+def compare_strategies(X, y, epochs: int) -> dict[str, dict]:
+    """Grid against Hyperband and plain successive halving, on one 2-worker cluster."""
+    from sklearn.model_selection import TimeSeriesSplit
+
+    from tsrnn import SearchCV
+    from tsrnn.cluster import local_cluster
+
+    settings = {
+        "grid": {"strategy": "grid"},
+        "halving, Hyperband brackets (default)": {"strategy": "halving", "min_epochs": 1},
+        "halving, one bracket (plain, from 1 epoch)": {
+            "strategy": "halving",
+            "min_epochs": 1,
+            "n_brackets": 1,
+        },
+    }
+    out = {}
+    with local_cluster(2) as client:
+        warm(client)
+        for name, extra in settings.items():
+            search = SearchCV(
+                estimator(epochs, None),
+                grid(),
+                cv=TimeSeriesSplit(3),
+                client=client,
+                verbose=0,
+                random_state=0,
+                **extra,
+            )
+            start = time.perf_counter()
+            search.fit(X, y)
+            out[name] = {
+                "wall": time.perf_counter() - start - search.refit_time_,
+                "fits": len(search.fits_),
+                "score": search.best_score_,
+                "best": search.best_params_,
+            }
+    return out
+
+
 def _median_run(results: list[dict]) -> dict:
     """The run of median wall time (its other figures come with it)."""
     return sorted(results, key=lambda r: r["wall"])[(len(results) - 1) // 2]
@@ -171,6 +211,11 @@ def main() -> None:
     parser.add_argument(
         "--trap-search", action="store_true", help="also search on a plain LocalCluster"
     )
+    parser.add_argument(
+        "--halving",
+        action="store_true",
+        help="also compare grid, Hyperband and plain halving on 2 workers (time, best score)",
+    )
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -220,6 +265,7 @@ def main() -> None:
                 run_tsrnn(client, X, y, args.epochs)
             )
     fits = compare_fits(X, y, args.epochs, args.rounds)
+    strategies = compare_strategies(X, y, args.epochs) if args.halving else None
 
     base = next(iter(rows.values()))
     print(f"\n{'configuration':<78} {'wall s':>7} {'speedup':>8} {'fit s':>7} {'fit ratio':>9}")
@@ -251,6 +297,14 @@ def main() -> None:
     print(f"torch threads inside the tasks: {sorted({t for v in threads.values() for t in v})}")
     bests = sorted({str(r["best"]) for r in rows.values()})
     print(f"best parameters found: {', '.join(bests)}")
+    if strategies:
+        grid_wall = strategies["grid"]["wall"]
+        print(f"\nstrategies on 2 workers, {args.epochs} epochs at most:")
+        for name, r in strategies.items():
+            print(
+                f"  {name:<44} {r['wall']:6.1f} s ({r['wall'] / grid_wall:.2f}x of the grid's time)"
+                f"  {r['fits']:3d} fits  best CV score {r['score']:.4f}  {r['best']}"
+            )
     print(f"load average after: {os.getloadavg()[0]:.2f} (other processes share the cores)")
 
 

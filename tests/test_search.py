@@ -71,6 +71,8 @@ def test_grid_scores_every_candidate_with_sklearn_names(client, data):
     assert {f["pid"] for f in search.fits_} <= worker_pids
     assert {f["torch_threads"] for f in search.fits_} == {1}
     assert search.dashboard_link_.startswith("http")
+    copy = clone(search)  # the client is shared, the rest copied
+    assert copy.client is client and copy.estimator is not search.estimator
 
 
 def test_random_search_draws_n_iter_candidates(client, data):
@@ -120,7 +122,7 @@ def test_halving_searches_a_pipeline_ending_in_the_regressor(client, data):
     assert search.predict(X[:2]).shape == (2,)
 
 
-def test_journal_resumes_and_skips_finished_fits(client, data, tmp_path):
+def test_journal_resumes_and_skips_finished_fits(client, data, tmp_path, capsys):
     """Each fit is journalled; a rerun runs only what is missing, or nothing at all."""
     X, y = data
     journal = tmp_path / "search.jsonl"
@@ -133,7 +135,9 @@ def test_journal_resumes_and_skips_finished_fits(client, data, tmp_path):
     assert sum(f.get("journal", False) for f in second.fits_) == 2
     assert second.cv_results_["params"] == first.cv_results_["params"]
     # everything is journalled now: no scheduler is contacted (this address has none)
-    third = _search("tcp://127.0.0.1:9", journal=journal).fit(X, y)
+    third = _search("tcp://127.0.0.1:9", journal=journal, verbose=1).fit(X, y)
+    bar = capsys.readouterr().err
+    assert "4/4" in bar and "best" in bar  # the progress bar, on stderr
     assert all(f["journal"] for f in third.fits_)
     assert third.dashboard_link_ is None
     np.testing.assert_allclose(

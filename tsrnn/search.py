@@ -315,6 +315,13 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
             )
         return float(self.scorer_(self.best_estimator_, X, y))
 
+    def __sklearn_clone__(self) -> SearchCV:
+        """Clone every parameter but ``client``: a connection is shared, not copied."""
+        params = self.get_params(deep=False)
+        client = params.pop("client")
+        params = {name: clone(value, safe=False) for name, value in params.items()}
+        return type(self)(**params, client=client)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         sub = self.estimator.__sklearn_tags__()
