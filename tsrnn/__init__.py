@@ -1,25 +1,45 @@
-"""tsrnn: forecast time series with recurrent neural networks."""
+"""tsrnn: forecast time series with recurrent neural networks.
 
-from . import datasets, metrics
+Every public name is imported on first use, so that ``import tsrnn`` is cheap and the CLI can
+report bad input without loading torch, dask or scikit-learn.
+"""
+
+from importlib import import_module
+
 from ._version import __version__
-from .backtest import backtest
-from .errors import DataError, NotFittedError, TsrnnError
-from .estimator import RNNRegressor
-from .forecaster import RNNForecaster
-from .io import read_series
-from .persist import load, save
-from .windowing import SlidingWindowTransformer, make_windows
 
-# Loaded on first use, so that `import tsrnn` (and the CLI) does not import dask.
-_LAZY = {"SearchCV": "search", "RollingOrigin": "search"}
+# public name -> the module that defines it
+_EXPORTS = {
+    "DataError": "errors",
+    "NotFittedError": "errors",
+    "TsrnnError": "errors",
+    "RNNRegressor": "estimator",
+    "RNNForecaster": "forecaster",
+    "backtest": "backtest",
+    "read_series": "io",
+    "load": "persist",
+    "save": "persist",
+    "SearchCV": "search",
+    "RollingOrigin": "search",
+    "SlidingWindowTransformer": "windowing",
+    "make_windows": "windowing",
+}
+_SUBMODULES = {"datasets", "metrics"}
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [
@@ -40,3 +60,4 @@ __all__ = [
     "read_series",
     "save",
 ]
+assert set(__all__) == {*_EXPORTS, *_SUBMODULES, "__version__"}

@@ -8,13 +8,11 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
 __all__ = [
     "DataError",
     "DeviceError",
     "ModelFileError",
-    "NotFittedError",
+    "NotFittedError",  # noqa: F822 (defined on first use, below)
     "ParameterError",
     "SearchError",
     "TrainingError",
@@ -34,10 +32,6 @@ class ParameterError(TsrnnError, ValueError):
     """A parameter value is not allowed."""
 
 
-class NotFittedError(TsrnnError, _SklearnNotFittedError):
-    """A method that needs a fitted model was called before ``fit``."""
-
-
 class TrainingError(TsrnnError, RuntimeError):
     """Training failed, e.g. the loss became NaN or infinite."""
 
@@ -52,3 +46,18 @@ class ModelFileError(TsrnnError, ValueError):
 
 class SearchError(TsrnnError, RuntimeError):
     """A hyperparameter search cannot run (no worker can take its tasks, ...)."""
+
+
+def __getattr__(name: str) -> type:
+    # NotFittedError joins sklearn's class, and importing sklearn costs about a second: build it
+    # on first use so that code paths that only report bad input (the CLI) stay light.
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+        class NotFittedError(TsrnnError, SklearnNotFittedError):
+            """A method that needs a fitted model was called before ``fit``."""
+
+        NotFittedError.__module__ = __name__
+        globals()["NotFittedError"] = NotFittedError
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -411,7 +411,9 @@ def _epoch_progress(n_epochs: int):
         TimeElapsedColumn(),
         TextColumn("{task.fields[losses]}"),
     )
-    with Progress(*columns, transient=False) as progress:
+    from rich.console import Console
+
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task("fit", total=n_epochs, losses="")
 
         def on_epoch(epoch: int, train_loss: float, valid_loss: float | None) -> None:
