@@ -5,7 +5,8 @@ For each dataset: a 3-origin rolling backtest whose origins are H apart (the las
 classic holdout of the last H points). Reported per model: MASE and sMAPE on the holdout and
 averaged over the 3 origins, seconds per fit, and the empirical coverage of the nominal 90%
 intervals. RNNForecaster is run with 3 seeds and its figures are the mean over seeds. AutoETS is
-included when statsforecast is installed (``pip install tsrnn[bench]``).
+included when statsforecast is installed (``pip install tsrnn[bench]``; statsforecast 2.1 pins
+pandas below 3, so install it in a separate environment rather than downgrade pandas here).
 
     python benchmarks/accuracy.py [--seeds 3] [--datasets airpassengers sunspots]
 
