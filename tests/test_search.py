@@ -246,15 +246,13 @@ def test_every_fit_failing_raises_search_error(client, data):
 
 def test_unsatisfiable_resources_fail_fast_with_advice(client, data):
     """Asking for a resource no worker declares fails before any fit waits forever."""
-    X, y = data
-    start = time.monotonic()
+    X, y = data  # without the check, these fits would wait in Dask's no-worker state forever
     with pytest.raises(SearchError, match=r"--resources GPU=1"):
         _search(client, resources={"GPU": 1}).fit(X, y)
     with pytest.raises(SearchError, match=r"dask worker .* --resources TPU=2"):
         _search(client, resources={"TPU": 2}).fit(X, y)
     with pytest.raises(SearchError, match="declares the resources"):
         _search(client, estimator=_small(device="cuda")).fit(X, y)
-    assert time.monotonic() - start < 30
 
 
 def test_gpu_fits_land_only_on_workers_declaring_a_gpu(data):
@@ -300,10 +298,23 @@ def test_no_client_starts_and_closes_a_local_cluster(data):
     assert len(search.fits_) == 2
     assert {k: os.environ.get(k) for k in before} == before
     pid = search.fits_[0]["pid"]
-    with pytest.raises(ProcessLookupError):
-        for _ in range(50):  # the worker process is gone once the cluster is closed
-            os.kill(pid, 0)
-            time.sleep(0.1)
+    deadline = time.monotonic() + 60  # a wait, not a timing check: the process must end
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_local_cluster_workers_run_without_the_malloc_trap(client):
