@@ -130,7 +130,7 @@ def test_journal_resumes_and_skips_finished_fits(client, data, tmp_path, capsys)
     lines = journal.read_text().splitlines()
     assert len(lines) == 4 and all("key" in json.loads(line) for line in lines)
     journal.write_text("\n".join(lines[:2]) + "\n" + lines[2][:10])  # lost 2, one cut short
-    with pytest.warns(UserWarning, match="unreadable"):
+    with pytest.warns(UserWarning, match="Dropped 1 unreadable"):
         second = _search(client, journal=journal).fit(X, y)
     assert sum(f.get("journal", False) for f in second.fits_) == 2
     assert second.cv_results_["params"] == first.cv_results_["params"]

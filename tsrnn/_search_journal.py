@@ -3,7 +3,8 @@
 Each line holds a ``key``: a hash of the search's *fingerprint* (estimator, data, folds,
 scorer) with the candidate's parameters, the fold and the epoch budget. A rerun of the same
 search finds its fits by key; entries of another search (other data or settings) in the same
-file never match, and are left alone. A line cut short by a crash is skipped.
+file never match, and are left alone. A line cut short by a crash is dropped (the file is
+rewritten without it) and its fit runs again.
 """
 
 from __future__ import annotations
@@ -76,12 +77,24 @@ class Journal:
             except (json.JSONDecodeError, KeyError, TypeError):
                 broken += 1
         if broken:
+            self._rewrite(entries.values())
             warnings.warn(
-                f"Skipped {broken} unreadable line(s) of the journal {self.path} (a search "
+                f"Dropped {broken} unreadable line(s) of the journal {self.path} (a search "
                 "stopped mid-write); those fits run again.",
                 stacklevel=4,
             )
         return entries
+
+    def _rewrite(self, entries) -> None:
+        """Replace the file by its readable entries, atomically."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            tmp.write_text(
+                "".join(json.dumps(e, default=repr) + "\n" for e in entries), encoding="utf-8"
+            )
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise SearchError(f"Cannot rewrite the journal {self.path}: {exc.strerror}.") from None
 
     def append(self, key: str, params: dict, fold: int, n_epochs: int | None, record: dict) -> None:
         """Write one finished fit and flush it to disk."""
