@@ -148,8 +148,10 @@ def test_diverging_training_names_the_epoch():
     """A NaN loss stops training with advice instead of returning garbage."""
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(64, 5)), rng.normal(size=64) * 1e30
+    model = _small(optimizer="sgd", learning_rate=1e10)
     with pytest.raises(TrainingError, match=r"epoch 1.*learning_rate.*clip_grad_norm"):
-        _small(optimizer="sgd", learning_rate=1e10).fit(X, y)
+        model.fit(X, y)
+    assert model.n_iter_ == 1 and not np.isfinite(model.history_[0]["train_loss"])
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

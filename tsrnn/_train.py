@@ -58,10 +58,10 @@ def train(
     clip_grad_norm: float | None = None,
     valid: tuple[torch.Tensor, torch.Tensor] | None = None,
     patience: int | None = None,
-    first_epoch: int = 1,
+    history: list[dict[str, float | int | None]] | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> list[dict[str, float | int | None]]:
-    """Train ``module`` for up to ``epochs`` epochs and return one record per epoch.
+    """Train ``module`` for up to ``epochs`` epochs, appending one record per epoch to ``history``.
 
     Windows are shuffled each epoch (``generator`` makes it reproducible) and sliced into
     batches by index. With ``valid``, the loss on that time-ordered tail is computed after every
@@ -82,14 +82,15 @@ def train(
     valid : (Tensor of shape (n_valid, n_steps, n_inputs), Tensor of shape (n_valid, n_outputs))
     patience : int or None
         Epochs without a lower validation loss before stopping; None trains every epoch.
-    first_epoch : int
-        Number given to the first epoch of this call (continues across ``partial_fit``).
+    history : list of dict or None
+        Records of earlier epochs (numbering continues after them); each epoch is appended as it
+        ends, so the record survives a ``TrainingError``. ``None`` starts a new list.
     on_epoch : callable(epoch, train_loss, valid_loss) or None
 
     Returns
     -------
     list of dict
-        ``{"epoch", "train_loss", "valid_loss"}`` per epoch run.
+        ``history``, with ``{"epoch", "train_loss", "valid_loss"}`` for every epoch run.
 
     Raises
     ------
@@ -97,7 +98,8 @@ def train(
         If the training loss becomes NaN or infinite.
     """
     n = len(X)
-    history: list[dict[str, float | int | None]] = []
+    history = [] if history is None else history
+    first_epoch = len(history) + 1
     best_loss, best_state, since_best = math.inf, None, 0
     module.train()
     for epoch in range(first_epoch, first_epoch + epochs):
@@ -114,6 +116,7 @@ def train(
             total += loss.detach() * len(idx)
         train_loss = total.item() / n
         if not math.isfinite(train_loss):
+            history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": None})
             raise TrainingError(
                 f"Training diverged at epoch {epoch}: the training loss became {train_loss}. "
                 "Lower the learning_rate or set clip_grad_norm (e.g. 1.0), and check that "

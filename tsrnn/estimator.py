@@ -62,12 +62,13 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     device : str, default="auto"
         ``"auto"`` trains on CUDA when a GPU is visible, else on the CPU; or ``"cpu"``,
         ``"cuda"``, ``"cuda:N"``.
-    n_threads : int or None, default=None
+    n_threads : int or None, default=1
         Torch intra-op threads during ``fit`` and ``predict``; the previous global setting is
-        restored afterwards. ``None`` leaves torch's setting as it is. Small recurrent networks
-        gain little from a second thread, and OpenMP threads spin-wait when another process takes
-        a core: ``n_threads=1`` is the safe choice on a busy machine (see
-        ``benchmarks/train_speed.py``).
+        restored afterwards. ``None`` uses torch's global setting as it is. One thread is the
+        default because torch's OpenMP threads spin-wait for each other: with two threads on two
+        cores, training slowed several-fold as soon as another process took a core
+        (``benchmarks/train_speed.py`` measures both). On a quiet machine with cores to spare,
+        more threads can train faster.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and the shuffling of windows. The same seed and
         data give the same predictions on the same CPU.
@@ -83,7 +84,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     optimizer_ : torch.optim.Optimizer
         Its optimizer, kept so that ``partial_fit`` continues where training stopped.
     history_ : list of dict
-        ``{"epoch", "train_loss", "valid_loss"}`` for every epoch trained.
+        ``{"epoch", "train_loss", "valid_loss"}`` for every epoch trained, appended as each
+        epoch ends (so it also shows the epochs before a ``TrainingError``).
     n_iter_ : int
         Epochs trained so far.
     n_features_in_ : int
@@ -146,7 +148,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         validation_fraction: float | None = None,
         patience: int | None = None,
         device: str = "auto",
-        n_threads: int | None = None,
+        n_threads: int | None = 1,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,
@@ -226,29 +228,31 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             X_t, valid = X_t[:-n_valid], (X_t[-n_valid:], y_t[-n_valid:])
             y_t = y_t[:-n_valid]
         n_epochs = self.epochs if epochs is None else int(epochs)
-        generator = torch.Generator().manual_seed(self.seed_ + self.n_iter_)
+        seed = self.seed_ + len(self.history_)
+        generator = torch.Generator().manual_seed(seed)
         with (
             torch_threads(self.n_threads),
-            seeded(self.seed_ + self.n_iter_, self.device_),
+            seeded(seed, self.device_),
             self._progress(n_epochs) as on_epoch,
         ):
-            history = train(
-                self.module_,
-                self.optimizer_,
-                self.loss_fn_,
-                X_t,
-                y_t,
-                epochs=n_epochs,
-                batch_size=self.batch_size,
-                generator=generator,
-                clip_grad_norm=self.clip_grad_norm,
-                valid=valid,
-                patience=self.patience,
-                first_epoch=self.n_iter_ + 1,
-                on_epoch=on_epoch,
-            )
-        self.history_.extend(history)
-        self.n_iter_ += len(history)
+            try:
+                train(
+                    self.module_,
+                    self.optimizer_,
+                    self.loss_fn_,
+                    X_t,
+                    y_t,
+                    epochs=n_epochs,
+                    batch_size=self.batch_size,
+                    generator=generator,
+                    clip_grad_norm=self.clip_grad_norm,
+                    valid=valid,
+                    patience=self.patience,
+                    history=self.history_,
+                    on_epoch=on_epoch,
+                )
+            finally:  # kept even when training diverges
+                self.n_iter_ = len(self.history_)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -413,7 +417,9 @@ def _epoch_progress(n_epochs: int):
     )
     from rich.console import Console
 
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+    with Progress(
+        *columns, console=Console(stderr=True, force_jupyter=False), transient=False
+    ) as progress:
         task = progress.add_task("fit", total=n_epochs, losses="")
 
         def on_epoch(epoch: int, train_loss: float, valid_loss: float | None) -> None:
