@@ -144,6 +144,7 @@ class Runner:
             catch=self.catch,
             key=name,
             resources=self.resources or None,
+            priority=self._priority(trial),
             pure=False,
         )
         if halving:  # the model stays on the worker; only the record comes back
@@ -280,6 +281,15 @@ class Runner:
         return trial_key(
             self.search_id, self.candidates[trial.candidate], trial.fold, trial.n_epochs
         )
+
+    def _priority(self, trial: Trial) -> int:
+        """Largest folds first (Dask runs higher priorities first): a shorter tail at the end.
+
+        Later rungs of a bracket go before new first rungs, so that brackets finish in turn.
+        """
+        train = self.payload.splits[trial.fold][0]
+        size = -int(train) if self.payload.forecaster else len(train)
+        return trial.rung * 10**9 + size
 
     def _release_models(self, trial: Trial, following: list[Trial]) -> None:
         """Drop the models of candidates that a completed rung did not promote."""
