@@ -258,13 +258,15 @@ MODEL_OPTIONS = {
 }
 
 
-def model_options(command):
+def model_options(command, exclude: frozenset[str] = frozenset()):
     """Give ``command`` the model options; it receives the ones given as ``params``.
 
     ``params`` maps RNNForecaster parameter names to the values the user typed; options left
     out are absent, so the forecaster's defaults apply. ``--no-interval`` becomes
-    ``interval=None``.
+    ``interval=None``. Options named in ``exclude`` are left out (use it through
+    ``functools.partial`` as a decorator).
     """
+    options = {name: a for name, a in MODEL_OPTIONS.items() if name not in exclude}
     signature = inspect.signature(command)
     own = [p for name, p in signature.parameters.items() if name != "params"]
     added = [
@@ -274,12 +276,12 @@ def model_options(command):
             annotation=annotation,
             default=False if name == "no_interval" else None,
         )
-        for name, annotation in MODEL_OPTIONS.items()
+        for name, annotation in options.items()
     ]
 
     @functools.wraps(command)
     def with_params(**kwargs):
-        given = {name: kwargs.pop(name) for name in MODEL_OPTIONS}
+        given = {name: kwargs.pop(name) for name in options}
         params = {name: value for name, value in given.items() if value is not None}
         if params.pop("no_interval"):
             params["interval"] = None

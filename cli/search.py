@@ -1,7 +1,6 @@
 """``tsrnn search``: search a forecaster's hyperparameters on backtest origins, on Dask."""
 
 import functools
-import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,7 +8,6 @@ from typing import Annotated, Literal
 import typer
 
 from ._options import (
-    MODEL_OPTIONS,
     Data,
     Exog,
     IdCol,
@@ -20,6 +18,7 @@ from ._options import (
     check_outputs,
     describe_series,
     exog_columns,
+    model_options,
     progress_to_stderr,
     say,
 )
@@ -120,38 +119,10 @@ ResultsOut = Annotated[
     ),
 ]
 
+
 # The forecaster's own `strategy` (direct/recursive) is searched with --param strategy=...,
 # since --strategy names the search strategy here.
-_FIXED = {name: option for name, option in MODEL_OPTIONS.items() if name != "strategy"}
-
-
-def _fixed_model_options(command):
-    """Like ``_options.model_options``, without ``--strategy``: the given ones as ``params``."""
-    signature = inspect.signature(command)
-    own = [p for name, p in signature.parameters.items() if name != "params"]
-    added = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=annotation,
-            default=False if name == "no_interval" else None,
-        )
-        for name, annotation in _FIXED.items()
-    ]
-
-    @functools.wraps(command)
-    def with_params(**kwargs):
-        given = {name: kwargs.pop(name) for name in _FIXED}
-        params = {name: value for name, value in given.items() if value is not None}
-        if params.pop("no_interval"):
-            params["interval"] = None
-        return command(**kwargs, params=params)
-
-    with_params.__signature__ = signature.replace(parameters=own + added)
-    return with_params
-
-
-@_fixed_model_options
+@functools.partial(model_options, exclude=frozenset({"strategy"}))
 def search(
     data: Data,
     param: Param,
