@@ -467,7 +467,7 @@ class _Progress:
                 TextColumn("fits"),
                 TimeElapsedColumn(),
                 TextColumn("{task.fields[best]}"),
-                console=Console(stderr=True),
+                console=Console(stderr=True, force_jupyter=False),
             )
             self._progress.__enter__()
             self._task = self._progress.add_task("search", total=self._total, best="")
