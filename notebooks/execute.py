@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -27,6 +28,30 @@ from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
 KERNEL = "python3"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def settle_streams(nb: nbformat.NotebookNode) -> None:
+    """Keep what a terminal would finally show of each cell's stdout and stderr.
+
+    Progress bars redraw their line with carriage returns, and the kernel sends each redraw as
+    a separate output. Consecutive outputs of one stream are joined, each line keeps only the
+    text after its last carriage return, and terminal colour codes are dropped.
+    """
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            last = outputs[-1] if outputs else None
+            if out.output_type == "stream" and last is not None and last.get("name") == out.name:
+                last.text += out.text
+            else:
+                outputs.append(out)
+        for out in outputs:
+            if out.output_type == "stream":
+                lines = _ANSI.sub("", out.text).split("\n")
+                out.text = "\n".join(line.rsplit("\r", 1)[-1] for line in lines)
+        if "outputs" in cell:
+            cell.outputs = outputs
 
 
 def notebooks(prefixes: list[str] | None = None) -> list[Path]:
@@ -77,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.name}: running...", flush=True)
         nb, elapsed = execute(path, quick=args.quick)
         if not args.quick:
+            settle_streams(nb)
             nbformat.write(nb, path)
         size = path.stat().st_size / 1024
         action = "checked" if args.quick else f"saved ({size:.0f} KiB)"

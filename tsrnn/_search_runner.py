@@ -316,8 +316,8 @@ class Runner:
         if not complete:
             return ""
         _, score, c = max(complete)
-        text = ", ".join(f"{k}={v!r}" for k, v in self.candidates[c].items())
-        text = text if len(text) <= 60 else text[:57] + "..."
+        text = ", ".join(f"{k}={_short(v)}" for k, v in self.candidates[c].items())
+        text = text if len(text) <= 50 else text[:47] + "..."
         return f"best {score:.4g} ({text})"
 
 
@@ -489,3 +489,10 @@ class _Progress:
     def note(self, text: str) -> None:
         if self._progress is not None:
             self._progress.console.print(text)
+
+
+def _short(value: object) -> str:
+    """A parameter value as the progress bar shows it: floats to 3 significant digits."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.3g}"
+    return repr(value.item() if isinstance(value, np.generic) else value)
