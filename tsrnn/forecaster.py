@@ -9,8 +9,9 @@ The forecaster turns series into windows, normalises each window, trains
 
 Prediction intervals are split-conformal: a first network is trained without the last
 ``calibration_size`` windows of each series, its absolute errors on those windows (divided by
-each window's scale) give one quantile per step ahead, and the networks used for forecasting are
-then trained on every window.
+each window's scale) are divided by their step's mean error and pooled across steps into one
+conformal quantile, scaled back per step ahead (so intervals widen with the step), and the
+networks used for forecasting are then trained on every window.
 
 This module is longer than the ~600-line guide: over a third is numpydoc, and fitting,
 calibration, window encoding, prediction and the persistence hooks all read the same fitted
@@ -167,7 +168,8 @@ clip_grad_norm, validation_fraction, patience, device, verbose
     quantiles_ : ndarray of shape (horizon_,)
         Conformal quantile of the scaled absolute error per step ahead (NaN without interval).
     coverage_calibration_ : float
-        The quantile level used: ``ceil((n + 1) * interval) / n`` for ``n`` calibration windows.
+        The quantile level used: ``ceil((n + 1) * interval) / n`` for the ``n`` pooled ratios
+        (calibration windows x steps ahead, each error divided by its step's mean error).
     models_ : list of RNNRegressor
         The fitted networks.
 
@@ -650,9 +652,14 @@ clip_grad_norm, validation_fraction, patience, device, verbose
                 "calibration_size (at least horizon) or pass interval=None."
             )
         scores = np.concatenate(scores)  # (n_calibration, horizon)
-        n = len(scores)
+        # Few calibration windows make a per-step conformal quantile the largest error seen.
+        # Pool the steps instead: divide each step's errors by that step's mean error, take one
+        # conformal quantile of all n * horizon ratios, and scale it back per step.
+        step_scale = np.maximum(scores.mean(axis=0), 1e-12)  # (horizon,)
+        ratios = (scores / step_scale).ravel()
+        n = len(ratios)
         level = min(math.ceil((n + 1) * self.interval) / n, 1.0)
-        quantiles = np.quantile(scores, level, axis=0, method="higher")
+        quantiles = np.quantile(ratios, level, method="higher") * step_scale
         self.quantiles_ = np.maximum.accumulate(quantiles)  # never narrower further ahead
         self.coverage_calibration_ = float(level)
 
