@@ -638,12 +638,12 @@ clip_grad_norm, validation_fraction, patience, device, verbose
             starts, ends = starts[keep], ends[keep]
             if not len(starts):
                 continue
-            past = np.stack([s[a:b] for a, b in zip(starts, ends, strict=True)])
-            actual = np.stack([s[b : b + h] for b in ends])
+            past = sliding_window_view(s, self.lookback_)[starts]  # (n, lookback)
+            actual = sliding_window_view(s, h)[ends]  # (n, h)
             past_X = future_X = None
-            if x is not None:
-                past_X = np.stack([x[a:b] for a, b in zip(starts, ends, strict=True)])
-                future_X = np.stack([x[b : b + h] for b in ends])
+            if x is not None:  # (n, lookback | h, n_features)
+                past_X = sliding_window_view(x, self.lookback_, axis=0)[starts].swapaxes(1, 2)
+                future_X = sliding_window_view(x, h, axis=0)[ends].swapaxes(1, 2)
             pred, spread = self._forecast(models, past, past_X, future_X, h)
             scores.append(np.abs(actual - pred) / spread)
         if not scores:
