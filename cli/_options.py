@@ -114,7 +114,7 @@ MODEL_OPTIONS = {
             metavar="INT",
             min=1,
             help="Steps of history each forecast reads.",
-            show_default="2 horizons or 2 seasons, at least 8",
+            show_default="2 horizons or 2 seasons, at least 8; short series are padded",
         ),
     ],
     "strategy": Annotated[
@@ -136,8 +136,28 @@ MODEL_OPTIONS = {
         ),
     ],
     "scaler": Annotated[
-        Literal["standard", "minmax", "none"] | None,
-        typer.Option(help="Scaling of the target and inputs.", show_default="standard"),
+        Literal["auto", "log", "standard", "minmax", "none"] | None,
+        typer.Option(
+            help="Scaling of each series (auto: log if positive, else standard) and inputs.",
+            show_default="auto",
+        ),
+    ],
+    "deseasonalize": Annotated[
+        bool | None,
+        typer.Option(
+            "--deseasonalize/--no-deseasonalize",
+            help="Take seasonal indices out of series with a significant season.",
+            show_default="True",
+        ),
+    ],
+    "patch_size": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Steps the network reads as one input step.",
+            show_default="lookback / 12, at least 1",
+        ),
     ],
     "interval": Annotated[
         float | None,
@@ -159,7 +179,7 @@ MODEL_OPTIONS = {
             metavar="INT",
             min=1,
             help="Windows per series held out to calibrate the interval.",
-            show_default="max(horizon, 20%), at most 200",
+            show_default="about 200 in all, one per series at least",
         ),
     ],
     "n_models": Annotated[
@@ -174,7 +194,7 @@ MODEL_OPTIONS = {
     ],
     "hidden_size": Annotated[
         int | None,
-        typer.Option(metavar="INT", min=1, help="Units of the hidden state.", show_default="32"),
+        typer.Option(metavar="INT", min=1, help="Units of the hidden state.", show_default="64"),
     ],
     "num_layers": Annotated[
         int | None,
@@ -198,17 +218,22 @@ MODEL_OPTIONS = {
     "weight_decay": Annotated[
         float | None, typer.Option(metavar="FLOAT", help="L2 penalty.", show_default="0.0")
     ],
-    "epochs": Annotated[
+    "steps": Annotated[
         int | None,
         typer.Option(
             metavar="INT",
             min=1,
-            help="Epochs per network.",
-            show_default="about 1500 steps, 10 to 400 epochs",
+            help="Gradient steps per network.",
+            show_default="50 passes over the windows, 300 to 2000 steps",
         ),
     ],
+    "epochs": Annotated[
+        int | None,
+        typer.Option(metavar="INT", min=1, help="Passes over the windows instead of --steps."),
+    ],
     "batch_size": Annotated[
-        int | None, typer.Option(metavar="INT", min=1, help="Windows per batch.", show_default="32")
+        int | None,
+        typer.Option(metavar="INT", min=1, help="Windows per batch.", show_default="256"),
     ],
     "loss": Annotated[
         Literal["mse", "mae", "huber"] | None,
@@ -218,21 +243,6 @@ MODEL_OPTIONS = {
         float | None,
         typer.Option(
             metavar="FLOAT", help="Clip the gradient norm to this value.", show_default="1.0"
-        ),
-    ],
-    "validation_fraction": Annotated[
-        float | None,
-        typer.Option(
-            metavar="FLOAT",
-            help="Share of the last windows held out for early stopping, in (0, 1).",
-        ),
-    ],
-    "patience": Annotated[
-        int | None,
-        typer.Option(
-            metavar="INT",
-            min=1,
-            help="Stop after this many epochs without a lower validation loss.",
         ),
     ],
     "device": Annotated[

@@ -67,5 +67,5 @@ def fit(
     say(
         quiet,
         f"Fitted {len(fitted.models_)} network(s) ({fitted.cell}, lookback {fitted.lookback_}, "
-        f"horizon {fitted.horizon_}, {fitted.epochs_} epochs) in {timer}: {model} (model).",
+        f"horizon {fitted.horizon_}, {fitted.steps_} steps) in {timer}: {model} (model).",
     )

@@ -73,5 +73,5 @@ def forecast(
     say(
         quiet,
         f"Forecast {model.horizon_} steps ({model.cell}, lookback {model.lookback_}, "
-        f"{model.epochs_} epochs) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
+        f"{model.steps_} steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
     )

@@ -101,11 +101,15 @@ def test_direct_strategy_emits_all_horizon_values(fitted):
 
 
 def test_trend_is_continued():
-    """On a clean linear trend, the level-relative default extrapolates the slope."""
+    """On a clean linear trend, the level-relative default extrapolates the slope.
+
+    With standard scaling: the log of a linear trend is concave (``scaler="auto"`` takes the
+    log of positive series), so this checks ``normalize="last"`` on its own.
+    """
     t = np.arange(80.0)
     y = pd.Series(50 + 3 * t, index=pd.date_range("2001-01-01", periods=80, freq="D"))
     f = RNNForecaster(lookback=14, horizon=7, hidden_size=8, epochs=300, n_models=1, device="cpu",
-                      random_state=0, interval=None)  # fmt: skip
+                      random_state=0, interval=None, scaler="standard")  # fmt: skip
     out = f.fit(y).predict()["forecast"].to_numpy()
     truth = 50 + 3 * np.arange(80, 87)
     # A level model would stay near the last value (287) or the training range; the trend is
@@ -207,22 +211,53 @@ def test_many_series_forecast_each(monkeypatch):
 def test_many_series_windows_never_cross_series(monkeypatch):
     """Training windows come from one series each: no window mixes the two levels."""
     seen = []
-    original = forecaster_module.RNNRegressor.fit
+    original = forecaster_module.RNNRegressor._fit_steps
 
-    def spy(self, X, y):
-        seen.append((np.asarray(X), np.asarray(y)))
-        return original(self, X, y)
+    def spy(self, sample, **kwargs):
+        def recorded(step):
+            batch = sample(step)
+            seen.append([t.numpy().copy() for t in batch])
+            return batch
 
-    monkeypatch.setattr(forecaster_module.RNNRegressor, "fit", spy)
+        return original(self, recorded, **kwargs)
+
+    monkeypatch.setattr(forecaster_module.RNNRegressor, "_fit_steps", spy)
     y = long_format()
     params = {**FAST, "normalize": "none", "scaler": "none", "interval": None}
     RNNForecaster(lookback=12, horizon=6, **params).fit(y)
-    X, targets = seen[-1]
-    rows = np.concatenate([X[:, :, 0], targets], axis=1)  # each window with its targets
-    low, high = (rows < 500).all(axis=1), (rows > 500).all(axis=1)
-    assert np.all(low | high)
-    # Every window of both series is used: (60 - 18 + 1) + (48 - 18 + 1).
-    assert len(rows) == 43 + 31 and low.sum() == 43
+    assert seen
+    for inputs, targets, weights in seen:
+        observed = inputs[:, :, 1] > 0
+        for row in range(len(inputs)):
+            values = np.concatenate([inputs[row, observed[row], 0], targets[row, weights[row] > 0]])
+            assert (values < 500).all() or (values > 500).all()
+    levels = np.concatenate([inputs[:, -1, 0] for inputs, _, _ in seen])
+    assert (levels < 500).any() and (levels > 500).any()  # both series are drawn
+
+
+def test_short_series_are_padded_not_refused():
+    """A series shorter than lookback + horizon still trains (left-padded) and is forecast."""
+    f = RNNForecaster(lookback=24, horizon=12, **FAST).fit(monthly(30))
+    assert f.lookback_ == 24 and np.isfinite(f.predict()["forecast"]).all()
+    y = long_format()
+    tiny = y.loc[["b"]].iloc[:5]
+    many = pd.concat([y.loc[["a"]], tiny])
+    out = RNNForecaster(lookback=12, horizon=6, **FAST).fit(many).predict()
+    assert len(out.loc["b"]) == 6 and np.isfinite(out.to_numpy()).all()
+
+
+def test_a_series_of_one_observation_is_refused_by_id():
+    """Only a series too short to say anything is an error, and the message names it."""
+    y = long_format()
+    one = pd.concat([y.loc[["a"]], y.loc[["b"]].iloc[:1]])
+    with pytest.raises(DataError, match=r"(?i)series 'b'.* 1 "):
+        RNNForecaster(horizon=6, **FAST).fit(one)
+
+
+def test_network_parameters_are_checked_when_fit_starts(air):
+    """A misspelt cell fails at once, naming the forecaster and the parameter."""
+    with pytest.raises(ParameterError, match=r"'cell' parameter of RNNForecaster"):
+        RNNForecaster(cell="lsmt", **FAST).fit(air)
 
 
 def test_many_series_with_newer_history_of_one_series():
@@ -330,12 +365,6 @@ def test_X_not_aligned():
         check_series(y, X)
 
 
-def test_series_shorter_than_lookback_plus_horizon():
-    """Too short a series says how many steps are needed."""
-    with pytest.raises(DataError, match=r"needs at least 36"):
-        RNNForecaster(lookback=24, horizon=12, **FAST).fit(monthly(30))
-
-
 def test_multiindex_series_checked_one_by_one():
     """A gap inside one series of a long frame names that series."""
     y = long_format().drop(("b", pd.Timestamp("2002-02-01")))
@@ -367,3 +396,24 @@ def test_short_series_still_gets_intervals():
     f = RNNForecaster(**FAST).fit(monthly(40))
     out = f.predict()
     assert len(out) == 12 and np.isfinite(out.to_numpy()).all()
+
+
+def test_many_short_series_get_pooled_intervals():
+    """M3-like: 40 yearly series of 8 to 20 points, the default interval calibrates on all."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for k in range(40):
+        n = int(rng.integers(8, 21))
+        values = 100 * np.exp(np.cumsum(rng.normal(0.03, 0.05, n)))
+        index = pd.MultiIndex.from_arrays(
+            [[f"s{k}"] * n, pd.date_range("1990-01-01", periods=n, freq="YS")], names=["id", "ds"]
+        )
+        parts.append(pd.Series(values, index=index))
+    y = pd.concat(parts)
+    f = RNNForecaster(horizon=6, **FAST).fit(y)
+    lengths = y.groupby(level=0).size()
+    # About 200 windows in all wants 5 per series, capped at a fifth of the longest (20): 4.
+    assert f.n_calibration_ == int(np.minimum(lengths - 6 - 1, 4).clip(lower=0).sum())
+    out = f.predict()
+    assert len(out) == 40 * 6
+    assert (out["lower"] < out["forecast"]).all() and (out["forecast"] < out["upper"]).all()

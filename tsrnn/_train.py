@@ -11,7 +11,7 @@ from torch import nn
 
 from .errors import TrainingError
 
-__all__ = ["LOSSES", "OPTIMIZERS", "predict_batches", "train"]
+__all__ = ["LOSSES", "OPTIMIZERS", "predict_batches", "train", "train_steps"]
 
 LOSSES: dict[str, type[nn.Module]] = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -21,6 +21,14 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 }
 
 EpochCallback = Callable[[int, float, "float | None"], None]
+#: ``sample(step) -> (inputs, targets, weights)``: one batch, drawn by the caller.
+BatchSampler = Callable[[int], "tuple[torch.Tensor, torch.Tensor, torch.Tensor]"]
+# Elementwise losses for weighted (masked) targets.
+_ELEMENTWISE = {
+    "mae": lambda p, y: (p - y).abs(),
+    "mse": lambda p, y: (p - y) ** 2,
+    "huber": lambda p, y: nn.functional.huber_loss(p, y, reduction="none"),
+}
 
 
 @torch.no_grad()
@@ -137,4 +145,86 @@ def train(
             break
     if best_state is not None:
         module.load_state_dict(best_state)
+    return history
+
+
+def train_steps(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss: str,
+    sample: BatchSampler,
+    *,
+    steps: int,
+    clip_grad_norm: float | None = None,
+    decay: bool = True,
+    history: list[dict[str, float | int | None]] | None = None,
+    record_every: int = 100,
+    on_step: Callable[[int], None] | None = None,
+) -> list[dict[str, float | int | None]]:
+    """Train ``module`` for a fixed number of gradient steps on batches drawn by ``sample``.
+
+    The budget is counted in steps, not epochs, so the cost of a fit does not grow with the
+    number of windows: a global model over 100,000 series takes as long as one over 1,000.
+    Targets carry weights (0 for steps past a series' end), and the loss is the weighted mean.
+    With ``decay`` the learning rate is constant for the first half and falls linearly to 5%
+    over the second, which settles the weights of a stochastic fit without early stopping.
+
+    Parameters
+    ----------
+    module, optimizer
+        The network and its optimizer.
+    loss : {"mae", "mse", "huber"}
+    sample : callable(step) -> (Tensor (batch, n_steps, n_inputs), Tensor (batch, n_outputs),
+        Tensor (batch, n_outputs))
+        Draws the inputs, targets and target weights of one batch.
+    steps : int
+    clip_grad_norm : float or None
+    decay : bool, default=True
+    history : list of dict or None
+        Appended with ``{"step", "train_loss", "valid_loss"}`` every ``record_every`` steps
+        (the mean loss since the last record).
+    record_every : int, default=100
+    on_step : callable(step) or None
+        Called after every step (a progress bar).
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    TrainingError
+        If the loss becomes NaN or infinite.
+    """
+    history = [] if history is None else history
+    elementwise = _ELEMENTWISE[loss]
+    base = [group["lr"] for group in optimizer.param_groups]
+    module.train()
+    total, count = 0.0, 0
+    for step in range(1, steps + 1):
+        if decay:
+            factor = 1.0 if step <= steps // 2 else max(0.05, 1 - (step - steps // 2) / (steps / 2))
+            for group, lr in zip(optimizer.param_groups, base, strict=True):
+                group["lr"] = lr * factor
+        inputs, targets, weights = sample(step)
+        optimizer.zero_grad(set_to_none=True)
+        value = (elementwise(module(inputs), targets) * weights).sum() / weights.sum().clamp(min=1)
+        value.backward()
+        if clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
+        optimizer.step()
+        total, count = total + value.item(), count + 1
+        if not math.isfinite(total):
+            history.append({"step": step, "train_loss": total, "valid_loss": None})
+            raise TrainingError(
+                f"Training diverged at step {step}: the training loss became {total}. Lower "
+                "the learning_rate or set clip_grad_norm (e.g. 1.0), and check the inputs."
+            )
+        if step % record_every == 0 or step == steps:
+            history.append({"step": step, "train_loss": total / count, "valid_loss": None})
+            total, count = 0.0, 0
+        if on_step is not None:
+            on_step(step)
+    for group, lr in zip(optimizer.param_groups, base, strict=True):
+        group["lr"] = lr
     return history

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import validate_data
 
 from ._torch import resolve_device, seeded, torch_threads
-from ._train import LOSSES, OPTIMIZERS, predict_batches, train
+from ._train import LOSSES, OPTIMIZERS, BatchSampler, predict_batches, train, train_steps
 from .errors import DataError, NotFittedError, ParameterError
 from .nn import CELLS, RNNNet
 
@@ -291,6 +291,66 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         with torch_threads(self.n_threads), torch.inference_mode():
             states = self.module_.hidden_states(X_t)
         return states.cpu().numpy().astype(np.float64)
+
+    def _fit_steps(
+        self,
+        sample: BatchSampler,
+        *,
+        n_steps: int,
+        n_channels: int,
+        n_outputs: int,
+        steps: int,
+        on_step=None,
+    ) -> RNNRegressor:
+        """Train a new network for ``steps`` gradient steps on batches drawn by ``sample``.
+
+        The forecaster's global training: windows are gathered per batch instead of being
+        passed as one ``X``, targets carry weights (0 past a series' end), and the budget is
+        counted in steps (``n_iter_`` holds it). ``epochs`` and ``batch_size`` are unused here.
+
+        Parameters
+        ----------
+        sample : callable(step) -> (inputs (batch, n_steps, n_channels), targets (batch,
+            n_outputs), weights (batch, n_outputs)), tensors on the CPU
+        n_steps, n_channels, n_outputs : int
+            Shape of the windows and of the targets.
+        steps : int
+        on_step : callable(step) or None
+
+        Returns
+        -------
+        self : RNNRegressor
+        """
+        self._check_params()
+        self._reset()
+        self._initialize(n_channels=n_channels, n_outputs=n_outputs)
+        self.n_features_in_ = int(n_steps)
+        self._y_1d = False
+        device = self.device_
+
+        def on_device(step: int):
+            return tuple(t.to(device) for t in sample(step))
+
+        with torch_threads(self.n_threads), seeded(self.seed_, self.device_):
+            try:
+                train_steps(
+                    self.module_,
+                    self.optimizer_,
+                    self.loss,
+                    on_device if device.type != "cpu" else sample,
+                    steps=steps,
+                    clip_grad_norm=self.clip_grad_norm,
+                    history=self.history_,
+                    on_step=on_step,
+                )
+            finally:
+                self.n_iter_ = steps
+        return self
+
+    def _predict_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Outputs (n, n_outputs) on the CPU for inputs (n, n_steps, n_channels), unchecked."""
+        with torch_threads(self.n_threads):
+            return predict_batches(self.module_, inputs.to(self.device_)).cpu()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

