@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 import secrets
 import sys
 import warnings
@@ -366,7 +367,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except PermissionError as exc:
         raise DataError(f"Cannot read {where!r} ({exc.strerror}): check its permissions.") from None
     except (pa.ArrowException, OSError) as exc:
-        reason = " ".join(str(exc).split()).split(": ", 1)[-1] if str(exc) else type(exc).__name__
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = re.sub(r"^Could not open Parquet input source '.*?': ", "", reason)
+        reason = "".join(c for c in reason if c.isprintable()).rstrip(" :.")
         if path.stat().st_size == 0:
             raise DataError(
                 f"{where!r} is empty: a Parquet file needs a time column and a value column, "
@@ -379,7 +382,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
                 ".csv."
             ) from None
         raise DataError(
-            f"{where!r} is not a readable Parquet file ({reason.rstrip('.')}): write it again, "
+            f"{where!r} is not a readable Parquet file ({reason}): write it again, "
             "e.g. with df.to_parquet(path)."
         ) from None
     if not frame.index.equals(pd.RangeIndex(len(frame))):
