@@ -222,3 +222,16 @@ def test_check_series_mixed_type_ids():
     out, _ = check_series(y)
     groups = group_rows(out.index.get_level_values(0))
     assert groups.keys.tolist() == [1, "1", 2.5] and groups.lengths.tolist() == [5, 6, 4]
+
+
+def test_check_series_long_day_steps_follow_pandas_per_series():
+    """365-day steps are 'YS-JAN' on January firsts and '365D' on other days, as pd.infer_freq
+    has it for each series alone: the frequency of one series is not assumed for another."""
+    jan_2 = pd.Series(
+        np.arange(3.0), index=pd.to_datetime(["2021-01-02", "2022-01-02", "2023-01-02"])
+    )
+    jan_1 = pd.Series(
+        np.arange(3.0), index=pd.to_datetime(["2021-01-01", "2022-01-01", "2023-01-01"])
+    )
+    with pytest.raises(DataError, match=r"different frequencies \('a': 365D, 'b': YS-JAN\)"):
+        check_series(pd.concat({"a": jan_2, "b": jan_1}))

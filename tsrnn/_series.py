@@ -268,11 +268,23 @@ def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int, np.ndarr
         raise DataError(f"{name} has a missing series id (level 0 of its index): fill or drop it.")
     groups = group_rows(ids)
     times, freq = _check_stamps(y.index.get_level_values(1)[groups.order], groups, name)
-    index = pd.MultiIndex.from_arrays(
-        [np.repeat(groups.keys, groups.lengths), times], names=list(y.index.names)
-    )
+    index = _long_index(groups.keys, groups.lengths, times, list(y.index.names))
     out = pd.Series(y.to_numpy()[groups.order], index=index, name=y.name)
     return out, freq, groups.order
+
+
+def _long_index(keys: np.ndarray, lengths: np.ndarray, times: pd.Index, names: list):
+    """The MultiIndex (id, time) of series ``keys`` of ``lengths`` rows each, one block per
+    series: what ``pd.MultiIndex.from_arrays`` gives, built from codes instead of hashing the
+    id of every row."""
+    ids = pd.Categorical(keys)  # its categories are the level from_arrays would make
+    time_codes, time_level = pd.factorize(times, sort=True)
+    return pd.MultiIndex(
+        levels=[ids.categories, time_level],
+        codes=[np.repeat(ids.codes, lengths), time_codes],
+        names=names,
+        verify_integrity=False,
+    )
 
 
 def _check_stamps(times: pd.Index, groups: Groups, name: str) -> tuple[pd.Index, str | int]:
@@ -329,7 +341,11 @@ def _common_frequency(freqs: dict, name: str) -> None:
 
 
 # Offsets whose regular series pandas always infers as that same offset (so that checking the
-# steps stands for pd.infer_freq). Business days are added below with their own condition.
+# steps stands for pd.infer_freq). Days and weeks only below 28 days: a longer step can fall on
+# month starts or ends in one series and not in another, and pandas then infers a monthly or
+# yearly rule for one and a number of days for the other (365D and YS-JAN). Business days are
+# added below with their own condition.
+_LONGEST_DAYS = 27
 _REGULAR_OFFSETS = (
     offsets.Tick,
     offsets.Day,
@@ -376,7 +392,11 @@ def _regular_at(stamps: pd.Index, bounds: np.ndarray, freq: str | int) -> np.nda
         business = type(offset) is offsets.BusinessDay and offset.n == 1
         if not (business or isinstance(offset, _REGULAR_OFFSETS)) or offset.normalize:
             return np.zeros(n_series, dtype=bool)
-        if isinstance(offset, offsets.Week) and offset.weekday is None:
+        if isinstance(offset, offsets.Day) and offset.n > _LONGEST_DAYS:  # (a Tick in pandas 2)
+            return np.zeros(n_series, dtype=bool)
+        if isinstance(offset, offsets.Week) and (
+            offset.weekday is None or 7 * offset.n > _LONGEST_DAYS
+        ):
             return np.zeros(n_series, dtype=bool)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
