@@ -7,9 +7,11 @@ command decorated with :func:`model_options` gets the ones the user gave as a di
 forecaster's own defaults apply to the rest.
 """
 
+import contextlib
 import functools
 import inspect
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,9 +22,9 @@ import typer
 Data = Annotated[
     Path,
     typer.Argument(
-        metavar="CSV",
-        help="CSV file with a header row: a time column and the values (one row per time "
-        "step; many series in long format with --id-col).",
+        metavar="FILE",
+        help="CSV file with a header row, or Parquet file (.parquet, .pq): a time column and "
+        "the values (one row per time step; many series in long format with --id-col).",
         show_default=False,
     ),
 ]
@@ -65,9 +67,9 @@ Future = Annotated[
     Path | None,
     typer.Option(
         "--future",
-        metavar="CSV",
-        help="CSV with the future values of the --exog columns (time column, id column if "
-        "any, and one row per forecast step); needed when the model uses --exog.",
+        metavar="FILE",
+        help="CSV or Parquet file with the future values of the --exog columns (time column, "
+        "id column if any, and one row per forecast step); needed when the model uses --exog.",
     ),
 ]
 Horizon = Annotated[
@@ -327,6 +329,39 @@ def progress_to_stderr() -> None:
     rich.reconfigure(stderr=True, highlight=False)
 
 
+@contextlib.contextmanager
+def stage(quiet: bool, message: str) -> Iterator[None]:
+    """Show ``message`` with a spinner on stderr while the block runs (reading, forecasting).
+
+    Nothing is shown with --quiet, and nothing is written when stderr is not a terminal (the
+    spinner is transient), so logs and error output keep their single lines.
+    """
+    if quiet:
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True, highlight=False).status(message):
+        yield
+
+
+def read_data(quiet: bool, path, **columns):
+    """``tsrnn.io.read_series(path, **columns)`` behind a 'Reading ...' spinner."""
+    from tsrnn.io import read_series
+
+    with stage(quiet, f"Reading {path} ..."):
+        return read_series(path, **columns)
+
+
+def count_series(frame) -> int:
+    """Series in a result indexed by time, or by (id, time): 1, or the distinct ids."""
+    import pandas as pd
+
+    if isinstance(frame.index, pd.MultiIndex):
+        return int(frame.index.get_level_values(0).nunique())
+    return 1
+
+
 def say(quiet: bool, message: str) -> None:
     """One line of the summary, on stderr, unless --quiet."""
     if not quiet:
@@ -335,15 +370,11 @@ def say(quiet: bool, message: str) -> None:
 
 def describe_series(y, path) -> str:
     """'Read 144 rows from sales.csv: 1 series, frequency MS, 1949-01-01 to 1960-12-01.'"""
-    import pandas as pd
-
-    multi = isinstance(y.index, pd.MultiIndex)
-    n_series = len(y.index.unique(level=0)) if multi else 1
     times = y.index.get_level_values(-1)
     first, last = times.min(), times.max()
     return (
-        f"Read {len(y)} rows from {path}: {n_series} series, frequency {y.attrs.get('freq')}, "
-        f"{_day(first)} to {_day(last)}."
+        f"Read {len(y)} rows from {path}: {count_series(y)} series, frequency "
+        f"{y.attrs.get('freq')}, {_day(first)} to {_day(last)}."
     )
 
 

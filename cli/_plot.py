@@ -28,19 +28,23 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from tsrnn._group import group_rows
     from tsrnn.io import atomic_path
 
     multi = isinstance(forecast.index, pd.MultiIndex)
-    ids = list(pd.unique(forecast.index.get_level_values(0))) if multi else [None]
+    ids = group_rows(forecast.index.get_level_values(0)).keys.tolist() if multi else [None]
     shown = ids[:MAX_PANELS]
+    if multi:
+        forecasts = _series_of(forecast, shown)
+        histories = _series_of(history, shown) if history is not None else {}
     fig = Figure(figsize=(9, 2.6 * len(shown) + 0.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
     for ax, key in zip(axes, shown, strict=True):
-        part = forecast.xs(key, level=0) if multi else forecast
+        part = forecasts[key] if multi else forecast
         tail = max(4 * len(part), 48)
-        if history is not None:
-            past = history.xs(key, level=0) if multi else history
+        past = histories.get(key) if multi else history
+        if past is not None:
             past = past.iloc[-tail:]
             ax.plot(past.index, past.to_numpy(), color="0.2", lw=1.2, label="history")
         ax.plot(part.index, part["forecast"], color="tab:blue", lw=1.6, label="forecast")
@@ -64,3 +68,16 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
         fig.suptitle(f"first {len(shown)} of {len(ids)} series")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
+
+
+def _series_of(frame, keys: list) -> dict:
+    """The rows of each id in ``keys`` on the time level: one pass over ``frame``, whatever the
+    number of series it holds, and a grouping of the few rows kept."""
+    from tsrnn._group import group_rows
+
+    kept = frame[frame.index.get_level_values(0).isin(keys)]
+    groups = group_rows(kept.index.get_level_values(0))
+    return {
+        key: kept.iloc[groups.order[rows]].droplevel(0)
+        for key, rows in zip(groups.keys.tolist(), groups.slices(), strict=True)
+    }

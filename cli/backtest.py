@@ -1,4 +1,4 @@
-"""``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV."""
+"""``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV or Parquet file."""
 
 import sys
 from typing import Annotated
@@ -14,10 +14,12 @@ from ._options import (
     TimeCol,
     Timer,
     check_outputs,
+    count_series,
     describe_series,
     exog_columns,
     model_options,
     progress_to_stderr,
+    read_data,
     say,
 )
 
@@ -68,12 +70,12 @@ def backtest(
     """
     from tsrnn.backtest import backtest as run_backtest
     from tsrnn.forecaster import RNNForecaster
-    from tsrnn.io import read_series, write_csv_atomic
+    from tsrnn.io import write_csv_atomic
 
     timer = Timer()
     check_outputs(output)
-    y, X = read_series(
-        data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
+    y, X = read_data(
+        quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
     )
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
@@ -84,7 +86,11 @@ def backtest(
         _print_table(table)
     say(quiet, describe_series(y, data))
     where = f": {output} (metrics)" if output not in (None, "-") else ""
-    say(quiet, f"Backtested {origins} origins of {horizon} steps in {timer}{where}.")
+    say(
+        quiet,
+        f"Backtested {origins} origins of {horizon} steps on {count_series(y)} series in "
+        f"{timer}{where}.",
+    )
 
 
 def _print_table(table) -> None:

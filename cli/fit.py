@@ -1,4 +1,4 @@
-"""``tsrnn fit``: fit a forecaster on a CSV and save it as a model file."""
+"""``tsrnn fit``: fit a forecaster on a CSV or Parquet file and save it as a model file."""
 
 from pathlib import Path
 from typing import Annotated
@@ -15,10 +15,12 @@ from ._options import (
     TimeCol,
     Timer,
     check_outputs,
+    count_series,
     describe_series,
     exog_columns,
     model_options,
     progress_to_stderr,
+    read_data,
     say,
 )
 
@@ -46,19 +48,18 @@ def fit(
     *,
     params: dict,
 ) -> None:
-    """Fit a model on the CSV and save it, to forecast later with 'tsrnn predict'.
+    """Fit a model on the file and save it, to forecast later with 'tsrnn predict'.
 
     Example: tsrnn fit sales.csv --time-col date --target units --lookback 24 --cell gru
     --model model.tsrnn
     """
     from tsrnn.forecaster import RNNForecaster
-    from tsrnn.io import read_series
     from tsrnn.persist import save
 
     timer = Timer()
     check_outputs(model)
-    y, X = read_series(
-        data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
+    y, X = read_data(
+        quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
     )
     progress_to_stderr()
     fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
@@ -66,6 +67,7 @@ def fit(
     say(quiet, describe_series(y, data))
     say(
         quiet,
-        f"Fitted {len(fitted.models_)} network(s) ({fitted.cell}, lookback {fitted.lookback_}, "
-        f"horizon {fitted.horizon_}, {fitted.steps_} steps) in {timer}: {model} (model).",
+        f"Fitted {len(fitted.models_)} network(s) on {count_series(y)} series "
+        f"({fitted.cell}, lookback {fitted.lookback_}, "
+        f"horizon {fitted.horizon_}, {fitted.steps_} steps each) in {timer}: {model} (model).",
     )

@@ -1,4 +1,4 @@
-"""``tsrnn forecast``: fit a forecaster on a CSV and forecast it, in one go."""
+"""``tsrnn forecast``: fit a forecaster on a CSV or Parquet file and forecast it, in one go."""
 
 import typer
 
@@ -15,12 +15,15 @@ from ._options import (
     TimeCol,
     Timer,
     check_outputs,
+    count_series,
     describe_outputs,
     describe_series,
     exog_columns,
     model_options,
     progress_to_stderr,
+    read_data,
     say,
+    stage,
 )
 
 
@@ -39,7 +42,7 @@ def forecast(
     *,
     params: dict,
 ) -> None:
-    """Fit a model on the CSV's history and write the forecast of the next steps.
+    """Fit a model on the file's history and write the forecast of the next steps.
 
     The forecast CSV has the time column (and the id column), then forecast, lower and upper.
 
@@ -53,17 +56,20 @@ def forecast(
             param_hint="'--future'",
         )
     from tsrnn.forecaster import RNNForecaster
-    from tsrnn.io import read_future, read_series, write_forecast
+    from tsrnn.io import read_future, write_forecast
 
     timer = Timer()
     check_outputs(output, plot)
-    y, X = read_series(data, time_col=time_col, target=target, id_col=id_col, exog=exog)
+    y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog)
+    n_series = count_series(y)
     X_future = None
     if future is not None:
-        X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
+        with stage(quiet, f"Reading {future} ..."):
+            X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
     progress_to_stderr()
     model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
-    result = model.predict(X_future=X_future)
+    with stage(quiet, f"Forecasting {n_series} series ..."):
+        result = model.predict(X_future=X_future)
     write_forecast(result, output)
     if plot is not None:
         from ._plot import plot_forecast
@@ -72,6 +78,7 @@ def forecast(
     say(quiet, describe_series(y, data))
     say(
         quiet,
-        f"Forecast {model.horizon_} steps ({model.cell}, lookback {model.lookback_}, "
-        f"{model.steps_} steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
+        f"Forecast {model.horizon_} steps of {count_series(result)} series ({model.cell}, "
+        f"lookback {model.lookback_}, {len(model.models_)} network(s) of {model.steps_} "
+        f"steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
     )

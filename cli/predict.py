@@ -17,10 +17,13 @@ from ._options import (
     TimeCol,
     Timer,
     check_outputs,
+    count_series,
     describe_outputs,
     describe_series,
     exog_columns,
+    read_data,
     say,
+    stage,
 )
 
 ModelIn = Annotated[
@@ -30,9 +33,9 @@ NewData = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        metavar="CSV",
-        help="CSV of newer history to forecast from, in the layout the model was fitted on "
-        "(no refit).",
+        metavar="FILE",
+        help="CSV or Parquet file of newer history to forecast from, in the layout the model "
+        "was fitted on (no refit).",
         show_default="the history seen in fit",
     ),
 ]
@@ -58,7 +61,7 @@ def predict(
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
     """
-    from tsrnn.io import read_future, read_series, write_forecast
+    from tsrnn.io import read_future, write_forecast
     from tsrnn.persist import load
 
     timer = Timer()
@@ -77,10 +80,13 @@ def predict(
     y = X = X_future = None
     if data is not None:
         target = target or forecaster.name_
-        y, X = read_series(data, time_col=time_col, target=target, id_col=id_col, exog=exog)
+        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog)
     if future is not None:
-        X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
-    result = forecaster.predict(horizon, X_future=X_future, y=y, X=X)
+        with stage(quiet, f"Reading {future} ..."):
+            X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
+    which = f"{count_series(y)} series" if y is not None else "the series seen in fit"
+    with stage(quiet, f"Forecasting {which} ..."):
+        result = forecaster.predict(horizon, X_future=X_future, y=y, X=X)
     write_forecast(result, output)
     if plot is not None:
         from ._plot import plot_forecast
@@ -90,5 +96,7 @@ def predict(
     if y is not None:
         say(quiet, describe_series(y, data))
     say(
-        quiet, f"Forecast {steps} steps in {timer}: {describe_outputs(forecast=output, plot=plot)}."
+        quiet,
+        f"Forecast {steps} steps of {count_series(result)} series in {timer}: "
+        f"{describe_outputs(forecast=output, plot=plot)}.",
     )

@@ -20,6 +20,7 @@ from ._options import (
     exog_columns,
     model_options,
     progress_to_stderr,
+    read_data,
     say,
 )
 
@@ -163,13 +164,13 @@ def search(
         )
     grid = _parse_params(param, fixed=params)
     from tsrnn.forecaster import RNNForecaster
-    from tsrnn.io import read_series, write_csv_atomic
+    from tsrnn.io import write_csv_atomic
     from tsrnn.search import RollingOrigin, SearchCV
 
     timer = Timer()
     check_outputs(output)
-    y, X = read_series(
-        data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
+    y, X = read_data(
+        quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
     )
     progress_to_stderr()
     fixed = {"interval": None, **params}

@@ -88,3 +88,53 @@ def test_bad_horizon_is_parameter_error():
     """horizon must be a positive integer."""
     with pytest.raises(ParameterError, match="horizon"):
         backtest(LastValue(), series(), horizon=0)
+
+
+class LastValuePerSeries(BaseEstimator):
+    """Naive forecaster for many series: each series' last value, series in reverse order."""
+
+    def __init__(self, horizon=None):
+        self.horizon = horizon
+
+    def fit(self, y, X=None):
+        self.y_ = y
+        return self
+
+    def predict(self, horizon=None, X_future=None):
+        parts = []
+        for key in reversed(pd.unique(self.y_.index.get_level_values(0))):
+            past = self.y_.xs(key, level=0)
+            index = pd.date_range(past.index[-1], periods=horizon + 1, freq="MS")[1:]
+            parts.append(pd.DataFrame({"forecast": past.iloc[-1]}, index=index).assign(id=key))
+        return pd.concat(parts).set_index("id", append=True).swaplevel()
+
+
+def test_many_series_scores_average_the_series():
+    """Interleaved long input: each series is cut at its own end; metrics average over series,
+    whatever order the forecaster returns the series in."""
+    a, b = series(30), series(40) * 2 + 1
+    y = pd.concat({"a": a, "b": b}).sort_index(level=1)  # rows interleaved by time
+    table = backtest(LastValuePerSeries(), y, horizon=3, n_origins=2, season_length=1)
+    maes, mases = [], []
+    for s in (a, b):
+        train, test = s.iloc[: len(s) - 3], s.iloc[len(s) - 3 :]
+        forecast = np.full(3, train.iloc[-1])
+        maes.append(metrics.mae(test, forecast))
+        mases.append(metrics.mase(test, forecast, train, m=1))
+    assert table.loc[2, "mae"] == pytest.approx(np.mean(maes))
+    assert table.loc[2, "mase"] == pytest.approx(np.mean(mases))
+    assert table.loc[2, "train_size"] == 27 + 37
+    assert np.isnan(table.loc[2, "coverage"])
+
+
+def test_many_series_missing_forecasts_name_the_series():
+    """A forecaster that drops a series is told which one."""
+
+    class DropsB(LastValuePerSeries):
+        def predict(self, horizon=None, X_future=None):
+            out = super().predict(horizon)
+            return out[out.index.get_level_values(0) != "b"]
+
+    y = pd.concat({"a": series(30), "b": series(30)})
+    with pytest.raises(DataError, match="returned 0 forecasts for 3 test points of series 'b'"):
+        backtest(DropsB(), y, horizon=3, n_origins=1)

@@ -168,6 +168,69 @@ def test_many_series_with_exogenous_columns(tmp_path):
     assert table["store"].tolist() == ["a", "a", "b", "b"]
 
 
+def _stores(n_stores=3) -> pd.DataFrame:
+    """``n_stores`` monthly series of 36 points in long format, dates as timestamps."""
+    n = len(MONTHS)
+    return pd.DataFrame(
+        {
+            "store": [f"s{k}" for k in range(n_stores) for _ in range(n)],
+            "month": pd.to_datetime(MONTHS * n_stores),
+            "units": [10.0 + (i % 12) + k for k in range(n_stores) for i in range(n)],
+        }
+    )
+
+
+def test_forecast_many_series_from_parquet(tmp_path):
+    """A Parquet file in long format forecasts like a CSV; the summary counts the series read
+    and forecast."""
+    _stores().to_parquet(tmp_path / "stores.parquet", index=False)
+    result = run("forecast", "stores.parquet", "--id-col", "store", "-H", "2", "-o", "fc.csv",
+                 "--no-interval", "--lookback", "6", *FAST, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "fc.csv")
+    assert table.columns.tolist() == ["store", "month", "forecast", "lower", "upper"]
+    assert table["store"].tolist() == ["s0", "s0", "s1", "s1", "s2", "s2"]
+    assert table["month"].iloc[0] == "2021-01-01"
+    assert "Read 108 rows from stores.parquet: 3 series, frequency MS" in result.stderr
+    assert "Forecast 2 steps of 3 series" in result.stderr
+
+
+def test_progress_shows_on_a_terminal(air, tmp_path):
+    """On a terminal, stderr shows the reading, training and forecasting stages; --quiet
+    shows nothing."""
+    import pty
+
+    def on_terminal(*args) -> str:
+        leader, follower = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "TSRNN_DEBUG"}
+        env = {**env, "COLUMNS": "100", "TERM": "xterm"}
+        command = [TSRNN, *map(str, args)]
+        with subprocess.Popen(
+            command, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=follower, env=env,
+        ) as process:  # fmt: skip
+            os.close(follower)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the command closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            assert process.wait(timeout=300) == 0
+        os.close(leader)
+        return b"".join(chunks).decode(errors="replace")
+
+    shown = on_terminal("forecast", air, "-H", "3", "-o", "fc.csv", "--no-interval", *FAST)
+    assert f"Reading {air}" in shown
+    assert "training" in shown
+    assert "Forecasting 1 series" in shown
+    assert "Forecast 3 steps of 1 series" in shown
+    assert on_terminal("forecast", air, "-H", "3", "-o", "fc.csv", "-q", *FAST) == ""
+
+
 def test_debug_shows_traceback(tmp_path):
     result = run("forecast", "missing.csv", "--debug", cwd=tmp_path)
     assert result.returncode == 2
@@ -211,6 +274,25 @@ def _truncated_model() -> bytes:
 
 
 FORECAST = ["forecast", "data.csv", "-o", "out.csv", "--plot", "out.png"]
+PARQUET = ["forecast", "data.parquet", "-o", "out.csv", "--plot", "out.png"]
+
+
+def _parquet(frame: pd.DataFrame | None = None) -> bytes:
+    import io
+
+    if frame is None:
+        frame = pd.DataFrame({"date": pd.to_datetime(MONTHS), "units": range(36)})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _corrupt_parquet() -> bytes:
+    """A Parquet file whose metadata is overwritten (its length and magic bytes kept)."""
+    raw = _parquet()
+    size = int.from_bytes(raw[-8:-4], "little")
+    return raw[: -8 - size] + b"\xff" * size + raw[-8:]
+
 
 # id, input files, arguments, text the one-line message must contain
 BAD_INPUTS = [
@@ -247,6 +329,21 @@ BAD_INPUTS = [
      "NaN"),
     ("backtest-too-short", {"data.csv": GOOD},
      ["backtest", "data.csv", "-H", "12", "--origins", "4", "-o", "out.csv", *FAST], "short"),
+    ("parquet-not-parquet", {"data.parquet": GOOD}, PARQUET, "is not a Parquet file"),
+    ("parquet-truncated", {"data.parquet": lambda: _parquet()[:-100]}, PARQUET,
+     "or a truncated one"),
+    ("parquet-corrupt", {"data.parquet": _corrupt_parquet}, PARQUET,
+     "is not a readable Parquet file"),
+    ("parquet-empty", {"data.pq": b""}, ["forecast", "data.pq", "-o", "out.csv"], "is empty"),
+    ("parquet-missing-column", {"data.parquet": _parquet}, [*PARQUET, "--id-col", "store"],
+     "Column 'store' given as id_col= (--id-col) is not in data.parquet"),
+    ("parquet-gap", {"data.parquet": lambda: _parquet(pd.DataFrame(
+        {"date": pd.to_datetime(MONTHS[:5] + MONTHS[6:]), "units": range(35)}))}, PARQUET,
+     "has a gap: timestamp 2018-06-01 is missing"),
+    ("parquet-bad-future", {"data.csv": _csv("date,units,p", MONTHS, range(36), range(36)),
+                            "future.parquet": b"PAR1 not really"},
+     [*FORECAST, "--target", "units", "--exog", "p", "--future", "future.parquet", *FAST],
+     "future.parquet' is not a Parquet file"),
 ]  # fmt: skip
 
 

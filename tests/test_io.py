@@ -172,3 +172,147 @@ def test_write_forecast_columns(tmp_path):
         "lower",
         "upper",
     ]
+
+
+# ---------------------------------------------------------------------- Parquet
+
+
+def _long_frame(n_series=3, n=12, freq="MS", interleave=False) -> pd.DataFrame:
+    """``n_series`` stores of ``n`` points each, stacked (or interleaved by date)."""
+    dates = pd.date_range("2020-01-01", periods=n, freq=freq)
+    frame = pd.DataFrame(
+        {
+            "store": np.repeat([f"s{k}" for k in range(n_series)], n),
+            "date": np.tile(dates, n_series),
+            "units": np.arange(n_series * n, dtype=float),
+        }
+    )
+    return frame.sort_values(["date", "store"], kind="stable") if interleave else frame
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq"])
+@pytest.mark.parametrize("as_text", [False, True], ids=["timestamp", "text"])
+def test_parquet_round_trip_equals_csv(tmp_path, suffix, as_text):
+    """A Parquet file reads exactly as the same table written as CSV, with timestamps stored as
+    a Parquet timestamp column or as text."""
+    frame = _long_frame(interleave=True)
+    if as_text:
+        frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    frame.to_parquet(tmp_path / f"data{suffix}", index=False)
+    from_csv, _ = read_series(tmp_path / "data.csv", id_col="store")
+    from_parquet, _ = read_series(tmp_path / f"data{suffix}", id_col="store")
+    pd.testing.assert_series_equal(from_parquet, from_csv)
+    assert from_parquet.attrs["freq"] == "MS"
+    assert list(pd.unique(from_parquet.index.get_level_values(0))) == ["s0", "s1", "s2"]
+
+
+def test_parquet_detects_columns_and_keeps_a_saved_index(tmp_path):
+    """Column detection as for CSV; a named index written by pandas is a column again."""
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(MONTHS), "units": range(12), "price": np.linspace(1, 2, 12)}
+    )
+    frame.set_index("date").to_parquet(tmp_path / "data.parquet")
+    y, X = read_series(tmp_path / "data.parquet", target="units", exog="price")
+    assert y.index.name == "date" and y.index.freqstr == "MS"
+    assert y.tolist() == list(map(float, range(12))) and X["price"].iloc[-1] == 2.0
+    frame.iloc[1:].to_parquet(tmp_path / "rows.parquet")  # an unnamed, non-default index
+    y, _ = read_series(tmp_path / "rows.parquet", target="units")
+    assert len(y) == 11 and y.index[0] == pd.Timestamp(MONTHS[1])
+
+
+def test_read_future_parquet(tmp_path):
+    frame = pd.DataFrame({"date": pd.to_datetime(MONTHS[:3]), "price": [1.0, 2.0, 3.0]})
+    frame.to_parquet(tmp_path / "future.parquet")
+    X = read_future(tmp_path / "future.parquet", exog=["price"])
+    assert X["price"].tolist() == [1.0, 2.0, 3.0] and X.index.name == "date"
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+GOOD_PARQUET = pd.DataFrame({"date": pd.to_datetime(MONTHS), "units": np.arange(12.0)})
+
+
+def _with_nan(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+    return frame.assign(units=frame["units"].where(frame.index != row))
+
+
+def _corrupt_footer(raw: bytes) -> bytes:
+    """The file with its metadata overwritten, its length and magic bytes kept."""
+    size = int.from_bytes(raw[-8:-4], "little")
+    return raw[: -8 - size] + b"\xff" * size + raw[-8:]
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "match"),
+    [
+        (b"", {}, "is empty"),
+        (b"date,units\n2020-01-01,1\n2020-02-01,2\n", {}, "not a Parquet file"),
+        (lambda: _parquet_bytes(GOOD_PARQUET)[:-40], {}, "not a Parquet file, or a truncated"),
+        (lambda: _corrupt_footer(_parquet_bytes(GOOD_PARQUET)), {}, "not a readable Parquet"),
+        (lambda: _parquet_bytes(GOOD_PARQUET), {"target": "unit"}, "did you mean 'units'"),
+        (lambda: _parquet_bytes(GOOD_PARQUET), {"id_col": "store"}, "'store' given as id_col"),
+        (lambda: _parquet_bytes(GOOD_PARQUET[["units"]]), {}, "single column 'units'"),
+        (lambda: _parquet_bytes(GOOD_PARQUET.iloc[:0]), {}, "no rows"),
+        (lambda: _parquet_bytes(GOOD_PARQUET.drop(index=4)), {}, "gap"),
+        (lambda: _parquet_bytes(_with_nan(GOOD_PARQUET, 3)), {}, r"empty value \(NaN\) on row 4"),
+        (lambda: _parquet_bytes(GOOD_PARQUET.iloc[[0, 2, 1, *range(3, 12)]]), {}, "row 3"),
+    ],
+    ids=["empty", "csv-bytes", "truncated", "corrupt", "unknown-target", "unknown-id",
+         "one-column", "no-rows", "gap", "nan", "unsorted"],
+)  # fmt: skip
+def test_read_series_bad_parquet(tmp_path, content, kwargs, match):
+    """A bad .parquet file is one DataError sentence, never a pyarrow traceback."""
+    path = tmp_path / "data.parquet"
+    path.write_bytes(content() if callable(content) else content)
+    with pytest.raises(DataError, match=match) as info:
+        read_series(path, **kwargs)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_read_series_parquet_folder(tmp_path):
+    (tmp_path / "data.parquet").mkdir()
+    with pytest.raises(DataError, match="is a folder, not a Parquet file"):
+        read_series(tmp_path / "data.parquet")
+
+
+# ---------------------------------------------------------------------- many series
+
+
+def test_read_many_series_reports_first_bad_series_with_lines(tmp_path):
+    """Among many series, the first bad one (in file order) is named with its lines."""
+    frame = _long_frame(n_series=50, n=10, freq="D")
+    dates = frame["date"].to_numpy().copy()
+    dates[[203, 405]] = dates[[202, 404]]  # series s20 and s40 repeat a day
+    frame["date"] = dates
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    with pytest.raises(DataError, match=r"2020-01-03 twice for store=s20 \(lines 204 and 205\)"):
+        read_series(tmp_path / "data.csv", id_col="store")
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    with pytest.raises(DataError, match=r"2020-01-03 twice for store=s20 \(rows 203 and 204\)"):
+        read_series(tmp_path / "data.parquet", id_col="store")
+
+
+def test_read_many_series_gap_names_series_and_timestamp(tmp_path):
+    frame = _long_frame(n_series=30, n=10, freq="D").drop(
+        index=[125, 255]
+    )  # s12 and s25 miss a day
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    with pytest.raises(DataError, match=r"series 's12'\) has a gap: timestamp 2020-01-06"):
+        read_series(tmp_path / "data.csv", id_col="store")
+
+
+def test_read_many_series_empty_id_is_refused(tmp_path):
+    frame = _long_frame(n_series=2, n=10, freq="D")
+    frame.loc[13, "store"] = None
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    with pytest.raises(DataError, match="empty series id in column 'store' on row 14"):
+        read_series(tmp_path / "data.parquet", id_col="store")
+    with pytest.raises(DataError, match="empty series id in column 'store' on row 14"):
+        read_future(tmp_path / "data.parquet", exog=["units"], id_col="store")

@@ -12,7 +12,9 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+from pandas.tseries import offsets
 
+from ._group import Groups, group_rows
 from .errors import DataError
 
 __all__ = ["check_series", "future_index", "infer_frequency"]
@@ -249,7 +251,13 @@ def _first_irregular(index: pd.DatetimeIndex, freq: str) -> pd.Timestamp:
 def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int, np.ndarray]:
     """Check each series of a long Series; return it with each series as one contiguous
     block (in first-seen id order), the common frequency, and the positions of its rows in
-    the given Series."""
+    the given Series.
+
+    The cost is linear in the number of rows: the rows are grouped once (:func:`group_rows`),
+    the first series' frequency is inferred, and every other series is checked against it in
+    vectorised passes. Only a series that fails those passes is checked on its own (by
+    :func:`_check_index`), so a bad series gets the same message as a single series would.
+    """
     if y.index.nlevels != 2:
         raise DataError(
             f"{name} has a {y.index.nlevels}-level MultiIndex; many series need exactly 2 "
@@ -258,41 +266,152 @@ def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int, np.ndarr
     ids = y.index.get_level_values(0)
     if ids.hasnans:
         raise DataError(f"{name} has a missing series id (level 0 of its index): fill or drop it.")
-    # Each series must be one contiguous block: grouping then re-joining keeps first-seen order.
-    order = pd.unique(ids)
-    pieces, freqs, positions = [], {}, []
-    for key in order:
-        pos = np.flatnonzero(np.asarray(ids == key))
-        part = y.iloc[pos]
-        index, freq = _check_index(part.index.get_level_values(1), f"{name} (series {key!r})")
-        freqs[key] = freq
-        pieces.append(pd.Series(part.to_numpy(), index=index))
-        positions.append(pos)
-    distinct = set(freqs.values())
-    if len(distinct) > 1:
-        shown = ", ".join(f"{k!r}: {v}" for k, v in list(freqs.items())[:3])
+    groups = group_rows(ids)
+    times, freq = _check_stamps(y.index.get_level_values(1)[groups.order], groups, name)
+    index = _long_index(groups.keys, groups.lengths, times, list(y.index.names))
+    out = pd.Series(y.to_numpy()[groups.order], index=index, name=y.name)
+    return out, freq, groups.order
+
+
+def _long_index(keys: np.ndarray, lengths: np.ndarray, times: pd.Index, names: list):
+    """The MultiIndex (id, time) of series ``keys`` of ``lengths`` rows each, one block per
+    series: what ``pd.MultiIndex.from_arrays`` gives, built from codes instead of hashing the
+    id of every row."""
+    ids = pd.Categorical(keys)  # its categories are the level from_arrays would make
+    time_codes, time_level = pd.factorize(times, sort=True)
+    return pd.MultiIndex(
+        levels=[ids.categories, time_level],
+        codes=[np.repeat(ids.codes, lengths), time_codes],
+        names=names,
+        verify_integrity=False,
+    )
+
+
+def _check_stamps(times: pd.Index, groups: Groups, name: str) -> tuple[pd.Index, str | int]:
+    """Check the timestamps of every series (``times`` holds them one block per series, in the
+    order of ``groups.starts``); return them as one index and their common frequency."""
+    bounds = groups.starts
+
+    def check_one(k: int) -> tuple[pd.Index, str | int]:
+        where = f"{name} (series {groups.keys[k]!r})"
+        return _check_index(times[bounds[k] : bounds[k + 1]], where)
+
+    stamps = _as_stamps(times)
+    if stamps is None:
+        # Not convertible as a whole (e.g. text in one series): check them one by one, which
+        # raises on the first bad series; the rare rest are joined as they come.
+        checked = [check_one(k) for k in range(groups.n_series)]
+        _common_frequency({groups.keys[k]: f for k, (_, f) in enumerate(checked)}, name)
+        return checked[0][0].append([index for index, _ in checked[1:]]), checked[0][1]
+    freq = check_one(0)[1]
+    regular = _regular_at(stamps, bounds, freq)
+    regular[0] = True
+    freqs = {groups.keys[0]: freq}
+    for k in np.flatnonzero(~regular):
+        other = check_one(int(k))[1]  # raises if series k is bad
+        if other != freq:
+            freqs[groups.keys[k]] = other
+            _common_frequency(freqs, name)
+    return stamps, freq
+
+
+def _as_stamps(times: pd.Index) -> pd.Index | None:
+    """The time level as a DatetimeIndex or int64 Index, or None if it is neither."""
+    if pd.api.types.is_integer_dtype(times.dtype):
+        return times.astype(np.int64)
+    if isinstance(times, pd.DatetimeIndex):
+        return times
+    try:
+        return pd.DatetimeIndex(times)
+    except (TypeError, ValueError):
+        return None
+
+
+def _common_frequency(freqs: dict, name: str) -> None:
+    """Raise unless every series (id -> frequency) has the same frequency."""
+    first = {}
+    for key, freq in freqs.items():
+        first.setdefault(freq, key)
+    if len(first) > 1:
+        shown = ", ".join(f"{k!r}: {v}" for v, k in list(first.items())[:3])
         raise DataError(
             f"The series of {name} have different frequencies ({shown}); one model needs one "
             "frequency: resample them to a common one first."
         )
-    names = list(y.index.names)
-    index = pd.MultiIndex.from_arrays(
-        [
-            np.repeat(np.asarray(order, dtype=object), [len(p) for p in pieces]),
-            _concat_index([p.index for p in pieces]),
-        ],
-        names=names,
-    )
-    values = np.concatenate([p.to_numpy() for p in pieces])
-    out = pd.Series(values, index=index, name=y.name)
-    return out, distinct.pop(), np.concatenate(positions)
 
 
-def _concat_index(indexes: list[pd.Index]) -> pd.Index:
-    first = indexes[0]
-    for other in indexes[1:]:
-        first = first.append(other)
-    return first
+# Offsets whose regular series pandas always infers as that same offset (so that checking the
+# steps stands for pd.infer_freq). Days and weeks only below 28 days: a longer step can fall on
+# month starts or ends in one series and not in another, and pandas then infers a monthly or
+# yearly rule for one and a number of days for the other (365D and YS-JAN). Business days are
+# added below with their own condition.
+_LONGEST_DAYS = 27
+_REGULAR_OFFSETS = (
+    offsets.Tick,
+    offsets.Day,
+    offsets.Week,
+    offsets.MonthBegin,
+    offsets.MonthEnd,
+    offsets.QuarterBegin,
+    offsets.QuarterEnd,
+    offsets.YearBegin,
+    offsets.YearEnd,
+)
+
+
+def _regular_at(stamps: pd.Index, bounds: np.ndarray, freq: str | int) -> np.ndarray:
+    """Which series are regular at ``freq``, in one vectorised pass over all rows.
+
+    Parameters
+    ----------
+    stamps : DatetimeIndex or int64 Index of shape (n_rows,)
+        One block per series, block ``k`` being ``bounds[k]:bounds[k + 1]``.
+    bounds : ndarray of shape (n_series + 1,)
+    freq : str or int
+        An offset alias, or the step of integer stamps.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_series,)
+        True where :func:`_check_index` would accept the series with frequency ``freq``;
+        False where it might not (which then needs checking on its own), and for every
+        series when ``freq`` is not one that can be checked this way.
+    """
+    lengths = np.diff(bounds)
+    n_series = len(lengths)
+    series_of = np.repeat(np.arange(n_series), lengths)
+    starts = bounds[:-1]
+    # Step j goes from row j to row j + 1; it is inside a series unless row j + 1 starts one.
+    inside = np.ones(max(len(stamps) - 1, 0), dtype=bool)
+    inside[starts[1:] - 1] = False
+    if isinstance(freq, (int, np.integer)):
+        good = np.diff(stamps.to_numpy()) == freq
+        regular = lengths > 1 if freq != 1 else np.ones(n_series, dtype=bool)
+    else:
+        offset = pd.tseries.frequencies.to_offset(freq)
+        business = type(offset) is offsets.BusinessDay and offset.n == 1
+        if not (business or isinstance(offset, _REGULAR_OFFSETS)) or offset.normalize:
+            return np.zeros(n_series, dtype=bool)
+        if isinstance(offset, offsets.Day) and offset.n > _LONGEST_DAYS:  # (a Tick in pandas 2)
+            return np.zeros(n_series, dtype=bool)
+        if isinstance(offset, offsets.Week) and (
+            offset.weekday is None or 7 * offset.n > _LONGEST_DAYS
+        ):
+            return np.zeros(n_series, dtype=bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+            good = np.asarray((stamps[:-1] + offset) == stamps[1:])
+            first = stamps[starts]
+            on_offset = np.asarray(((first + offset) - offset) == first)
+        regular = (lengths >= _MIN_POINTS_FOR_FREQ) & on_offset
+        if business:
+            # Business days with no weekend inside are inferred as daily, not as "B".
+            weekend = np.zeros(n_series, dtype=bool)
+            long_step = np.asarray(stamps[1:] - stamps[:-1] > pd.Timedelta(days=1))
+            weekend[series_of[1:][inside & long_step]] = True
+            regular &= weekend
+    regular[series_of[1:][inside & ~good]] = False
+    return regular
 
 
 def _numeric_values(y: pd.Series, name: str) -> pd.Series:

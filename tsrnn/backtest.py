@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from . import metrics
+from ._group import group_rows
 from ._series import check_series
 from .errors import DataError, ParameterError
 
@@ -86,8 +87,8 @@ def backtest(
         raise ParameterError(f"step must be a positive integer or None; got {step!r}.")
     y, X = check_series(y, X)
     m = season_length or season_length_for(y.attrs["freq"])
-    groups = _groups(y)
-    shortest = min(len(idx) for idx in groups.values())
+    lengths = _lengths(y)
+    shortest = int(lengths.min())
     held_out = horizon + (n_origins - 1) * step
     if shortest - held_out < m + 1:
         raise DataError(
@@ -99,56 +100,89 @@ def backtest(
     rows = []
     for k in range(n_origins):
         back = horizon + (n_origins - 1 - k) * step  # points after the cutoff
-        train_pos = np.concatenate([pos[: len(pos) - back] for pos in groups.values()])
-        test_pos = [pos[len(pos) - back : len(pos) - back + horizon] for pos in groups.values()]
+        train_pos, test_pos = _cut(lengths, back, horizon)
         model = clone(forecaster)
         if "horizon" in params and params["horizon"] is None:
             model.set_params(horizon=horizon)
         y_train = y.iloc[train_pos]
         X_train = None if X is None else X.iloc[train_pos]
-        X_future = None if X is None else X.iloc[np.concatenate(test_pos)]
+        X_future = None if X is None else X.iloc[test_pos.ravel()]
         start = time.perf_counter()
         model.fit(y_train, X_train) if X is not None else model.fit(y_train)
         fit_seconds = time.perf_counter() - start
         pred = model.predict(horizon=horizon, X_future=X_future)
-        rows.append(_score(y, groups, train_pos, test_pos, pred, m, back, fit_seconds))
+        rows.append(_score(y, lengths, back, train_pos, test_pos, pred, m, fit_seconds))
     table = pd.DataFrame(rows, index=pd.Index(range(1, n_origins + 1), name="origin"))
     table["train_size"] = table["train_size"].astype(float)
     mean = table.drop(columns="cutoff").mean().to_frame("mean").T
     return pd.concat([table, mean.rename_axis("origin")])[table.columns]
 
 
-def _groups(y: pd.Series) -> dict:
-    """Positions of each series' rows in ``y`` (one group for a single series)."""
+def _lengths(y: pd.Series) -> np.ndarray:
+    """Points per series, shape (n_series,); ``y`` holds each series as one block (as
+    :func:`check_series` returns it)."""
     if not isinstance(y.index, pd.MultiIndex):
-        return {None: np.arange(len(y))}
-    codes = y.index.get_level_values(0)
-    return {key: np.flatnonzero(np.asarray(codes == key)) for key in pd.unique(codes)}
+        return np.array([len(y)])
+    return group_rows(y.index.get_level_values(0)).lengths
 
 
-def _score(y, groups, train_pos, test_pos, pred, m, back, fit_seconds) -> dict:
+def _cut(lengths: np.ndarray, back: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the training rows, shape (n_train,), and of the test rows, shape
+    (n_series, horizon), when every series is cut ``back`` points before its end."""
+    starts = np.cumsum(lengths) - lengths
+    rank = np.arange(lengths.sum()) - np.repeat(starts, lengths)  # position inside its series
+    train_pos = np.flatnonzero(rank < np.repeat(lengths - back, lengths))
+    test_pos = (starts + lengths - back)[:, None] + np.arange(horizon)
+    return train_pos, test_pos
+
+
+def _forecasts(pred: pd.DataFrame, y: pd.Series, horizon: int) -> dict[str, np.ndarray]:
+    """The forecaster's columns as arrays of shape (n_series, horizon), series in the order of
+    ``y``."""
+    columns = [c for c in ("forecast", "lower", "upper") if c in pred.columns]
+    values = pred[columns].to_numpy(dtype=np.float64)
+    multi = isinstance(y.index, pd.MultiIndex)
+    if multi:
+        keys = group_rows(y.index.get_level_values(0)).keys
+        found = group_rows(pred.index.get_level_values(0))
+        where = pd.Index(found.keys, dtype=object).get_indexer(pd.Index(keys, dtype=object))
+        counts = np.zeros(len(keys), dtype=int)
+        counts[where >= 0] = found.lengths[where[where >= 0]]
+    else:
+        counts = np.array([len(values)])
+    bad = np.flatnonzero(counts != horizon)
+    if len(bad):
+        of = f" of series {keys[bad[0]]!r}" if multi else ""
+        raise DataError(
+            f"The forecaster returned {counts[bad[0]]} forecasts for {horizon} test points{of}: "
+            "its predict(horizon=...) must return horizon rows per series."
+        )
+    if multi:
+        values = values[found.order].reshape(found.n_series, horizon, len(columns))[where]
+    values = values.reshape(len(counts), horizon, len(columns))
+    return {c: values[:, :, i] for i, c in enumerate(columns)}
+
+
+def _score(y, lengths, back, train_pos, test_pos, pred, m, fit_seconds) -> dict:
     values = y.to_numpy()
+    horizon = test_pos.shape[1]
+    truth = values[test_pos]
+    got = _forecasts(pred, y, horizon)
+    trains = np.split(values[train_pos], np.cumsum(lengths - back)[:-1])
     per_series = []
-    for (key, pos), test in zip(groups.items(), test_pos, strict=True):
-        part = pred if key is None else pred.xs(key, level=0)
-        truth = values[test]
-        forecast = part["forecast"].to_numpy()
-        if len(forecast) != len(truth):
-            raise DataError(
-                f"The forecaster returned {len(forecast)} forecasts for {len(truth)} test "
-                "points: its predict(horizon=...) must return horizon rows per series."
-            )
-        train = values[pos[: len(pos) - back]]
+    for k, train in enumerate(trains):
+        forecast = got["forecast"][k]
         coverage = np.nan
-        if {"lower", "upper"} <= set(part.columns) and part[["lower", "upper"]].notna().all().all():
-            inside = (truth >= part["lower"].to_numpy()) & (truth <= part["upper"].to_numpy())
-            coverage = float(np.mean(inside))
+        if "lower" in got and "upper" in got:
+            lower, upper = got["lower"][k], got["upper"][k]
+            if not (np.isnan(lower).any() or np.isnan(upper).any()):
+                coverage = float(np.mean((truth[k] >= lower) & (truth[k] <= upper)))
         per_series.append(
             {
-                "mae": metrics.mae(truth, forecast),
-                "rmse": metrics.rmse(truth, forecast),
-                "smape": metrics.smape(truth, forecast),
-                "mase": metrics.mase(truth, forecast, train, m=m),
+                "mae": metrics.mae(truth[k], forecast),
+                "rmse": metrics.rmse(truth[k], forecast),
+                "smape": metrics.smape(truth[k], forecast),
+                "mase": metrics.mase(truth[k], forecast, train, m=m),
                 "coverage": coverage,
             }
         )

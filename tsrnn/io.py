@@ -1,9 +1,11 @@
-"""Reading series from CSV files and writing results without leaving partial files.
+"""Reading series from CSV or Parquet files and writing results without leaving partial files.
 
-:func:`read_series` turns a CSV into the target series (and its exogenous columns) that
-:class:`tsrnn.RNNForecaster` takes, detecting the time and target columns when there is only
-one candidate for each, and explaining in one sentence what to fix when the file cannot be
-used: the file name, the column, the line of the file and the remedy. :func:`write_csv_atomic`
+:func:`read_series` turns a CSV or Parquet file into the target series (and its exogenous
+columns) that :class:`tsrnn.RNNForecaster` takes, detecting the time and target columns when
+there is only one candidate for each, and explaining in one sentence what to fix when the file
+cannot be used: the file name, the column, the line of the CSV (or row of the Parquet file) and
+the remedy. Many series in long format are grouped once (:func:`tsrnn._group.group_rows`), so
+reading and checking them costs time linear in the number of rows. :func:`write_csv_atomic`
 and :func:`atomic_path` write to a temporary file beside the destination and rename it at the
 end, so an error never leaves a half-written output behind.
 """
@@ -13,15 +15,18 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 import secrets
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._group import group_rows
 from ._series import check_series
 from .errors import DataError, ParameterError
 
@@ -34,8 +39,30 @@ __all__ = [
     "write_forecast",
 ]
 
-# A data row's line in the file: one header line, and lines are counted from 1.
+# A data row's line in a CSV: one header line, and lines are counted from 1.
 _FIRST_DATA_LINE = 2
+# File name suffixes read as Parquet; anything else is read as CSV.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+# Rows looked at first when a question about a whole column is usually settled by its head.
+_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class _Source:
+    """How messages name a file and its rows: CSV lines count the header, Parquet rows do not."""
+
+    label: str
+    parquet: bool = False
+
+    def row(self, pos: int) -> str:
+        """'line 5' (CSV) or 'row 4' (Parquet) for the data row at position ``pos``."""
+        return f"row {pos + 1}" if self.parquet else f"line {pos + _FIRST_DATA_LINE}"
+
+    def rows(self, *positions: int) -> str:
+        """'lines 3 and 5' or 'rows 2 and 4'."""
+        numbers = [int(p) + (1 if self.parquet else _FIRST_DATA_LINE) for p in positions]
+        word = "rows" if self.parquet else "lines"
+        return f"{word} {' and '.join(map(str, numbers))}"
 
 
 def read_series(
@@ -46,16 +73,18 @@ def read_series(
     id_col: str | None = None,
     exog: str | Sequence[str] | None = None,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
-    """Read a CSV file into a validated target series and its exogenous columns.
+    """Read a CSV or Parquet file into a validated target series and its exogenous columns.
 
-    The file needs a header row and one row per time step (per series, in long format for
+    The file needs named columns and one row per time step (per series, in long format for
     many series). Rows must be sorted by time within each series, with one row per timestamp,
-    no gaps and no missing values.
+    no gaps and no missing values. Timestamps may be dates written as text or, in Parquet,
+    timestamp columns.
 
     Parameters
     ----------
     path : str or path-like
-        The CSV file (comma-separated, UTF-8, with a header row).
+        The file: Parquet when its name ends in ``.parquet`` or ``.pq``, otherwise CSV
+        (comma-separated, UTF-8, with a header row).
     time_col : str or None, default=None
         Column of timestamps. ``None`` picks the only column whose values all parse as dates;
         it must then be unambiguous.
@@ -79,7 +108,8 @@ def read_series(
     Raises
     ------
     DataError
-        If the file is missing or not a readable CSV, a named column does not exist, the time
+        If the file is missing or not a readable CSV or Parquet file, a named column does not
+        exist, the time
         or target column is ambiguous or absent, a value is not a date or not a number, the
         rows are unsorted or duplicated, or the series has gaps, NaN or no regular frequency.
     ParameterError
@@ -91,9 +121,8 @@ def read_series(
     >>> y, X = read_series("stores.csv", time_col="week", target="units", id_col="store",
     ...                    exog=["price"])  # doctest: +SKIP
     """
-    path = Path(path)
-    label = str(path)
-    frame = _read_csv(path)
+    frame, src = _read_table(Path(path))
+    label = src.label
     exog = [exog] if isinstance(exog, str) else list(exog or [])
     for role, column in [("time_col", time_col), ("target", target), ("id_col", id_col)] + [
         ("exog", c) for c in exog
@@ -109,9 +138,9 @@ def read_series(
     if target is None:
         target = _detect_target(frame, reserved, label)
 
-    times = _parse_times(frame[time_col], time_col, label)
-    values = _parse_numbers(frame[target], target, label, role="target")
-    columns = {c: _parse_numbers(frame[c], c, label, role="exogenous") for c in exog}
+    times = _parse_times(frame[time_col], time_col, src)
+    values = _parse_numbers(frame[target], target, src, role="target")
+    columns = {c: _parse_numbers(frame[c], c, src, role="exogenous") for c in exog}
     if id_col is None:
         text = [c for c in frame.columns if c not in reserved and not _is_number_dtype(frame[c])]
         hint = (
@@ -120,21 +149,12 @@ def read_series(
             if text
             else ""
         )
-        _check_rows(times, label, time_col, hint=hint)
+        _check_rows(times, src, time_col, hint=hint)
         index = pd.DatetimeIndex(times, name=time_col)
     else:
-        ids = frame[id_col]
-        if ids.isna().any():
-            line = int(np.flatnonzero(ids.isna().to_numpy())[0]) + _FIRST_DATA_LINE
-            raise DataError(
-                f"{label} has an empty series id in column {id_col!r} on line {line}: fill it "
-                "or drop that row."
-            )
-        for rows in ids.groupby(ids, sort=False).indices.values():
-            _check_rows(times.iloc[rows], label, time_col, series=f"{id_col}={ids.iloc[rows[0]]}")
-        index = pd.MultiIndex.from_arrays(
-            [ids.to_numpy(), times.to_numpy()], names=[id_col, time_col]
-        )
+        ids = _series_ids(frame, id_col, src)
+        _check_rows_per_series(times, ids, src, time_col, id_col)
+        index = pd.MultiIndex.from_arrays([ids, times], names=[id_col, time_col])
     y = pd.Series(values.to_numpy(), index=index, name=target)
     X = pd.DataFrame({c: s.to_numpy() for c, s in columns.items()}, index=index) if exog else None
     name = f"column {target!r} of {label}"
@@ -155,8 +175,9 @@ def read_future(
     Parameters
     ----------
     path : str or path-like
-        CSV with a time column, the id column for many series, and the ``exog`` columns: one
-        row per forecast step (per series).
+        CSV or Parquet file (by its suffix, as for :func:`read_series`) with a time column,
+        the id column for many series, and the ``exog`` columns: one row per forecast step
+        (per series).
     exog : str or sequence of str
         The exogenous columns, as given to :func:`read_series` for the history.
     time_col : str or None, default=None
@@ -174,9 +195,8 @@ def read_future(
     DataError
         As :func:`read_series` does for the file, its columns and its rows.
     """
-    path = Path(path)
-    label = str(path)
-    frame = _read_csv(path)
+    frame, src = _read_table(Path(path))
+    label = src.label
     exog = [exog] if isinstance(exog, str) else list(exog)
     for role, column in [("time_col", time_col), ("id_col", id_col)] + [("exog", c) for c in exog]:
         if column is not None:
@@ -184,18 +204,15 @@ def read_future(
     _check_roles(time_col=time_col, id_col=id_col, exog=exog)
     if time_col is None:
         time_col = _detect_time_col(frame, {c for c in (id_col, *exog) if c is not None}, label)
-    times = _parse_times(frame[time_col], time_col, label)
-    columns = {c: _parse_numbers(frame[c], c, label, role="exogenous").to_numpy() for c in exog}
+    times = _parse_times(frame[time_col], time_col, src)
+    columns = {c: _parse_numbers(frame[c], c, src, role="exogenous").to_numpy() for c in exog}
     if id_col is None:
-        _check_rows(times, label, time_col)
+        _check_rows(times, src, time_col)
         index = pd.DatetimeIndex(times, name=time_col)
     else:
-        ids = frame[id_col]
-        for rows in ids.groupby(ids, sort=False).indices.values():
-            _check_rows(times.iloc[rows], label, time_col, series=f"{id_col}={ids.iloc[rows[0]]}")
-        index = pd.MultiIndex.from_arrays(
-            [ids.to_numpy(), times.to_numpy()], names=[id_col, time_col]
-        )
+        ids = _series_ids(frame, id_col, src)
+        _check_rows_per_series(times, ids, src, time_col, id_col)
+        index = pd.MultiIndex.from_arrays([ids, times], names=[id_col, time_col])
     return pd.DataFrame(columns, index=index)
 
 
@@ -326,12 +343,68 @@ def check_output_path(path: str | os.PathLike) -> Path:
 # ---------------------------------------------------------------------- internals
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_table(path: Path) -> tuple[pd.DataFrame, _Source]:
+    """The file as a frame of named columns on a RangeIndex, Parquet or CSV by its suffix."""
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
     where = str(path)
     if not path.exists():
         raise DataError(f"File {where!r} does not exist: check the path and the current folder.")
     if path.is_dir():
-        raise DataError(f"{where!r} is a folder, not a CSV file: give the path of the file.")
+        kind = "Parquet" if parquet else "CSV"
+        raise DataError(f"{where!r} is a folder, not a {kind} file: give the path of the file.")
+    frame = _read_parquet(path) if parquet else _read_csv(path)
+    return frame, _Source(where, parquet=parquet)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    where = str(path)
+    try:
+        table = pq.read_table(path)
+        frame = table.to_pandas(date_as_object=False)
+    except PermissionError as exc:
+        raise DataError(f"Cannot read {where!r} ({exc.strerror}): check its permissions.") from None
+    except (pa.ArrowException, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = re.sub(r"^Could not open Parquet input source '.*?': ", "", reason)
+        reason = "".join(c for c in reason if c.isprintable()).rstrip(" :.")
+        if path.stat().st_size == 0:
+            raise DataError(
+                f"{where!r} is empty: a Parquet file needs a time column and a value column, "
+                "with one row per time step."
+            ) from None
+        if "magic bytes" in reason:
+            raise DataError(
+                f"{where!r} is not a Parquet file, or a truncated one (its end is not a Parquet "
+                "footer): write it again, e.g. with df.to_parquet(path), or name a CSV file "
+                ".csv."
+            ) from None
+        raise DataError(
+            f"{where!r} is not a readable Parquet file ({reason}): write it again, "
+            "e.g. with df.to_parquet(path)."
+        ) from None
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        # An index saved by pandas: named levels are data columns, an unnamed one is not.
+        frame = frame.reset_index(drop=all(name is None for name in frame.index.names))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame.columns) == 1:
+        raise DataError(
+            f"{where!r} has a single column {frame.columns[0]!r}: tsrnn needs at least a time "
+            "column and a value column."
+        )
+    if len(frame.columns) == 0:
+        raise DataError(
+            f"{where!r} has no columns: it needs at least a time column and a value column."
+        )
+    if len(frame) == 0:
+        raise DataError(f"{where!r} has columns but no rows: add one row per time step.")
+    return frame
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    where = str(path)
     try:
         with warnings.catch_warnings():
             # A first row longer than the header: pandas would drop its extra fields.
@@ -446,9 +519,13 @@ def _looks_like_dates(column: pd.Series) -> bool:
     values = column.dropna()
     if values.empty or not values.astype(str).str.contains(r"\d").all():
         return False
-    if pd.to_numeric(values, errors="coerce").notna().all():
+    if _all_numbers(values.iloc[:_SAMPLE]) and _all_numbers(values):  # the head settles most
         return False
     return bool(_to_datetime(values).notna().all())
+
+
+def _all_numbers(values: pd.Series) -> bool:
+    return bool(pd.to_numeric(values, errors="coerce").notna().all())
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:
@@ -461,7 +538,8 @@ def _to_datetime(values: pd.Series) -> pd.Series:
             return pd.Series(pd.NaT, index=values.index)
 
 
-def _parse_times(column: pd.Series, name: str, label: str) -> pd.Series:
+def _parse_times(column: pd.Series, name: str, src: _Source) -> pd.Series:
+    label = src.label
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         raise DataError(
             f"Column {name!r} of {label} holds numbers, not dates (e.g. {_value(column.iloc[0])}): "
@@ -475,8 +553,8 @@ def _parse_times(column: pd.Series, name: str, label: str) -> pd.Series:
         value = column.iloc[pos]
         what = "an empty timestamp" if pd.isna(value) else f"{_value(value)}, which is not a date,"
         raise DataError(
-            f"Column {name!r} of {label} has {what} on line {pos + _FIRST_DATA_LINE}: fix that "
-            "value or drop the row."
+            f"Column {name!r} of {label} has {what} on {src.row(pos)}: fix that value or drop "
+            "the row."
         )
     if not pd.api.types.is_datetime64_any_dtype(times):
         raise DataError(
@@ -486,7 +564,8 @@ def _parse_times(column: pd.Series, name: str, label: str) -> pd.Series:
     return times
 
 
-def _parse_numbers(column: pd.Series, name: str, label: str, role: str) -> pd.Series:
+def _parse_numbers(column: pd.Series, name: str, src: _Source, role: str) -> pd.Series:
+    label = src.label
     if pd.api.types.is_bool_dtype(column):
         return column.astype(np.float64)
     numbers = pd.to_numeric(column, errors="coerce")
@@ -499,42 +578,78 @@ def _parse_numbers(column: pd.Series, name: str, label: str, role: str) -> pd.Se
             else "encode it as numbers"
         )
         raise DataError(
-            f"The {role} column {name!r} of {label} must be numeric, but line "
-            f"{pos + _FIRST_DATA_LINE} has {_value(column.iloc[pos])}: fix that value, or {fix}."
+            f"The {role} column {name!r} of {label} must be numeric, but {src.row(pos)} has "
+            f"{_value(column.iloc[pos])}: fix that value, or {fix}."
         )
     missing = numbers.isna()
     if missing.any():
         pos = int(np.flatnonzero(missing.to_numpy())[0])
         raise DataError(
-            f"The {role} column {name!r} of {label} has an empty value (NaN) on line "
-            f"{pos + _FIRST_DATA_LINE}: fill it (e.g. with the previous value or an "
-            "interpolation) or drop the rows before it."
+            f"The {role} column {name!r} of {label} has an empty value (NaN) on "
+            f"{src.row(pos)}: fill it (e.g. with the previous value or an interpolation) or "
+            "drop the rows before it."
         )
     return numbers.astype(np.float64)
 
 
+def _series_ids(frame: pd.DataFrame, id_col: str, src: _Source) -> pd.Series:
+    """The id column, refused if an id is missing."""
+    ids = frame[id_col]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        raise DataError(
+            f"{src.label} has an empty series id in column {id_col!r} on "
+            f"{src.row(int(np.flatnonzero(missing)[0]))}: fill it or drop that row."
+        )
+    return ids
+
+
+def _check_rows_per_series(
+    times: pd.Series, ids: pd.Series, src: _Source, time_col: str, id_col: str
+) -> None:
+    """:func:`_check_rows` for every series at once: one grouping, one pass over the rows.
+
+    A series whose timestamps do not strictly increase (duplicated or unsorted) is then
+    checked on its own, for the message with its lines; the first such series in the order
+    of the file is reported.
+    """
+    groups = group_rows(ids)
+    stamps = pd.DatetimeIndex(times).asi8[groups.order]
+    # Step j goes from row j to row j + 1 of ``stamps``; it is inside a series unless row
+    # j + 1 starts one.
+    inside = np.ones(max(len(stamps) - 1, 0), dtype=bool)
+    inside[groups.starts[1:-1] - 1] = False
+    bad = np.flatnonzero(inside & (np.diff(stamps) <= 0))
+    if len(bad) == 0:
+        return
+    k = int(np.searchsorted(groups.starts, bad[0], side="right") - 1)
+    rows = groups.order[groups.starts[k] : groups.starts[k + 1]]
+    _check_rows(times.iloc[rows], src, time_col, series=f"{id_col}={ids.iloc[rows[0]]}")
+
+
 def _check_rows(
-    times: pd.Series, label: str, time_col: str, *, series: str | None = None, hint: str = ""
+    times: pd.Series, src: _Source, time_col: str, *, series: str | None = None, hint: str = ""
 ) -> None:
     """Duplicates and order, reported with the file's line numbers (one series at a time)."""
     of = f" for {series}" if series else ""
-    lines = times.index.to_numpy() + _FIRST_DATA_LINE
+    label = src.label
+    positions = times.index.to_numpy()
     values = times.to_numpy()
     duplicated = times.duplicated(keep="first").to_numpy()
     if duplicated.any():
         pos = int(np.flatnonzero(duplicated)[0])
         first = int(np.flatnonzero(values == values[pos])[0])
         raise DataError(
-            f"{label} has the timestamp {_show(times.iloc[pos])} twice{of} (lines {lines[first]} "
-            f"and {lines[pos]}): keep one row per timestamp, e.g. by summing or averaging them"
-            f"{hint}."
+            f"{label} has the timestamp {_show(times.iloc[pos])} twice{of} "
+            f"({src.rows(positions[first], positions[pos])}): keep one row per timestamp, e.g. "
+            f"by summing or averaging them{hint}."
         )
     backwards = np.flatnonzero(values[1:] < values[:-1])
     if len(backwards):
         pos = int(backwards[0]) + 1
         raise DataError(
-            f"{label} is not sorted by {time_col!r}{of}: line {lines[pos]} "
-            f"({_show(times.iloc[pos])}) comes after line {lines[pos - 1]} "
+            f"{label} is not sorted by {time_col!r}{of}: {src.row(positions[pos])} "
+            f"({_show(times.iloc[pos])}) comes after {src.row(positions[pos - 1])} "
             f"({_show(times.iloc[pos - 1])}); sort the rows by time."
         )
 
