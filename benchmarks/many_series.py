@@ -17,10 +17,14 @@ caches or memory:
 Printed: rows, file size, seconds, time per row and peak RSS per size and stage, then for each
 format and stage the ratio of time per row at the largest size to that at the smallest (and,
 for fit and predict, the ratio of their total times).
-Target: read + validate within 2x (linear time); the exit status is 1 when a target is missed.
+* ``cli`` (with ``--cli``): the installed ``tsrnn forecast FILE.parquet --id-col id --horizon 8``
+  on the largest size, with the default budget and intervals, timed with its peak RSS.
+
+Targets: read + validate within 2x (linear time); with ``--cli``, the CLI forecast within 15
+minutes and 8 GiB of peak RSS. The exit status is 1 when a target is missed.
 
 Run: ``python benchmarks/many_series.py [--sizes 1000 10000 100000] [--formats csv parquet]
-[--steps 300] [--no-fit] [--folder DIR]``
+[--steps 300] [--no-fit] [--cli] [--folder DIR]``
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ HORIZON = 8
 SEED = 0
 # Time per row at the largest size may be at most this multiple of that at the smallest.
 READ_RATIO_TARGET = 2.0
+CLI_SECONDS, CLI_RSS_GIB = 15 * 60, 8.0
 
 
 # ---------------------------------------------------------------------- data
@@ -248,6 +253,7 @@ def main() -> int:
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=FORMATS)
     parser.add_argument("--steps", type=int, default=300, help="gradient steps per network")
     parser.add_argument("--no-fit", action="store_true", help="only read + validate")
+    parser.add_argument("--cli", action="store_true", help="time `tsrnn forecast` on the largest")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per measurement")
     parser.add_argument(
         "--folder",
@@ -323,7 +329,34 @@ def main() -> int:
             whole = seconds_of[what, fmt][large] / seconds_of[what, fmt][small]
             line += f"; its total time = {whole:.2f}x"
         print(line)
+    if args.cli:
+        largest = args.folder / f"many_{sizes[-1]}_seed{SEED}.parquet"
+        failed |= not cli_forecast(largest, args.folder)
     return 1 if failed else 0
+
+
+def cli_forecast(path: Path, folder: Path) -> bool:
+    """Time the installed ``tsrnn forecast`` on ``path`` (defaults); True if on target."""
+    import shutil
+
+    out = folder / "forecast_cli.csv"
+    command = [shutil.which("tsrnn") or "tsrnn", "forecast", str(path), "--id-col", "id"]
+    command += ["--horizon", str(HORIZON), "--output", str(out), "--quiet"]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    # The largest child so far (the read stages before it stay far below it): KiB -> GiB.
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    ok = done.returncode == 0 and seconds <= CLI_SECONDS and rss <= CLI_RSS_GIB
+    rows = sum(1 for _ in out.open()) - 1 if out.exists() else 0
+    print(
+        f"cli forecast {path.name}: exit {done.returncode}, {seconds:.0f} s (target <= "
+        f"{CLI_SECONDS}), peak RSS {rss:.2f} GiB (target <= {CLI_RSS_GIB:g}), {rows:,} rows "
+        f"written: {'met' if ok else 'MISSED'}"
+    )
+    if done.returncode:
+        print(done.stderr.strip()[-2000:])
+    return ok
 
 
 if __name__ == "__main__":

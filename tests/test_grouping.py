@@ -142,7 +142,6 @@ def _broken(kind: str) -> pd.Series:
         ("nan", r"NaN at s1500, 2020-01-07"),
         ("duplicated", r"\(series 's1500'\) has duplicated timestamps, first 2020-01-03"),
         ("unsorted", r"\(series 's1500'\) is not sorted \(2020-01-03 comes after 2020-01-04\)"),
-        ("too-short", r"\(series 's1500'\) has 2 timestamps, too few"),
         ("weekly", r"different frequencies \('s0': D, 's1500': W-SUN\)"),
     ],
 )
@@ -235,3 +234,17 @@ def test_check_series_long_day_steps_follow_pandas_per_series():
     )
     with pytest.raises(DataError, match=r"different frequencies \('a': 365D, 'b': YS-JAN\)"):
         check_series(pd.concat({"a": jan_2, "b": jan_1}))
+
+
+def test_short_series_among_many_take_the_common_frequency():
+    """A series of one or two stamps is checked against the others' frequency, not refused:
+    the forecaster pads short series and decides what is too short to forecast."""
+    y = _broken("too-short")
+    out, _ = check_series(y)
+    assert out.attrs["freq"] == "D"
+    assert (out.index.get_level_values(0) == "s1500").sum() == 2
+    full = _long([10] * 2000)
+    rows = np.flatnonzero(full.index.get_level_values(0) == "s1500")
+    apart = full.drop(full.index[[rows[1], *rows[3:]]])  # two stamps, two days apart
+    with pytest.raises(DataError, match=r"series 's1500'"):
+        check_series(apart)

@@ -303,10 +303,15 @@ def _check_stamps(times: pd.Index, groups: Groups, name: str) -> tuple[pd.Index,
         checked = [check_one(k) for k in range(groups.n_series)]
         _common_frequency({groups.keys[k]: f for k, (_, f) in enumerate(checked)}, name)
         return checked[0][0].append([index for index, _ in checked[1:]]), checked[0][1]
-    freq = check_one(0)[1]
+    # The frequency comes from the first series long enough to infer it; shorter series (one
+    # or two stamps) are then checked against it, so a short series is not refused for being
+    # short here: the forecaster decides what is too short to forecast.
+    long_enough = np.flatnonzero(groups.lengths >= _MIN_POINTS_FOR_FREQ)
+    ref = int(long_enough[0]) if len(long_enough) else 0
+    freq = check_one(ref)[1]
     regular = _regular_at(stamps, bounds, freq)
-    regular[0] = True
-    freqs = {groups.keys[0]: freq}
+    regular[ref] = True
+    freqs = {groups.keys[ref]: freq}
     for k in np.flatnonzero(~regular):
         other = check_one(int(k))[1]  # raises if series k is bad
         if other != freq:
@@ -386,7 +391,7 @@ def _regular_at(stamps: pd.Index, bounds: np.ndarray, freq: str | int) -> np.nda
     inside[starts[1:] - 1] = False
     if isinstance(freq, (int, np.integer)):
         good = np.diff(stamps.to_numpy()) == freq
-        regular = lengths > 1 if freq != 1 else np.ones(n_series, dtype=bool)
+        regular = np.ones(n_series, dtype=bool)
     else:
         offset = pd.tseries.frequencies.to_offset(freq)
         business = type(offset) is offsets.BusinessDay and offset.n == 1
@@ -403,10 +408,11 @@ def _regular_at(stamps: pd.Index, bounds: np.ndarray, freq: str | int) -> np.nda
             good = np.asarray((stamps[:-1] + offset) == stamps[1:])
             first = stamps[starts]
             on_offset = np.asarray(((first + offset) - offset) == first)
-        regular = (lengths >= _MIN_POINTS_FOR_FREQ) & on_offset
+        regular = on_offset
         if business:
-            # Business days with no weekend inside are inferred as daily, not as "B".
-            weekend = np.zeros(n_series, dtype=bool)
+            # Business days with no weekend inside are inferred as daily, not as "B" (a series
+            # too short to infer anything is taken at the common frequency).
+            weekend = lengths < _MIN_POINTS_FOR_FREQ
             long_step = np.asarray(stamps[1:] - stamps[:-1] > pd.Timedelta(days=1))
             weekend[series_of[1:][inside & long_step]] = True
             regular &= weekend

@@ -331,7 +331,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         def on_device(step: int):
             return tuple(t.to(device) for t in sample(step))
 
-        with torch_threads(self.n_threads), seeded(self.seed_, self.device_):
+        with (
+            torch_threads(self.n_threads),
+            seeded(self.seed_, self.device_),
+            self._step_progress(steps, on_step) as each_step,
+        ):
             try:
                 train_steps(
                     self.module_,
@@ -341,7 +345,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     steps=steps,
                     clip_grad_norm=self.clip_grad_norm,
                     history=self.history_,
-                    on_step=on_step,
+                    on_step=each_step,
                 )
             finally:
                 self.n_iter_ = steps
@@ -457,6 +461,25 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )
         return torch.from_numpy(np.require(X, np.float32, ["C", "W"]))
 
+    @contextlib.contextmanager
+    def _step_progress(self, steps: int, on_step):
+        """An ``on_step`` callback: the caller's, and a bar counted in steps if verbose."""
+        if not self.verbose:
+            yield on_step
+            return
+        with _epoch_progress(steps) as bar:
+            shown = 0
+
+            def each(step: int) -> None:
+                nonlocal shown
+                if step - shown >= 10 or step == steps:  # redraw every 10 steps
+                    bar(step - shown, None, None)
+                    shown = step
+                if on_step is not None:
+                    on_step(step)
+
+            yield each
+
     def _progress(self, n_epochs: int):
         """A context giving an ``on_epoch`` callback: a rich progress bar, or None if quiet."""
         if not self.verbose:
@@ -482,7 +505,11 @@ def _epoch_progress(n_epochs: int):
     ) as progress:
         task = progress.add_task("fit", total=n_epochs, losses="")
 
-        def on_epoch(epoch: int, train_loss: float, valid_loss: float | None) -> None:
+        def on_epoch(epoch: int, train_loss: float | None, valid_loss: float | None) -> None:
+            """Advance by one epoch, or by ``epoch`` steps when ``train_loss`` is None."""
+            if train_loss is None:
+                progress.update(task, advance=epoch)
+                return
             losses = f"loss {train_loss:.4g}"
             if valid_loss is not None:
                 losses += f"  valid {valid_loss:.4g}"
