@@ -309,7 +309,7 @@ BAD_INPUTS = [
     ("duplicated", {"data.csv": _rows(GOOD, [1, 2, 2, *range(3, 37)])}, FORECAST, "twice"),
     ("gap", {"data.csv": _rows(GOOD, [*range(1, 10), *range(11, 37)])}, FORECAST, "gap"),
     ("too-short", {"data.csv": _csv("date,units", MONTHS[:10], range(10))},
-     [*FORECAST, "--horizon", "12"], "needs at least"),
+     [*FORECAST, "--horizon", "12"], "No series is long enough to hold out a 12-step window"),
     ("bad-choice", {"data.csv": GOOD}, [*FORECAST, "--cell", "lsmt"], "'lsmt' is not one of"),
     ("bad-range", {"data.csv": GOOD}, [*FORECAST, "--horizon", "0"], "--horizon"),
     ("bad-value-for-model", {"data.csv": GOOD}, [*FORECAST, "--interval", "1.5", *FAST],
