@@ -161,6 +161,13 @@ MODEL_OPTIONS = {
             show_default="lookback / 12, at least 1",
         ),
     ],
+    "combine": Annotated[
+        Literal["none", "theta"] | None,
+        typer.Option(
+            help="theta: average the networks' forecast with the Theta method's.",
+            show_default="none",
+        ),
+    ],
     "interval": Annotated[
         float | None,
         typer.Option(

@@ -33,6 +33,7 @@ from ._conformal import extend_quantiles, pooled_quantiles
 from ._encoding import NORMALIZE, SCALERS, Panel, SeriesScaling, encode, fit_scaling
 from ._group import group_rows
 from ._series import check_series
+from ._theta import Theta, fit_theta, theta_at
 from .errors import DataError, NotFittedError, ParameterError
 from .estimator import RNNRegressor
 
@@ -48,6 +49,7 @@ _AUTO_PASSES, _MIN_STEPS, _MAX_STEPS = 50, 300, 2000
 # Default calibration: about this many held-out windows in all, one per series at least.
 _CALIBRATION_WINDOWS = 200
 _MIN_OBSERVATIONS = 2
+_MIN_BATCH = 32
 # Default patch: the recurrence runs about this many steps over the lookback.
 _RNN_STEPS = 12
 
@@ -93,6 +95,13 @@ class RNNForecaster(BaseEstimator):
         Consecutive steps the network reads as one input step (segments, as in SegRNN), so
         the recurrence over a long lookback runs fewer, richer steps: faster, and the
         gradient travels fewer steps. ``None``: ``round(lookback / 12)``, at least 1.
+    combine : {"none", "theta"}, default="none"
+        ``"theta"``: average the networks' forecast (on the encoded scale: a geometric mean
+        for log-scaled series) with the standard Theta method's forecast of each
+        deseasonalised series (``tsrnn._theta``); the intervals are calibrated on the
+        combination. A combination of forecasts of different kinds is the M3/M4 lesson, and
+        Theta's half slope damps trends (see ``benchmarks/m_competitions.py`` for where it
+        helps and where it does not).
     interval : float or None, default=0.9
         Nominal coverage of the prediction intervals, in ``(0, 1)``. ``None`` skips the
         calibration fit (half the time) and returns NaN bounds.
@@ -106,8 +115,9 @@ class RNNForecaster(BaseEstimator):
     cell, hidden_size, num_layers, dropout, optimizer, learning_rate, weight_decay, batch_size, \
 clip_grad_norm, device, verbose
         Passed to each :class:`~tsrnn.RNNRegressor` (see there) and validated when ``fit``
-        starts. A batch draws ``batch_size`` windows: a series uniformly, then one of its
-        origins uniformly, so every series weighs the same, as in the mean of a metric.
+        starts. A batch draws ``batch_size`` windows (at most a quarter of all windows, at
+        least 32): a series uniformly, then one of its origins uniformly, so every series
+        weighs the same, as in the mean of a metric.
     loss : {"mae", "mse", "huber"}, default="mae"
         Training loss on the normalised targets. MAE on log changes tracks the relative errors
         (sMAPE, MASE) forecasts are judged by and is robust to outliers and level shifts.
@@ -126,7 +136,7 @@ clip_grad_norm, device, verbose
     ----------
     freq_ : str or int
         Frequency of the series (offset alias) or integer step of a ``RangeIndex``.
-    horizon_, lookback_, season_length_, patch_size_, steps_ : int
+    horizon_, lookback_, season_length_, patch_size_, batch_size_, steps_ : int
         The values used, after resolving ``None`` defaults.
     series_ids_ : list
         Series ids in order (``[None]`` for a single series).
@@ -152,6 +162,8 @@ clip_grad_norm, device, verbose
         Held-out windows the intervals were calibrated on (0 without interval).
     models_ : list of RNNRegressor
         The fitted networks.
+    theta_ : Theta or None
+        The Theta method's state of each series with ``combine="theta"``.
 
     Examples
     --------
@@ -172,6 +184,7 @@ clip_grad_norm, device, verbose
         "scaler": [StrOptions(set(SCALERS))],
         "deseasonalize": ["boolean"],
         "patch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "combine": [StrOptions({"none", "theta"})],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
@@ -192,6 +205,7 @@ clip_grad_norm, device, verbose
         scaler: str = "auto",
         deseasonalize: bool = True,
         patch_size: int | None = None,
+        combine: str = "none",
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 3,
@@ -220,6 +234,7 @@ clip_grad_norm, device, verbose
         self.scaler = scaler
         self.deseasonalize = deseasonalize
         self.patch_size = patch_size
+        self.combine = combine
         self.interval = interval
         self.calibration_size = calibration_size
         self.n_models = n_models
@@ -288,6 +303,8 @@ clip_grad_norm, device, verbose
             self.x_loc_ = self.x_scale_ = np.zeros(0)
             xs = None
         n_windows = int(np.sum(lengths - 1))
+        # A few windows need no large batch: at most a quarter of them (at least 32) per batch.
+        self.batch_size_ = int(min(self.batch_size, max(_MIN_BATCH, math.ceil(n_windows / 4))))
         self.steps_ = self._budget(n_windows)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         self.quantiles_ = np.full(self.horizon_, np.nan)
@@ -295,7 +312,9 @@ clip_grad_norm, device, verbose
         self.n_calibration_ = 0
         if self.interval is not None:
             self._calibrate(values, xs, int(seeds[1]))
-        self.scaling_, panel, self.models_ = self._fit_pipeline(values, xs, int(seeds[0]))
+        self.scaling_, panel, _, self.models_, self.theta_ = self._fit_pipeline(
+            values, xs, int(seeds[0])
+        )
         past, observed, past_X = panel.history(self.lookback_)
         self.history_y_ = past.numpy().astype(np.float64)
         self.history_observed_ = observed.numpy().astype(np.float64)
@@ -341,9 +360,10 @@ clip_grad_norm, device, verbose
         if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
             raise ParameterError(f"horizon must be a positive integer; got {horizon!r}.")
         horizon = int(horizon)
-        past, observed, past_X, rows, last, shifts = self._history(y, X)
+        past, observed, past_X, rows, last, shifts, theta = self._history(y, X)
         future_X = self._future_exog(X_future, horizon, rows, last)
         mean = self._forecast(self.models_, past, observed, past_X, future_X, horizon)
+        mean = self._combined(mean, theta, self.scaling_.log[rows], None)
         half = (
             extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
         )
@@ -390,6 +410,7 @@ clip_grad_norm, device, verbose
             "lookback": self.lookback_,
             "patch_size": self.patch_size_,
             "steps": self.steps_,
+            "batch_size": self.batch_size_,
             "multi": self.multi_,
             "series_ids": [_jsonable(i) for i in self.series_ids_],
             "last_index": [_jsonable(t) for t in self.last_index_],
@@ -415,6 +436,10 @@ clip_grad_norm, device, verbose
             "history_observed": self.history_observed_,
             "history_X": self.history_X_,
         }
+        if self.theta_ is not None:
+            t = self.theta_
+            arrays.update(theta_level=t.level, theta_slope=t.slope, theta_alpha=t.alpha,
+                          theta_length=t.length)  # fmt: skip
         regressors = {f"model_{k}": m for k, m in enumerate(self.models_)}
         return meta, arrays, regressors
 
@@ -446,6 +471,7 @@ clip_grad_norm, device, verbose
         self.lookback_ = int(meta["lookback"])
         self.patch_size_ = int(meta["patch_size"])
         self.steps_ = int(meta["steps"])
+        self.batch_size_ = int(meta["batch_size"])
         self.multi_ = bool(meta["multi"])
         self.series_ids_ = list(meta["series_ids"])
         datetime = not isinstance(self.freq_, int)
@@ -472,6 +498,12 @@ clip_grad_norm, device, verbose
         self.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
         self.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
         self.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
+        self.theta_ = None
+        if "theta_level" in arrays:
+            self.theta_ = Theta(
+                *(np.asarray(arrays[f"theta_{n}"], dtype=np.float64)
+                  for n in ("level", "slope", "alpha", "length"))
+            )  # fmt: skip
         return self
 
     # ------------------------------------------------------------------ fitting internals
@@ -503,7 +535,7 @@ clip_grad_norm, device, verbose
         """Gradient steps per network: ``steps``, else ``epochs`` passes, else the default."""
         if self.steps is not None:
             return int(self.steps)
-        per_pass = max(math.ceil(n_windows / self.batch_size), 1)
+        per_pass = max(math.ceil(n_windows / self.batch_size_), 1)
         if self.epochs is not None:
             return int(self.epochs) * per_pass
         return int(np.clip(_AUTO_PASSES * per_pass, _MIN_STEPS, _MAX_STEPS))
@@ -512,13 +544,27 @@ clip_grad_norm, device, verbose
         return self.horizon_ if self.strategy == "direct" else 1
 
     def _fit_pipeline(self, values: list, xs: list | None, seed: int) -> tuple:
-        """Scale, encode and train ``n_models`` networks; return (scaling, panel, models)."""
+        """Scale, encode, train ``n_models`` networks (and the Theta method if combined);
+        return (scaling, panel, encoded series, models, theta or None)."""
         scaling = fit_scaling(values, self.scaler, self.season_length_, self.deseasonalize)
         rows = np.arange(len(values))
-        panel = Panel(scaling.encode(values, rows), xs)
+        encoded = scaling.encode(values, rows)
+        panel = Panel(encoded, xs)
         seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
         models = [self._train(panel, int(s)) for s in seeds]
-        return scaling, panel, models
+        theta = fit_theta(_levels(encoded, scaling.log)) if self.combine == "theta" else None
+        return scaling, panel, encoded, models, theta
+
+    def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray, rows) -> np.ndarray:
+        """The networks' encoded forecasts (n, h), averaged with Theta's when combined."""
+        if theta is None:
+            return z
+        rows = np.arange(len(theta.level)) if rows is None else rows
+        raw = theta.forecast(z.shape[1], rows)
+        last = theta.level[rows][:, None]
+        positive = np.maximum(raw, 0.01 * np.abs(last))  # a log series' forecast stays > 0
+        encoded = np.where(log[:, None], np.log(np.maximum(positive, 1e-300)), raw)
+        return 0.5 * (z + encoded)
 
     def _train(self, panel: Panel, seed: int) -> RNNRegressor:
         out = self._out_steps()
@@ -526,7 +572,7 @@ clip_grad_norm, device, verbose
         n_steps = math.ceil((self.lookback_ + (out if n_feat else 0)) / self.patch_size_)
         generator = torch.Generator().manual_seed(seed)
         lengths = panel.lengths
-        batch = self.batch_size
+        batch = self.batch_size_
 
         def sample(step: int):
             series = torch.randint(panel.n_series, (batch,), generator=generator)
@@ -565,7 +611,7 @@ clip_grad_norm, device, verbose
         cut = lengths[keep] - h - counts[keep] + 1
         train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
         train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
-        scaling, _, models = self._fit_pipeline(train_values, train_xs, seed)
+        scaling, _, _, models, theta = self._fit_pipeline(train_values, train_xs, seed)
         # Encode the whole held-out part with the calibration scaling (season phases continue).
         sub_rows = np.arange(len(keep))
         full = [values[k] for k in keep]
@@ -577,6 +623,10 @@ clip_grad_norm, device, verbose
         origins = torch.from_numpy(np.repeat(cut, counts[keep]) + offsets)
         past, observed, past_X, future_X = panel.past(series, origins, self.lookback_, h)
         pred = self._forecast(models, past, observed, past_X, future_X, h)
+        if theta is not None:
+            at = [cut[k] + np.arange(counts[keep][k]) for k in range(len(keep))]
+            states = theta_at(_levels(encoded, scaling.log), theta, at)
+            pred = self._combined(pred, states, scaling.log[series.numpy()], None)
         actual, weights = panel.ahead(series, origins, h)
         spread = scaling.spread[series.numpy()][:, None]
         scores = np.abs(actual.numpy() - pred) / spread
@@ -635,7 +685,7 @@ clip_grad_norm, device, verbose
             hist_X = self.history_X_ if n_feat else None
             shifts = np.zeros(len(rows), dtype=np.int64)
             return (self.history_y_, self.history_observed_, hist_X, rows,
-                    list(self.last_index_), shifts)  # fmt: skip
+                    list(self.last_index_), shifts, self.theta_)  # fmt: skip
         if n_feat and X is None:
             raise DataError(
                 f"The model was fitted with X ({n_feat} columns): pass X aligned with y too."
@@ -674,7 +724,10 @@ clip_grad_norm, device, verbose
         if xs is not None:
             xs = [(x - self.x_loc_) / self.x_scale_ for x in xs]
         past, observed, past_X = Panel(encoded, xs).history(self.lookback_)
-        return past, observed, past_X, rows, last, shifts
+        theta = None  # the Theta method reads the whole newer history
+        if self.theta_ is not None:
+            theta = fit_theta(_levels(encoded, self.scaling_.log[rows]))
+        return past, observed, past_X, rows, last, shifts, theta
 
     def _check_columns(self, X: pd.DataFrame, what: str) -> None:
         names = [str(c) for c in X.columns]
@@ -702,15 +755,15 @@ clip_grad_norm, device, verbose
         self._check_columns(X_future, "X_future")
         expected = future_stamps(last, self.freq_, horizon)
         groups = group_rows(X_future.index.get_level_values(0)) if self.multi_ else None
+        block_of = {key: g for g, key in enumerate(groups.keys)} if self.multi_ else {}
         blocks = []
         for k, row in enumerate(rows):
             part = X_future
             if self.multi_:
                 key = self.series_ids_[row]
-                where = np.flatnonzero(pd.Index(groups.keys) == key) if len(groups.keys) else []
-                if not len(where):
+                if key not in block_of:
                     raise DataError(f"X_future has no rows for series {key!r}: add them.")
-                g = int(where[0])
+                g = block_of[key]
                 part = X_future.iloc[groups.order[groups.starts[g] : groups.starts[g + 1]]]
                 part = part.droplevel(0)
             who = f" for series {self.series_ids_[row]!r}" if self.multi_ else ""
@@ -749,6 +802,11 @@ def _split(y: pd.Series, X: pd.DataFrame | None) -> tuple[list, list, list | Non
     ends = groups.order[groups.starts[1:] - 1]
     last = [_last(stamps[i]) for i in ends]
     return list(groups.keys), values, xs, last
+
+
+def _levels(encoded: list, log: np.ndarray) -> list:
+    """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta."""
+    return [np.exp(z) if is_log else z for z, is_log in zip(encoded, log, strict=True)]
 
 
 def _last(value):
