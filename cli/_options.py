@@ -162,10 +162,11 @@ MODEL_OPTIONS = {
         ),
     ],
     "combine": Annotated[
-        Literal["none", "theta"] | None,
+        Literal["auto", "none", "theta"] | None,
         typer.Option(
-            help="theta: average the networks' forecast with the Theta method's.",
-            show_default="none",
+            help="theta: average the networks' forecast with the Theta method's; auto: "
+            "whichever errs less on the calibration windows.",
+            show_default="auto",
         ),
     ],
     "interval": Annotated[

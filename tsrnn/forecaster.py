@@ -95,13 +95,16 @@ class RNNForecaster(BaseEstimator):
         Consecutive steps the network reads as one input step (segments, as in SegRNN), so
         the recurrence over a long lookback runs fewer, richer steps: faster, and the
         gradient travels fewer steps. ``None``: ``round(lookback / 12)``, at least 1.
-    combine : {"none", "theta"}, default="none"
+    combine : {"auto", "none", "theta"}, default="auto"
         ``"theta"``: average the networks' forecast (on the encoded scale: a geometric mean
         for log-scaled series) with the standard Theta method's forecast of each
-        deseasonalised series (``tsrnn._theta``); the intervals are calibrated on the
-        combination. A combination of forecasts of different kinds is the M3/M4 lesson, and
-        Theta's half slope damps trends (see ``benchmarks/m_competitions.py`` for where it
-        helps and where it does not).
+        deseasonalised series (``tsrnn._theta``); ``"none"``: the networks alone.
+        ``"auto"``: whichever of the two errs less on the calibration windows (mean absolute
+        error in units of each series' step change); without intervals (``interval=None``)
+        there are no calibration windows and the networks are used alone. A combination of
+        forecasts of different kinds is the M3/M4 lesson, and Theta's half slope damps the
+        trends a network trained on past growth carries on; the intervals are calibrated on
+        what is chosen.
     interval : float or None, default=0.9
         Nominal coverage of the prediction intervals, in ``(0, 1)``. ``None`` skips the
         calibration fit (half the time) and returns NaN bounds.
@@ -162,8 +165,13 @@ clip_grad_norm, device, verbose
         Held-out windows the intervals were calibrated on (0 without interval).
     models_ : list of RNNRegressor
         The fitted networks.
+    combine_ : {"none", "theta"}
+        The combination used.
+    calibration_errors_ : dict of str to float
+        Mean scaled error on the calibration windows of the networks alone (``"none"``) and,
+        when tried, of the combination (``"theta"``).
     theta_ : Theta or None
-        The Theta method's state of each series with ``combine="theta"``.
+        The Theta method's state of each series when combined.
 
     Examples
     --------
@@ -184,7 +192,7 @@ clip_grad_norm, device, verbose
         "scaler": [StrOptions(set(SCALERS))],
         "deseasonalize": ["boolean"],
         "patch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "combine": [StrOptions({"none", "theta"})],
+        "combine": [StrOptions({"auto", "none", "theta"})],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
@@ -205,7 +213,7 @@ clip_grad_norm, device, verbose
         scaler: str = "auto",
         deseasonalize: bool = True,
         patch_size: int | None = None,
-        combine: str = "none",
+        combine: str = "auto",
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 3,
@@ -308,12 +316,14 @@ clip_grad_norm, device, verbose
         self.steps_ = self._budget(n_windows)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         self.quantiles_ = np.full(self.horizon_, np.nan)
+        self.combine_ = "theta" if self.combine == "theta" else "none"  # "auto": calibration picks
+        self.calibration_errors_ = {}
         self.coverage_calibration_ = float("nan")
         self.n_calibration_ = 0
         if self.interval is not None:
             self._calibrate(values, xs, int(seeds[1]))
         self.scaling_, panel, _, self.models_, self.theta_ = self._fit_pipeline(
-            values, xs, int(seeds[0])
+            values, xs, int(seeds[0]), theta=self.combine_ == "theta"
         )
         past, observed, past_X = panel.history(self.lookback_)
         self.history_y_ = past.numpy().astype(np.float64)
@@ -424,6 +434,8 @@ clip_grad_norm, device, verbose
                 None if np.isnan(self.coverage_calibration_) else self.coverage_calibration_
             ),
             "n_calibration": self.n_calibration_,
+            "combine": self.combine_,
+            "calibration_errors": self.calibration_errors_,
         }
         s = self.scaling_
         arrays = {
@@ -487,6 +499,8 @@ clip_grad_norm, device, verbose
         cov = meta["coverage_calibration"]
         self.coverage_calibration_ = float("nan") if cov is None else float(cov)
         self.n_calibration_ = int(meta["n_calibration"])
+        self.combine_ = str(meta["combine"])
+        self.calibration_errors_ = dict(meta["calibration_errors"])
         self.scaling_ = SeriesScaling(
             log=np.asarray(arrays["scaling_log"]).astype(bool),
             loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
@@ -543,8 +557,8 @@ clip_grad_norm, device, verbose
     def _out_steps(self) -> int:
         return self.horizon_ if self.strategy == "direct" else 1
 
-    def _fit_pipeline(self, values: list, xs: list | None, seed: int) -> tuple:
-        """Scale, encode, train ``n_models`` networks (and the Theta method if combined);
+    def _fit_pipeline(self, values: list, xs: list | None, seed: int, theta: bool) -> tuple:
+        """Scale, encode, train ``n_models`` networks (and the Theta method if ``theta``);
         return (scaling, panel, encoded series, models, theta or None)."""
         scaling = fit_scaling(values, self.scaler, self.season_length_, self.deseasonalize)
         rows = np.arange(len(values))
@@ -552,7 +566,7 @@ clip_grad_norm, device, verbose
         panel = Panel(encoded, xs)
         seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
         models = [self._train(panel, int(s)) for s in seeds]
-        theta = fit_theta(_levels(encoded, scaling.log)) if self.combine == "theta" else None
+        theta = fit_theta(_levels(encoded, scaling.log)) if theta else None
         return scaling, panel, encoded, models, theta
 
     def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray, rows) -> np.ndarray:
@@ -611,7 +625,8 @@ clip_grad_norm, device, verbose
         cut = lengths[keep] - h - counts[keep] + 1
         train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
         train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
-        scaling, _, _, models, theta = self._fit_pipeline(train_values, train_xs, seed)
+        with_theta = self.combine in ("auto", "theta")
+        scaling, _, _, models, theta = self._fit_pipeline(train_values, train_xs, seed, with_theta)
         # Encode the whole held-out part with the calibration scaling (season phases continue).
         sub_rows = np.arange(len(keep))
         full = [values[k] for k in keep]
@@ -622,15 +637,26 @@ clip_grad_norm, device, verbose
         offsets = np.concatenate([np.arange(c) for c in counts[keep]])
         origins = torch.from_numpy(np.repeat(cut, counts[keep]) + offsets)
         past, observed, past_X, future_X = panel.past(series, origins, self.lookback_, h)
-        pred = self._forecast(models, past, observed, past_X, future_X, h)
+        alone = self._forecast(models, past, observed, past_X, future_X, h)
+        actual, weights = panel.ahead(series, origins, h)
+        spread = scaling.spread[series.numpy()][:, None]
+        complete = weights.numpy().all(axis=1)
+
+        def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), in units of spread
+            return (np.abs(actual.numpy() - pred) / spread)[complete]
+
+        scores = scores_of(alone)
+        self.calibration_errors_ = {"none": float(scores.mean()) if len(scores) else np.nan}
         if theta is not None:
             at = [cut[k] + np.arange(counts[keep][k]) for k in range(len(keep))]
             states = theta_at(_levels(encoded, scaling.log), theta, at)
-            pred = self._combined(pred, states, scaling.log[series.numpy()], None)
-        actual, weights = panel.ahead(series, origins, h)
-        spread = scaling.spread[series.numpy()][:, None]
-        scores = np.abs(actual.numpy() - pred) / spread
-        scores = scores[weights.numpy().all(axis=1)]
+            combined = scores_of(self._combined(alone, states, scaling.log[series.numpy()], None))
+            self.calibration_errors_["theta"] = float(combined.mean()) if len(combined) else np.nan
+            if (
+                self.combine == "theta"
+                or self.calibration_errors_["theta"] < self.calibration_errors_["none"]
+            ):
+                self.combine_, scores = "theta", combined
         self.quantiles_, self.coverage_calibration_ = pooled_quantiles(scores, self.interval)
         self.n_calibration_ = len(scores)
 
