@@ -119,11 +119,23 @@ def test_trend_is_continued():
 
 
 def test_interval_none_gives_nan_bounds(air):
-    """interval=None skips calibration; the bounds are NaN, the forecast is unchanged."""
-    with_int = RNNForecaster(lookback=24, **FAST).fit(air).predict()
-    without = RNNForecaster(lookback=24, interval=None, **FAST).fit(air).predict()
+    """interval=None skips calibration; the bounds are NaN, the networks' forecast is unchanged
+    (with combine="auto" there are then no calibration windows to choose on: networks alone)."""
+    with_int = RNNForecaster(lookback=24, combine="none", **FAST).fit(air).predict()
+    model = RNNForecaster(lookback=24, interval=None, **FAST).fit(air)
+    without = model.predict()
+    assert model.combine_ == "none" and model.calibration_errors_ == {}
     assert without[["lower", "upper"]].isna().all().all()
     np.testing.assert_array_equal(with_int["forecast"], without["forecast"])
+
+
+def test_auto_combination_is_chosen_on_the_calibration_windows(air):
+    """combine='auto' compares both on the held-out windows and keeps the smaller error."""
+    f = RNNForecaster(lookback=24, **FAST).fit(air)
+    errors = f.calibration_errors_
+    assert set(errors) == {"none", "theta"}
+    assert f.combine_ == min(errors, key=errors.get)
+    assert (f.theta_ is not None) == (f.combine_ == "theta")
 
 
 def test_range_index_input():
