@@ -9,7 +9,9 @@ scored on the competition's test part:
 - MASE: mean over series of the mean absolute error divided by the in-sample mean
   ``|x_t - x_{t-m}|``, ``m`` = 12, 4, 1 for monthly, quarterly, yearly / other;
 - coverage: share of the test values inside the 90% interval;
-- fit seconds: ``fit`` with intervals, on this machine.
+- fit seconds: ``fit`` with intervals, on this machine;
+- combine: what ``combine="auto"`` chose on the calibration windows (networks alone or averaged
+  with the Theta method), over the seeds.
 
 Seasonal naive is computed here. AutoETS and AutoTheta come from statsforecast, which pins
 pandas below 3: install it in a side environment (``python3 -m venv sf && sf/bin/pip install
@@ -137,6 +139,7 @@ def run_tsrnn(name: str, seed: int, overrides: dict) -> dict:
         [p["upper"].to_numpy() for p in parts],
     )
     result["seconds"] = seconds
+    result["combine"] = model.combine_
     return result
 
 
@@ -216,15 +219,16 @@ def main() -> int:
               "--statsforecast-python was given.\n")  # fmt: skip
     header = (
         "| subset (series, h) | seasonal naive | AutoETS | AutoTheta | tsrnn (mean of seeds) "
-        "| seed spread sMAPE | 90% coverage | fit s | published reference |"
+        "| seed spread sMAPE | 90% coverage | fit s | combine | published reference |"
     )
     print(header)
-    print("|" + " --- |" * 9)
+    print("|" + " --- |" * 10)
     missed = []
     for name in args.subset:
         ids, train, test, h, m = load_subset(name)
         naive = scores(train, test, seasonal_naive(train, h, m), m)
         runs = [run_tsrnn(name, seed, overrides) for seed in range(args.seeds)]
+        chosen = ", ".join(sorted({r.pop("combine") for r in runs}))
         mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
         spread = float(np.mean(np.abs([r["smape"] - mean["smape"] for r in runs])))
         base = stats.get(name, {})
@@ -237,7 +241,7 @@ def main() -> int:
         print(
             f"| {name} ({len(ids)}, {h}) | {cell(naive)} | {cell(base.get('AutoETS'))} | "
             f"{cell(base.get('AutoTheta'))} | {cell(mean)} | {spread:.2f} | {coverage} | "
-            f"{seconds:.0f} | {PUBLISHED[name]} |",
+            f"{seconds:.0f} | {chosen} | {PUBLISHED[name]} |",
             flush=True,
         )
         ets = base.get("AutoETS")
