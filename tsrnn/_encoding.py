@@ -108,29 +108,37 @@ class SeriesScaling:
     season: np.ndarray
     spread: np.ndarray
 
-    def seasonal(self, rows: np.ndarray, lengths: np.ndarray, ends: np.ndarray) -> list:
-        """Seasonal component of the positions ``0 .. length - 1`` of each series.
-
-        ``ends[k]`` is the number of steps from the fitted series' end to the end of the
-        given history (0 for the fitted history itself).
-        """
-        m = self.season.shape[1]
-        out = []
-        for row, n, shift in zip(rows, lengths, ends, strict=True):
-            phase = (np.arange(n) - n + shift) % m
-            out.append(self.season[row, phase])
-        return out
-
     def encode(self, values: list, rows: np.ndarray, shifts: np.ndarray | None = None) -> list:
-        """Scaled, deseasonalised copies of the series ``values`` (one array per series)."""
-        lengths = np.array([len(v) for v in values])
-        shifts = np.zeros(len(values), dtype=int) if shifts is None else shifts
-        seasons = self.seasonal(rows, lengths, shifts)
-        out = []
-        for v, row, s in zip(values, rows, seasons, strict=True):
-            z = np.log(v) if self.log[row] else (v - self.loc[row]) / self.scale[row]
-            out.append(z - s)
-        return out
+        """Scaled, deseasonalised series, computed on all rows at once.
+
+        Parameters
+        ----------
+        values : list of ndarray of shape (n_k,)
+            Series whose scaling is row ``rows[k]`` of this one.
+        rows : ndarray of shape (n,)
+        shifts : ndarray of shape (n,) or None
+            Steps from the end of each fitted series to the end of the given one (0, the
+            default, for the fitted history itself), so that the season's phase continues.
+
+        Returns
+        -------
+        list of ndarray of shape (n_k,)
+            Views into one encoded array (no copy per series).
+        """
+        lengths = np.array([len(v) for v in values], dtype=np.int64)
+        shifts = np.zeros(len(values), dtype=np.int64) if shifts is None else np.asarray(shifts)
+        flat = np.concatenate(values).astype(np.float64, copy=False)
+        owner = np.repeat(np.asarray(rows), lengths)  # (n_rows,) scaling row of each value
+        ends = np.cumsum(lengths)
+        # Phase counted from the step after the fitted end: position - length + shift.
+        back = np.repeat(ends - shifts, lengths) - np.arange(len(flat))
+        phase = (-back) % self.season.shape[1]
+        log = self.log[owner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(log, np.log(np.where(log, flat, 1.0)),
+                         (flat - self.loc[owner]) / self.scale[owner])  # fmt: skip
+        z -= self.season[owner, phase]
+        return np.split(z, ends[:-1])
 
     def decode(self, z: np.ndarray, rows: np.ndarray, shifts: np.ndarray) -> np.ndarray:
         """Values of forecasts ``z`` (n, horizon) of encoded series, the season put back."""
