@@ -23,12 +23,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 EpochCallback = Callable[[int, float, "float | None"], None]
 #: ``sample(step) -> (inputs, targets, weights)``: one batch, drawn by the caller.
 BatchSampler = Callable[[int], "tuple[torch.Tensor, torch.Tensor, torch.Tensor]"]
-# Elementwise losses for weighted (masked) targets.
-_ELEMENTWISE = {
-    "mae": lambda p, y: (p - y).abs(),
-    "mse": lambda p, y: (p - y) ** 2,
-    "huber": lambda p, y: nn.functional.huber_loss(p, y, reduction="none"),
-}
 
 
 @torch.no_grad()
@@ -197,7 +191,7 @@ def train_steps(
         If the loss becomes NaN or infinite.
     """
     history = [] if history is None else history
-    elementwise = _ELEMENTWISE[loss]
+    elementwise = LOSSES[loss](reduction="none")  # weighted below: targets past an end are 0
     base = [group["lr"] for group in optimizer.param_groups]
     module.train()
     total, count = 0.0, 0

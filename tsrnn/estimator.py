@@ -300,7 +300,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         n_channels: int,
         n_outputs: int,
         steps: int,
-        on_step=None,
     ) -> RNNRegressor:
         """Train a new network for ``steps`` gradient steps on batches drawn by ``sample``.
 
@@ -315,7 +314,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         n_steps, n_channels, n_outputs : int
             Shape of the windows and of the targets.
         steps : int
-        on_step : callable(step) or None
 
         Returns
         -------
@@ -334,7 +332,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         with (
             torch_threads(self.n_threads),
             seeded(self.seed_, self.device_),
-            self._step_progress(steps, on_step) as each_step,
+            self._step_progress(steps) as on_step,
         ):
             try:
                 train_steps(
@@ -345,7 +343,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     steps=steps,
                     clip_grad_norm=self.clip_grad_norm,
                     history=self.history_,
-                    on_step=each_step,
+                    on_step=on_step,
                 )
             finally:
                 self.n_iter_ = steps
@@ -462,23 +460,21 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return torch.from_numpy(np.require(X, np.float32, ["C", "W"]))
 
     @contextlib.contextmanager
-    def _step_progress(self, steps: int, on_step):
-        """An ``on_step`` callback: the caller's, and a bar counted in steps if verbose."""
+    def _step_progress(self, steps: int):
+        """An ``on_step`` callback drawing a bar counted in steps if verbose, else None."""
         if not self.verbose:
-            yield on_step
+            yield None
             return
         with _epoch_progress(steps) as bar:
             shown = 0
 
-            def each(step: int) -> None:
+            def on_step(step: int) -> None:
                 nonlocal shown
                 if step - shown >= 10 or step == steps:  # redraw every 10 steps
                     bar(step - shown, None, None)
                     shown = step
-                if on_step is not None:
-                    on_step(step)
 
-            yield each
+            yield on_step
 
     def _progress(self, n_epochs: int):
         """A context giving an ``on_epoch`` callback: a rich progress bar, or None if quiet."""

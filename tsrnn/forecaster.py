@@ -373,7 +373,7 @@ clip_grad_norm, device, verbose
         past, observed, past_X, rows, last, shifts, theta = self._history(y, X)
         future_X = self._future_exog(X_future, horizon, rows, last)
         mean = self._forecast(self.models_, past, observed, past_X, future_X, horizon)
-        mean = self._combined(mean, theta, self.scaling_.log[rows], None)
+        mean = self._combined(mean, theta, self.scaling_.log[rows])
         half = (
             extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
         )
@@ -569,13 +569,15 @@ clip_grad_norm, device, verbose
         theta = fit_theta(_levels(encoded, scaling.log)) if theta else None
         return scaling, panel, encoded, models, theta
 
-    def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray, rows) -> np.ndarray:
-        """The networks' encoded forecasts (n, h), averaged with Theta's when combined."""
+    def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarray:
+        """The networks' encoded forecasts (n, h), averaged with Theta's when combined.
+
+        ``theta`` holds one state per row of ``z``; ``log`` (n,) says which rows are log-scaled.
+        """
         if theta is None:
             return z
-        rows = np.arange(len(theta.level)) if rows is None else rows
-        raw = theta.forecast(z.shape[1], rows)
-        last = theta.level[rows][:, None]
+        raw = theta.forecast(z.shape[1])
+        last = theta.level[:, None]
         positive = np.maximum(raw, 0.01 * np.abs(last))  # a log series' forecast stays > 0
         encoded = np.where(log[:, None], np.log(np.maximum(positive, 1e-300)), raw)
         return 0.5 * (z + encoded)
@@ -650,7 +652,7 @@ clip_grad_norm, device, verbose
         if theta is not None:
             at = [cut[k] + np.arange(counts[keep][k]) for k in range(len(keep))]
             states = theta_at(_levels(encoded, scaling.log), theta, at)
-            combined = scores_of(self._combined(alone, states, scaling.log[series.numpy()], None))
+            combined = scores_of(self._combined(alone, states, scaling.log[series.numpy()]))
             self.calibration_errors_["theta"] = float(combined.mean()) if len(combined) else np.nan
             if (
                 self.combine == "theta"
