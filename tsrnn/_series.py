@@ -17,7 +17,7 @@ from pandas.tseries import offsets
 from ._group import Groups, group_rows
 from .errors import DataError
 
-__all__ = ["check_series", "future_index", "infer_frequency"]
+__all__ = ["check_series", "infer_frequency"]
 
 # A timestamp index needs at least this many points for pandas to infer its frequency.
 _MIN_POINTS_FOR_FREQ = 3
@@ -91,31 +91,6 @@ def infer_frequency(index: pd.Index, name: str = "y") -> str | int:
         As :func:`check_series` does for a bad index.
     """
     return _check_index(index, name)[1]
-
-
-def future_index(last: pd.Timestamp | int, freq: str | int, horizon: int, name: str | None):
-    """The ``horizon`` timestamps (or integers) that follow ``last`` at frequency ``freq``.
-
-    Parameters
-    ----------
-    last : Timestamp or int
-        Last observed timestamp.
-    freq : str or int
-        Offset alias or integer step, as returned by :func:`infer_frequency`.
-    horizon : int
-        Steps ahead.
-    name : str or None
-        Name of the returned index.
-
-    Returns
-    -------
-    DatetimeIndex or RangeIndex of shape (horizon,)
-    """
-    if isinstance(freq, (int, np.integer)):
-        start = int(last) + int(freq)
-        return pd.RangeIndex(start, start + horizon * int(freq), int(freq), name=name)
-    index = pd.date_range(pd.Timestamp(last), periods=horizon + 1, freq=freq, name=name)[1:]
-    return index
 
 
 # ---------------------------------------------------------------------- internals
