@@ -9,6 +9,7 @@ line on stderr and exit code 2.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
     "DataError",
     "DeviceError",
     "ModelFileError",
@@ -44,7 +45,11 @@ class ModelFileError(TsrnnError, ValueError):
     """A saved model file cannot be loaded safely."""
 
 
-class SearchError(TsrnnError, RuntimeError):
+class ClusterError(TsrnnError, RuntimeError):
+    """Work on a Dask cluster cannot run or was lost (no scheduler, no worker, a worker died)."""
+
+
+class SearchError(ClusterError):
     """A hyperparameter search cannot run (no worker can take its tasks, ...)."""
 
 
