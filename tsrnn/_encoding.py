@@ -292,6 +292,25 @@ class Panel:
         """Number of series."""
         return len(self.lengths)
 
+    def take(self, rows: torch.Tensor) -> Panel:
+        """A Panel of the series ``rows`` only (a copy of their values, e.g. one rank's shard).
+
+        Parameters
+        ----------
+        rows : Tensor of shape (n_rows,), int64
+
+        Returns
+        -------
+        Panel
+        """
+        pieces = [
+            slice(int(s), int(s + n))
+            for s, n in zip(self.starts[rows], self.lengths[rows], strict=True)
+        ]
+        values = [self.values[p].numpy() for p in pieces]
+        exog = None if self.exog is None else [self.exog[p].numpy() for p in pieces]
+        return Panel(values, exog)
+
     def past(
         self, series: torch.Tensor, origins: torch.Tensor, lookback: int, out: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -23,6 +24,22 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 EpochCallback = Callable[[int, float, "float | None"], None]
 #: ``sample(step) -> (inputs, targets, weights)``: one batch, drawn by the caller.
 BatchSampler = Callable[[int], "tuple[torch.Tensor, torch.Tensor, torch.Tensor]"]
+
+
+class Sync(Protocol):
+    """What data-parallel training needs from its process group (see :mod:`tsrnn._ddp`).
+
+    Every rank calls the same methods in the same order; each is one collective.
+    """
+
+    def gradients(self, module: nn.Module, loss: torch.Tensor) -> float:
+        """Average the gradients of ``module`` over the ranks; return the mean ``loss``."""
+
+    def mean(self, value: float) -> float:
+        """The mean of ``value`` over the ranks."""
+
+    def agree(self, flag: bool) -> bool:
+        """Rank 0's ``flag``, on every rank: a decision taken once."""
 
 
 @torch.no_grad()
@@ -62,6 +79,7 @@ def train(
     patience: int | None = None,
     history: list[dict[str, float | int | None]] | None = None,
     on_epoch: EpochCallback | None = None,
+    sync: Sync | None = None,
 ) -> list[dict[str, float | int | None]]:
     """Train ``module`` for up to ``epochs`` epochs, appending one record per epoch to ``history``.
 
@@ -88,6 +106,9 @@ def train(
         Records of earlier epochs (numbering continues after them); each epoch is appended as it
         ends, so the record survives a ``TrainingError``. ``None`` starts a new list.
     on_epoch : callable(epoch, train_loss, valid_loss) or None
+    sync : Sync or None
+        Data-parallel training: gradients are averaged over the ranks after every backward
+        pass, the epoch loss is their mean, and rank 0 decides early stopping for all.
 
     Returns
     -------
@@ -112,11 +133,15 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(module(X[idx]), y[idx])
             loss.backward()
+            if sync is not None:
+                sync.gradients(module, loss)
             if clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
             optimizer.step()
             total += loss.detach() * len(idx)
         train_loss = total.item() / n
+        if sync is not None:
+            train_loss = sync.mean(train_loss)
         if not math.isfinite(train_loss):
             history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": None})
             raise TrainingError(
@@ -127,7 +152,10 @@ def train(
         valid_loss = None
         if valid is not None:
             valid_loss = loss_fn(predict_batches(module, valid[0]), valid[1]).item()
-            if valid_loss < best_loss:
+            improved = valid_loss < best_loss
+            if sync is not None:
+                improved = sync.agree(improved)
+            if improved:
                 best_loss, since_best = valid_loss, 0
                 best_state = copy.deepcopy(module.state_dict())
             else:
@@ -135,7 +163,10 @@ def train(
         history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss})
         if on_epoch is not None:
             on_epoch(epoch, train_loss, valid_loss)
-        if patience is not None and since_best >= patience:
+        stop = patience is not None and since_best >= patience
+        if sync is not None:
+            stop = sync.agree(stop)
+        if stop:
             break
     if best_state is not None:
         module.load_state_dict(best_state)
@@ -154,6 +185,7 @@ def train_steps(
     history: list[dict[str, float | int | None]] | None = None,
     record_every: int = 100,
     on_step: Callable[[int], None] | None = None,
+    sync: Sync | None = None,
 ) -> list[dict[str, float | int | None]]:
     """Train ``module`` for a fixed number of gradient steps on batches drawn by ``sample``.
 
@@ -180,6 +212,10 @@ def train_steps(
     record_every : int, default=100
     on_step : callable(step) or None
         Called after every step (a progress bar).
+    sync : Sync or None
+        Data-parallel training: every rank runs the same ``steps`` on its own batches, and
+        the gradients are averaged over the ranks before each optimizer step. The recorded
+        loss is the mean over the ranks, so all ranks see the same and stop together.
 
     Returns
     -------
@@ -204,10 +240,11 @@ def train_steps(
         optimizer.zero_grad(set_to_none=True)
         value = (elementwise(module(inputs), targets) * weights).sum() / weights.sum().clamp(min=1)
         value.backward()
+        reported = value.item() if sync is None else sync.gradients(module, value)
         if clip_grad_norm is not None:
             nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
         optimizer.step()
-        total, count = total + value.item(), count + 1
+        total, count = total + reported, count + 1
         if not math.isfinite(total):
             history.append({"step": step, "train_loss": total, "valid_loss": None})
             raise TrainingError(

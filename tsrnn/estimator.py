@@ -13,8 +13,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import validate_data
 
+from ._jobs import WindowsJob, current_trainer, fit_jobs
 from ._torch import resolve_device, seeded, torch_threads
-from ._train import LOSSES, OPTIMIZERS, BatchSampler, predict_batches, train, train_steps
+from ._train import LOSSES, OPTIMIZERS, BatchSampler, Sync, predict_batches, train, train_steps
 from .errors import DataError, NotFittedError, ParameterError
 from .nn import CELLS, RNNNet
 
@@ -215,7 +216,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         X_t, y_t = self._validate_fit_data(X, y, reset=first_call)
         if first_call:
             self._initialize(n_channels=X_t.shape[2], n_outputs=y_t.shape[1])
-        X_t, y_t = X_t.to(self.device_), y_t.to(self.device_)
         valid = None
         if self.validation_fraction is not None:
             n_valid = round(len(X_t) * self.validation_fraction)
@@ -228,31 +228,12 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             X_t, valid = X_t[:-n_valid], (X_t[-n_valid:], y_t[-n_valid:])
             y_t = y_t[:-n_valid]
         n_epochs = self.epochs if epochs is None else int(epochs)
-        seed = self.seed_ + len(self.history_)
-        generator = torch.Generator().manual_seed(seed)
-        with (
-            torch_threads(self.n_threads),
-            seeded(seed, self.device_),
-            self._progress(n_epochs) as on_epoch,
-        ):
-            try:
-                train(
-                    self.module_,
-                    self.optimizer_,
-                    self.loss_fn_,
-                    X_t,
-                    y_t,
-                    epochs=n_epochs,
-                    batch_size=self.batch_size,
-                    generator=generator,
-                    clip_grad_norm=self.clip_grad_norm,
-                    valid=valid,
-                    patience=self.patience,
-                    history=self.history_,
-                    on_epoch=on_epoch,
-                )
-            finally:  # kept even when training diverges
-                self.n_iter_ = len(self.history_)
+        if current_trainer() is not None:  # inside tsrnn.parallel.train_on_dask
+            job = WindowsJob(self, (X_t, y_t, valid), n_epochs, self.batch_size)
+            [fitted] = fit_jobs([job])
+            self.__dict__.update(fitted.__dict__)
+            return self
+        self._run_epochs(X_t, y_t, valid, n_epochs, self.batch_size)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -300,6 +281,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         n_channels: int,
         n_outputs: int,
         steps: int,
+        sync: Sync | None = None,
     ) -> RNNRegressor:
         """Train a new network for ``steps`` gradient steps on batches drawn by ``sample``.
 
@@ -314,6 +296,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         n_steps, n_channels, n_outputs : int
             Shape of the windows and of the targets.
         steps : int
+        sync : Sync or None
+            One rank of a data-parallel fit (:mod:`tsrnn._ddp`): gradients are averaged over
+            the ranks at every step.
 
         Returns
         -------
@@ -344,6 +329,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     clip_grad_norm=self.clip_grad_norm,
                     history=self.history_,
                     on_step=on_step,
+                    sync=sync,
                 )
             finally:
                 self.n_iter_ = steps
@@ -353,6 +339,89 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         """Outputs (n, n_outputs) on the CPU for inputs (n, n_steps, n_channels), unchecked."""
         with torch_threads(self.n_threads):
             return predict_batches(self.module_, inputs.to(self.device_)).cpu()
+
+    def _run_epochs(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        valid: tuple[torch.Tensor, torch.Tensor] | None,
+        n_epochs: int,
+        batch_size: int,
+        seed_offset: int = 0,
+        sync: Sync | None = None,
+    ) -> None:
+        """Train the built network for ``n_epochs`` epochs (one rank's, with ``sync``)."""
+        device = self.device_
+        X, y = X.to(device), y.to(device)
+        if valid is not None:
+            valid = (valid[0].to(device), valid[1].to(device))
+        seed = self.seed_ + len(self.history_) + seed_offset
+        generator = torch.Generator().manual_seed(seed)
+        with (
+            torch_threads(self.n_threads),
+            seeded(seed, device),
+            self._progress(n_epochs) as on_epoch,
+        ):
+            try:
+                train(
+                    self.module_,
+                    self.optimizer_,
+                    self.loss_fn_,
+                    X,
+                    y,
+                    epochs=n_epochs,
+                    batch_size=batch_size,
+                    generator=generator,
+                    clip_grad_norm=self.clip_grad_norm,
+                    valid=valid,
+                    patience=self.patience,
+                    history=self.history_,
+                    on_epoch=on_epoch,
+                    sync=sync,
+                )
+            finally:  # kept even when training diverges
+                self.n_iter_ = len(self.history_)
+
+    def _move_to(self, device: torch.device) -> None:
+        """Move the network and its optimizer state to ``device``."""
+        if device == self.device_:
+            return
+        self.module_.to(device)
+        for slot in self.optimizer_.state.values():
+            for key, value in slot.items():
+                if isinstance(value, torch.Tensor):
+                    slot[key] = value.to(device)
+        self.device_ = device
+
+    def __getstate__(self) -> dict:
+        """Pickle the network as CPU tensors, so a model fitted on a GPU (e.g. in a Dask
+        worker) unpickles on a machine without one."""
+        state = dict(super().__getstate__())
+        if "module_" in state:
+            state["module_"] = {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}
+            optimizer = self.optimizer_.state_dict()
+            optimizer["state"] = {
+                index: {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in slot.items()}
+                for index, slot in optimizer["state"].items()
+            }
+            state["optimizer_"] = optimizer
+            state["device_"] = str(self.device_)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Rebuild the network on the device it was fitted on if this process has it, else
+        on the CPU."""
+        state = dict(state)
+        module, optimizer = state.pop("module_", None), state.pop("optimizer_", None)
+        super().__setstate__(state)
+        if module is None:
+            return
+        device = torch.device(self.__dict__.pop("device_"))
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        self._build_network(self.n_channels_in_, self.n_outputs_, device)
+        self.module_.load_state_dict(module)
+        self.optimizer_.load_state_dict(optimizer)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -383,25 +452,30 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )
 
     def _initialize(self, n_channels: int, n_outputs: int) -> None:
-        self.device_ = resolve_device(self.device)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with seeded(self.seed_, self.device_):
-            self.module_ = RNNNet(
-                n_channels,
-                n_outputs,
-                cell=self.cell,
-                hidden_size=self.hidden_size,
-                num_layers=self.num_layers,
-                dropout=self.dropout,
-                nonlinearity=self.nonlinearity,
-            ).to(self.device_)
-        options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
-        self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
+        device = resolve_device(self.device)
+        with seeded(self.seed_, device):
+            self._build_network(n_channels, n_outputs, device)
         self.loss_fn_ = LOSSES[self.loss]()
         self.n_channels_in_ = n_channels
         self.n_outputs_ = n_outputs
         self.history_ = []
         self.n_iter_ = 0
+
+    def _build_network(self, n_channels: int, n_outputs: int, device: torch.device) -> None:
+        """``module_`` (initialised from torch's global generator) and ``optimizer_``."""
+        self.device_ = device
+        self.module_ = RNNNet(
+            n_channels,
+            n_outputs,
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            nonlinearity=self.nonlinearity,
+        ).to(device)
+        options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
+        self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
 
     def _validate_fit_data(
         self, X: np.ndarray, y: np.ndarray, reset: bool

@@ -18,6 +18,7 @@ errors of every series and step are pooled into one quantile per step.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -32,6 +33,7 @@ from ._calendar import future_stamps, season_length_for, steps_between
 from ._conformal import extend_quantiles, pooled_quantiles
 from ._encoding import NORMALIZE, SCALERS, Panel, SeriesScaling, encode, fit_scaling
 from ._group import group_rows
+from ._jobs import PanelJob, fit_jobs
 from ._series import check_series
 from ._theta import Theta, fit_theta, theta_at
 from .errors import DataError, NotFittedError, ParameterError
@@ -320,11 +322,19 @@ clip_grad_norm, device, verbose
         self.calibration_errors_ = {}
         self.coverage_calibration_ = float("nan")
         self.n_calibration_ = 0
+        # Every network of the fit (calibration's and the final ones) is one job: in this
+        # process they train one after another; on a cluster (tsrnn.parallel) side by side.
+        held_out = None
         if self.interval is not None:
-            self._calibrate(values, xs, int(seeds[1]))
-        self.scaling_, panel, _, self.models_, self.theta_ = self._fit_pipeline(
-            values, xs, int(seeds[0]), theta=self.combine_ == "theta"
-        )
+            held_out = self._hold_out(values, xs, int(seeds[1]))
+        self.scaling_, panel, encoded, jobs = self._prepare(values, xs, int(seeds[0]))
+        models = fit_jobs((held_out.jobs if held_out else []) + jobs)
+        self.models_ = models[-len(jobs) :]
+        if held_out is not None:
+            self._calibrate(values, xs, held_out, models[: -len(jobs)])
+        self.theta_ = None
+        if self.combine_ == "theta":
+            self.theta_ = fit_theta(_levels(encoded, self.scaling_.log))
         past, observed, past_X = panel.history(self.lookback_)
         self.history_y_ = past.numpy().astype(np.float64)
         self.history_observed_ = observed.numpy().astype(np.float64)
@@ -557,17 +567,15 @@ clip_grad_norm, device, verbose
     def _out_steps(self) -> int:
         return self.horizon_ if self.strategy == "direct" else 1
 
-    def _fit_pipeline(self, values: list, xs: list | None, seed: int, theta: bool) -> tuple:
-        """Scale, encode, train ``n_models`` networks (and the Theta method if ``theta``);
-        return (scaling, panel, encoded series, models, theta or None)."""
+    def _prepare(self, values: list, xs: list | None, seed: int) -> tuple:
+        """Scale and encode the series; one job per network. Returns (scaling, panel,
+        encoded series, jobs)."""
         scaling = fit_scaling(values, self.scaler, self.season_length_, self.deseasonalize)
         rows = np.arange(len(values))
         encoded = scaling.encode(values, rows)
         panel = Panel(encoded, xs)
         seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
-        models = [self._train(panel, int(s)) for s in seeds]
-        theta = fit_theta(_levels(encoded, scaling.log)) if theta else None
-        return scaling, panel, encoded, models, theta
+        return scaling, panel, encoded, [self._job(panel, int(s)) for s in seeds]
 
     def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarray:
         """The networks' encoded forecasts (n, h), averaged with Theta's when combined.
@@ -582,33 +590,26 @@ clip_grad_norm, device, verbose
         encoded = np.where(log[:, None], np.log(np.maximum(positive, 1e-300)), raw)
         return 0.5 * (z + encoded)
 
-    def _train(self, panel: Panel, seed: int) -> RNNRegressor:
+    def _job(self, panel: Panel, seed: int) -> PanelJob:
+        """One network's fit: ``steps_`` batches of windows drawn over the series of ``panel``."""
         out = self._out_steps()
         n_feat = 0 if panel.exog is None else panel.exog.shape[1]
-        n_steps = math.ceil((self.lookback_ + (out if n_feat else 0)) / self.patch_size_)
-        generator = torch.Generator().manual_seed(seed)
-        lengths = panel.lengths
-        batch = self.batch_size_
-
-        def sample(step: int):
-            series = torch.randint(panel.n_series, (batch,), generator=generator)
-            high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
-            origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
-            return panel.windows(
-                series, origins, self.lookback_, out, self.normalize, self.patch_size_
-            )
-
-        reg = RNNRegressor(**{name: getattr(self, name) for name in _FORWARDED}, random_state=seed)
-        return reg._fit_steps(
-            sample,
-            n_steps=n_steps,
+        return PanelJob(
+            params={**{name: getattr(self, name) for name in _FORWARDED}, "random_state": seed},
+            data=panel,
+            lookback=self.lookback_,
+            out=out,
+            normalize=self.normalize,
+            patch=self.patch_size_,
+            batch=self.batch_size_,
+            n_steps=math.ceil((self.lookback_ + (out if n_feat else 0)) / self.patch_size_),
             n_channels=(2 + (1 + n_feat if n_feat else 0)) * self.patch_size_,
-            n_outputs=out,
             steps=self.steps_,
+            seed=seed,
         )
 
-    def _calibrate(self, values: list, xs: list | None, seed: int) -> None:
-        """Fit the pipeline without each series' last windows; conformal quantiles per step."""
+    def _hold_out(self, values: list, xs: list | None, seed: int) -> _HeldOut:
+        """The calibration fit's data: every series without its last windows, and its jobs."""
         h = self.horizon_
         n_series = len(values)
         lengths = np.array([len(v) for v in values])
@@ -627,17 +628,28 @@ clip_grad_norm, device, verbose
         cut = lengths[keep] - h - counts[keep] + 1
         train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
         train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
-        with_theta = self.combine in ("auto", "theta")
-        scaling, _, _, models, theta = self._fit_pipeline(train_values, train_xs, seed, with_theta)
+        scaling, _, encoded, jobs = self._prepare(train_values, train_xs, seed)
+        return _HeldOut(keep, cut, counts[keep], scaling, encoded, jobs)
+
+    def _calibrate(
+        self, values: list, xs: list | None, held: _HeldOut, models: list[RNNRegressor]
+    ) -> None:
+        """Forecast the held-out windows; pick the combination; conformal quantiles per step."""
+        h = self.horizon_
+        lengths = np.array([len(v) for v in values])
+        keep, cut, counts, scaling = held.keep, held.cut, held.counts, held.scaling
+        theta = None
+        if self.combine in ("auto", "theta"):
+            theta = fit_theta(_levels(held.encoded, scaling.log))
         # Encode the whole held-out part with the calibration scaling (season phases continue).
         sub_rows = np.arange(len(keep))
         full = [values[k] for k in keep]
         shifts = lengths[keep] - cut  # the full series ends this many steps after the cut
         encoded = scaling.encode(full, sub_rows, shifts)
         panel = Panel(encoded, None if xs is None else [xs[k] for k in keep])
-        series = torch.from_numpy(np.repeat(sub_rows, counts[keep]))
-        offsets = np.concatenate([np.arange(c) for c in counts[keep]])
-        origins = torch.from_numpy(np.repeat(cut, counts[keep]) + offsets)
+        series = torch.from_numpy(np.repeat(sub_rows, counts))
+        offsets = np.concatenate([np.arange(c) for c in counts])
+        origins = torch.from_numpy(np.repeat(cut, counts) + offsets)
         past, observed, past_X, future_X = panel.past(series, origins, self.lookback_, h)
         alone = self._forecast(models, past, observed, past_X, future_X, h)
         actual, weights = panel.ahead(series, origins, h)
@@ -650,7 +662,7 @@ clip_grad_norm, device, verbose
         scores = scores_of(alone)
         self.calibration_errors_ = {"none": float(scores.mean()) if len(scores) else np.nan}
         if theta is not None:
-            at = [cut[k] + np.arange(counts[keep][k]) for k in range(len(keep))]
+            at = [cut[k] + np.arange(counts[k]) for k in range(len(keep))]
             states = theta_at(_levels(encoded, scaling.log), theta, at)
             combined = scores_of(self._combined(alone, states, scaling.log[series.numpy()]))
             self.calibration_errors_["theta"] = float(combined.mean()) if len(combined) else np.nan
@@ -815,6 +827,19 @@ clip_grad_norm, device, verbose
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _HeldOut:
+    """The calibration fit: kept series, their cuts and window counts, scaling, encoded
+    training parts and network jobs."""
+
+    keep: np.ndarray
+    cut: np.ndarray
+    counts: np.ndarray
+    scaling: SeriesScaling
+    encoded: list
+    jobs: list
 
 
 def _split(y: pd.Series, X: pd.DataFrame | None) -> tuple[list, list, list | None, list]:
