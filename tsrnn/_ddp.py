@@ -122,7 +122,7 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
             "tasks, or is a firewall between them? Raise timeout, or free the workers."
         ) from None
     try:
-        return job.fit(sync=Collective(world, device), rank=rank)
+        return job.fit(sync=Collective(world, device), rank=rank, quiet=True)
     except (RuntimeError, OSError) as exc:
         if isinstance(exc, TsrnnError):  # e.g. the loss diverged: the same on every rank
             raise

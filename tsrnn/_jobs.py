@@ -39,8 +39,8 @@ class Job(Protocol):
     def shard(self, rank: int, world: int) -> Job:
         """This rank's part: its data, its share of the batch, its own sampling seed."""
 
-    def fit(self, sync: Sync | None = None, rank: int = 0) -> Any:
-        """Train and return the fitted model."""
+    def fit(self, sync: Sync | None = None, rank: int = 0, quiet: bool = False) -> Any:
+        """Train and return the fitted model (no progress bar on ranks > 0 or if quiet)."""
 
 
 class Trainer(Protocol):
@@ -123,7 +123,7 @@ class PanelJob:
             seed=self.seed + rank,
         )
 
-    def fit(self, sync: Sync | None = None, rank: int = 0) -> Any:
+    def fit(self, sync: Sync | None = None, rank: int = 0, quiet: bool = False) -> Any:
         from .estimator import RNNRegressor
 
         panel, batch = self.data, self.batch
@@ -138,7 +138,7 @@ class PanelJob:
                 series, origins, self.lookback, self.out, self.normalize, self.patch
             )
 
-        params = self.params if rank == 0 else {**self.params, "verbose": 0}
+        params = {**self.params, "verbose": 0} if rank or quiet else self.params
         return RNNRegressor(**params)._fit_steps(
             sample,
             n_steps=self.n_steps,
@@ -179,11 +179,15 @@ class WindowsJob:
             self, data=(X[rows], y[rows], valid), batch=math.ceil(self.batch / world)
         )
 
-    def fit(self, sync: Sync | None = None, rank: int = 0) -> Any:
+    def fit(self, sync: Sync | None = None, rank: int = 0, quiet: bool = False) -> Any:
         model = self.model
         model._move_to(self.device())
-        if rank:
+        verbose = model.verbose
+        if rank or quiet:
             model.verbose = 0
         X, y, valid = self.data
-        model._run_epochs(X, y, valid, self.epochs, self.batch, seed_offset=rank, sync=sync)
+        try:
+            model._run_epochs(X, y, valid, self.epochs, self.batch, seed_offset=rank, sync=sync)
+        finally:
+            model.verbose = verbose
         return model

@@ -1,0 +1,226 @@
+"""Training on a Dask cluster: networks side by side, one network data-parallel over ranks.
+
+Real worker processes (a LocalCluster of nannies), a real gloo process group, a worker killed
+by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tsrnn import RNNForecaster, RNNRegressor
+from tsrnn._jobs import WindowsJob
+from tsrnn.cluster import local_cluster
+from tsrnn.errors import ClusterError, ParameterError
+from tsrnn.parallel import _rank_task, train_on_dask
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes (one thread each), shared by the tests of this module."""
+    with local_cluster(2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def windows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 8, 1)).astype(np.float32)
+    return X, X[:, -3:, 0].sum(axis=1)
+
+
+def _panel(n_series: int = 10) -> pd.Series:
+    rng = np.random.default_rng(1)
+    parts = []
+    for k in range(n_series):
+        n = 16 + 4 * k
+        stamps = pd.date_range("2001-01", periods=n, freq="MS")
+        values = 20 + k + 3 * np.sin(np.arange(n) * np.pi / 6) + rng.normal(0, 0.3, n)
+        index = pd.MultiIndex.from_arrays([[f"s{k}"] * n, stamps], names=["id", "month"])
+        parts.append(pd.Series(values, index=index, name="y"))
+    return pd.concat(parts)
+
+
+def _weights(model: RNNRegressor) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.module_.state_dict().items()}
+
+
+def test_two_gloo_ranks_hold_the_same_weights_after_a_step(client, windows):
+    """One step of two ranks on half a batch each = one step of one process on the whole batch."""
+    X, y = windows
+    params = dict(hidden_size=6, batch_size=64, epochs=1, learning_rate=0.05, random_state=3)
+    alone = RNNRegressor(**params).fit(X, y)  # one batch of 64 rows: one optimizer step
+
+    fresh = RNNRegressor(**params)
+    fresh._check_params()
+    X_t, y_t = fresh._validate_fit_data(X, y, reset=True)
+    fresh._initialize(n_channels=1, n_outputs=1)
+    job = WindowsJob(fresh, (X_t, y_t, None), epochs=1, batch=64)
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    futures, group = [], f"tsrnn-test-group-{time.monotonic_ns()}"
+    for rank in range(2):
+        shard = job.shard(rank, 2)
+        futures.append(
+            client.submit(
+                _rank_task,
+                shard,
+                shard.data,
+                rank,
+                2,
+                group,
+                30.0,
+                workers=[workers[rank]],
+                allow_other_workers=False,
+                pure=False,
+            )
+        )
+    ranks = client.gather(futures)
+    first, second = (_weights(m) for m in ranks)
+    reference = _weights(alone)
+    before = _weights(fresh)
+    for key in reference:
+        assert torch.equal(first[key], second[key]), key  # both ranks: the same weights
+        torch.testing.assert_close(first[key], reference[key], rtol=1e-5, atol=1e-6)
+    assert any(not torch.equal(before[k], first[k]) for k in before)  # the step happened
+    assert ranks[0].history_[-1]["train_loss"] == pytest.approx(alone.history_[-1]["train_loss"])
+
+
+def test_regressor_trains_data_parallel_and_is_an_ordinary_model(client, windows, tmp_path):
+    X, y = windows
+    with train_on_dask(client):  # one network, two workers: two ranks
+        model = RNNRegressor(
+            hidden_size=8, epochs=40, batch_size=16, learning_rate=1e-2, random_state=0
+        )
+        model.fit(X, y)
+    assert model.n_iter_ == 40 and model.device_.type == "cpu"
+    pred = model.predict(X)
+    assert pred.shape == (64,) and np.all(np.isfinite(pred))
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(X), pred)
+    from tsrnn import load, save
+
+    np.testing.assert_array_equal(load(save(model, tmp_path / "m.tsrnn")).predict(X), pred)
+    # It learnt: better than predicting the mean.
+    assert np.mean((pred - y) ** 2) < np.var(y)
+
+
+def test_forecaster_networks_side_by_side_equal_the_in_process_fit(client):
+    y = _panel()
+    params = dict(horizon=4, steps=40, hidden_size=8, random_state=5)
+    here = RNNForecaster(**params).fit(y).predict()
+    with train_on_dask(client):  # six networks on two workers: one rank each
+        model = RNNForecaster(**params).fit(y)
+    pd.testing.assert_frame_equal(model.predict(), here)
+    keys = [k for k in client.run_on_scheduler(_task_prefixes) if k.startswith("tsrnn-net")]
+    assert keys, "the networks ran as Dask tasks"
+
+
+def test_forecaster_trains_one_network_over_two_ranks(client):
+    y = _panel()
+    with train_on_dask(client, ranks=2):
+        model = RNNForecaster(horizon=4, steps=40, hidden_size=8, n_models=1, random_state=2)
+        model.fit(y)
+    result = model.predict()
+    assert len(result) == 10 * 4 and np.all(np.isfinite(result["forecast"]))
+    assert len(model.models_) == 1 and model.models_[0].n_iter_ == 40
+    restored = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(restored.predict(), result)
+
+
+def test_killed_worker_ends_a_data_parallel_fit_with_a_clear_error(client, windows):
+    X, y = windows
+    X, y = np.tile(X, (40, 1, 1)), np.tile(y, 40)  # long enough to be killed mid-training
+    pids = client.run(os.getpid)
+    killed = {}
+
+    def kill_a_rank():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for worker, keys in client.processing().items():
+                if any("rank1" in str(k) for k in keys) and worker in pids:
+                    time.sleep(1.0)  # let the group form and train
+                    killed["pid"] = pids[worker]
+                    os.kill(killed["pid"], signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_a_rank)
+    killer.start()
+    start = time.monotonic()
+    with pytest.raises(ClusterError, match=r"rank \d of 2") as caught:
+        with train_on_dask(client, timeout=30):
+            RNNRegressor(hidden_size=16, epochs=400, batch_size=64, random_state=0).fit(X, y)
+    elapsed = time.monotonic() - start
+    print(f"{elapsed:.1f} s: {caught.value}")
+    killer.join()
+    assert "pid" in killed
+    assert elapsed < 60, elapsed
+    client.wait_for_workers(2, timeout=60)  # the nanny restarted it, for the next tests
+
+
+def test_two_data_parallel_fits_at_once_take_turns(client, windows):
+    """Without gang scheduling their ranks could interleave and wait forever; the lock."""
+    X, y = windows
+    results, errors = {}, []
+
+    def fit(name: str, seed: int) -> None:
+        try:
+            with train_on_dask(client, ranks=2, timeout=30):
+                results[name] = RNNRegressor(
+                    hidden_size=8, epochs=30, batch_size=8, random_state=seed
+                ).fit(X, y)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fit, args=(f"job{i}", i)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=200)
+    assert not errors, errors
+    assert sorted(results) == ["job0", "job1"]
+    assert all(m.n_iter_ == 30 for m in results.values())
+
+
+def test_bad_settings_fail_before_training(client, windows):
+    X, y = windows
+    with pytest.raises(ParameterError, match="ranks=5 asks for more workers"):
+        with train_on_dask(client, ranks=5):
+            RNNRegressor(epochs=1).fit(X, y)
+    with pytest.raises(ParameterError, match="ranks must be a positive int"):
+        with train_on_dask(client, ranks=0):
+            pass
+    with pytest.raises(ClusterError, match="Cannot reach the Dask scheduler"):
+        with train_on_dask("tcp://127.0.0.1:1"):
+            pass
+
+
+def test_estimators_outside_the_block_train_here(windows):
+    X, y = windows
+    model = RNNRegressor(epochs=1, hidden_size=4, random_state=0).fit(X, y)
+    assert model.n_iter_ == 1  # no cluster involved: fit_jobs ran in this process
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_fitted_on_cuda_unpickles_on_the_cpu(windows):
+    X, y = windows
+    model = RNNRegressor(epochs=2, hidden_size=4, device="cuda", random_state=0).fit(X, y)
+    state = model.__getstate__()
+    assert all(t.device.type == "cpu" for t in state["module_"].values())
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(again.predict(X), model.predict(X), rtol=1e-5)
+
+
+def _task_prefixes(dask_scheduler) -> list[str]:
+    return [str(key) for key, *_ in dask_scheduler.transition_log]
