@@ -17,6 +17,77 @@ from typing import Annotated, Literal
 
 import typer
 
+# ---------------------------------------------------------------------- cluster options
+
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="INT",
+        min=1,
+        help="Train on a local Dask cluster of this many worker processes.",
+        show_default="search: one per core; fit and forecast: in this process",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Train on the Dask cluster of this scheduler (e.g. tcp://host:8786); the search "
+        "also reads DASK_SCHEDULER_ADDRESS.",
+    ),
+]
+Ranks = Annotated[
+    int | None,
+    typer.Option(
+        "--ranks",
+        metavar="INT",
+        min=1,
+        help="With --workers or --scheduler: workers training each network together "
+        "(data-parallel).",
+        show_default="the workers shared out over the networks",
+    ),
+]
+
+
+def check_cluster(workers: int | None, scheduler: str | None) -> None:
+    """Refuse --workers with --scheduler (a local cluster, or an existing one)."""
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter(
+            "give --workers (a local cluster) or --scheduler (an existing one), not both",
+            param_hint="'--workers' / '--scheduler'",
+        )
+
+
+@contextlib.contextmanager
+def training_cluster(
+    quiet: bool, workers: int | None, scheduler: str | None, ranks: int | None
+) -> Iterator[None]:
+    """Fits inside the block train on the Dask cluster asked for, else in this process."""
+    check_cluster(workers, scheduler)
+    if workers is None and scheduler is None:
+        if ranks is not None:
+            raise typer.BadParameter(
+                "--ranks needs a cluster: add --workers INT or --scheduler ADDRESS",
+                param_hint="'--ranks'",
+            )
+        yield
+        return
+    from tsrnn.parallel import train_on_dask
+
+    where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers} local Dask workers"
+    stack = contextlib.ExitStack()
+    with stage(quiet, f"Starting {where} ..."):
+        client = stack.enter_context(
+            train_on_dask(scheduler, n_workers=workers, ranks=ranks, verbose=not quiet)
+        )
+    with stack:
+        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        say(quiet, f"Training on {n_workers} Dask worker(s); dashboard: {client.dashboard_link}")
+        yield
+
+
 # ---------------------------------------------------------------------- data options
 
 Data = Annotated[

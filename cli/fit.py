@@ -11,9 +11,13 @@ from ._options import (
     Horizon,
     IdCol,
     Quiet,
+    Ranks,
+    Scheduler,
     Target,
     TimeCol,
     Timer,
+    Workers,
+    check_cluster,
     check_outputs,
     count_series,
     describe_series,
@@ -22,6 +26,7 @@ from ._options import (
     progress_to_stderr,
     read_data,
     say,
+    training_cluster,
 )
 
 ModelOut = Annotated[
@@ -45,6 +50,9 @@ def fit(
     id_col: IdCol = None,
     exog: Exog = None,
     quiet: Quiet = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    ranks: Ranks = None,
     *,
     params: dict,
 ) -> None:
@@ -58,11 +66,13 @@ def fit(
 
     timer = Timer()
     check_outputs(model)
+    check_cluster(workers, scheduler)
     y, X = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
     )
     progress_to_stderr()
-    fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
+    with training_cluster(quiet, workers, scheduler, ranks):
+        fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
     save(fitted, model)
     say(quiet, describe_series(y, data))
     say(

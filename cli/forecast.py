@@ -11,9 +11,13 @@ from ._options import (
     Output,
     Plot,
     Quiet,
+    Ranks,
+    Scheduler,
     Target,
     TimeCol,
     Timer,
+    Workers,
+    check_cluster,
     check_outputs,
     count_series,
     describe_outputs,
@@ -24,6 +28,7 @@ from ._options import (
     read_data,
     say,
     stage,
+    training_cluster,
 )
 
 
@@ -39,6 +44,9 @@ def forecast(
     exog: Exog = None,
     future: Future = None,
     quiet: Quiet = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    ranks: Ranks = None,
     *,
     params: dict,
 ) -> None:
@@ -46,9 +54,13 @@ def forecast(
 
     The forecast CSV has the time column (and the id column), then forecast, lower and upper.
 
+    With --workers N (a local Dask cluster) or --scheduler ADDRESS the networks train on
+    the cluster's workers.
+
     Example: tsrnn forecast sales.csv --horizon 12 --output forecast.csv --plot forecast.png
     """
     exog = exog_columns(exog)
+    check_cluster(workers, scheduler)
     if exog and future is None:
         raise typer.BadParameter(
             f"forecasting with --exog {','.join(exog)} needs their future values: pass them "
@@ -67,7 +79,8 @@ def forecast(
         with stage(quiet, f"Reading {future} ..."):
             X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
     progress_to_stderr()
-    model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
+    with training_cluster(quiet, workers, scheduler, ranks):
+        model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
     with stage(quiet, f"Forecasting {n_series} series ..."):
         result = model.predict(X_future=X_future)
     write_forecast(result, output)

@@ -12,9 +12,12 @@ from ._options import (
     Exog,
     IdCol,
     Quiet,
+    Scheduler,
     Target,
     TimeCol,
     Timer,
+    Workers,
+    check_cluster,
     check_outputs,
     describe_series,
     exog_columns,
@@ -82,25 +85,6 @@ MaxEpochs = Annotated[
 Factor = Annotated[
     int, typer.Option("--factor", metavar="INT", min=2, help="halving: keep 1/factor per rung.")
 ]
-Workers = Annotated[
-    int | None,
-    typer.Option(
-        "--workers",
-        metavar="INT",
-        min=1,
-        help="Worker processes of a local Dask cluster.",
-        show_default="one per core",
-    ),
-]
-Scheduler = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Use the Dask cluster of this scheduler (e.g. tcp://host:8786) instead of a local "
-        "one; DASK_SCHEDULER_ADDRESS works too.",
-    ),
-]
 Journal = Annotated[
     Path | None,
     typer.Option(
@@ -157,11 +141,7 @@ def search(
 
     Example: tsrnn search sales.csv -H 12 --param hidden_size=16,32 --param learning_rate=1e-3,1e-2
     """
-    if workers is not None and scheduler is not None:
-        raise typer.BadParameter(
-            "give --workers (a local cluster) or --scheduler (an existing one), not both",
-            param_hint="'--workers' / '--scheduler'",
-        )
+    check_cluster(workers, scheduler)
     grid = _parse_params(param, fixed=params)
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import write_csv_atomic

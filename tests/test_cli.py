@@ -195,6 +195,32 @@ def test_forecast_many_series_from_parquet(tmp_path):
     assert "Forecast 2 steps of 3 series" in result.stderr
 
 
+def test_forecast_on_two_local_workers_equals_the_in_process_forecast(tmp_path):
+    """--workers 2: the networks train on a local Dask cluster, same seeds, same forecast."""
+    _stores().to_parquet(tmp_path / "stores.parquet", index=False)
+    common = ["forecast", "stores.parquet", "--id-col", "store", "-H", "2", "--lookback", "6",
+              *FAST]  # fmt: skip
+    here = run(*common, "-o", "here.csv", cwd=tmp_path)
+    there = run(*common, "-o", "there.csv", "--workers", "2", cwd=tmp_path)
+    assert here.returncode == 0, here.stderr
+    assert there.returncode == 0, there.stderr
+    assert "Training on 2 Dask worker(s)" in there.stderr
+    assert (tmp_path / "here.csv").read_text() == (tmp_path / "there.csv").read_text()
+
+
+def test_cluster_options_are_checked_before_reading(air, tmp_path):
+    both = run("forecast", air, "--workers", "2", "--scheduler", "tcp://127.0.0.1:1", "-o",
+               "fc.csv", cwd=tmp_path)  # fmt: skip
+    assert both.returncode == 2 and "not both" in both.stderr
+    ranks = run("fit", air, "-m", "m.tsrnn", "--ranks", "2", *FAST, cwd=tmp_path)
+    assert ranks.returncode == 2 and "--ranks needs a cluster" in ranks.stderr
+    gone = run("forecast", air, "--scheduler", "tcp://127.0.0.1:1", "-o", "fc.csv", *FAST,
+               cwd=tmp_path)  # fmt: skip
+    assert gone.returncode == 2 and "Cannot reach the Dask scheduler" in gone.stderr
+    assert "Traceback" not in gone.stderr
+    assert not any(tmp_path.glob("fc.csv*")) and not (tmp_path / "m.tsrnn").exists()
+
+
 def test_progress_shows_on_a_terminal(air, tmp_path):
     """On a terminal, stderr shows the reading, training and forecasting stages; --quiet
     shows nothing."""

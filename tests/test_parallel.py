@@ -158,9 +158,11 @@ def test_killed_worker_ends_a_data_parallel_fit_with_a_clear_error(client, windo
     killer = threading.Thread(target=kill_a_rank)
     killer.start()
     start = time.monotonic()
-    with pytest.raises(ClusterError, match=r"rank \d of 2") as caught:
-        with train_on_dask(client, timeout=30):
-            RNNRegressor(hidden_size=16, epochs=400, batch_size=64, random_state=0).fit(X, y)
+    with (
+        pytest.raises(ClusterError, match=r"rank \d of 2") as caught,
+        train_on_dask(client, timeout=30),
+    ):
+        RNNRegressor(hidden_size=16, epochs=400, batch_size=64, random_state=0).fit(X, y)
     elapsed = time.monotonic() - start
     print(f"{elapsed:.1f} s: {caught.value}")
     killer.join()
@@ -195,15 +197,15 @@ def test_two_data_parallel_fits_at_once_take_turns(client, windows):
 
 def test_bad_settings_fail_before_training(client, windows):
     X, y = windows
-    with pytest.raises(ParameterError, match="ranks=5 asks for more workers"):
-        with train_on_dask(client, ranks=5):
-            RNNRegressor(epochs=1).fit(X, y)
+    with (
+        pytest.raises(ParameterError, match="ranks=5 asks for more workers"),
+        train_on_dask(client, ranks=5),
+    ):
+        RNNRegressor(epochs=1).fit(X, y)
     with pytest.raises(ParameterError, match="ranks must be a positive int"):
-        with train_on_dask(client, ranks=0):
-            pass
+        train_on_dask(client, ranks=0).__enter__()
     with pytest.raises(ClusterError, match="Cannot reach the Dask scheduler"):
-        with train_on_dask("tcp://127.0.0.1:1"):
-            pass
+        train_on_dask("tcp://127.0.0.1:1").__enter__()
 
 
 def test_estimators_outside_the_block_train_here(windows):
