@@ -7,6 +7,10 @@
     ``{"GPU": 1}`` by default and land only on GPU workers, training on ``cuda``; the CPU worker
     sees no GPU. With ``resources={}`` both kinds of worker train (mixed cluster).
 (c) An unsatisfiable request (``{"GPU": 2}`` per fit) fails at once with SearchError.
+(d) ``tsrnn.parallel.train_on_dask`` on GPU workers: one ``RNNRegressor(device="cuda")`` trained
+    by 2 NCCL ranks when there are 2 GPUs (else one task on the GPU worker), and a forecaster's
+    networks side by side; the models come back and unpickle in a process that sees no GPU
+    (``CUDA_VISIBLE_DEVICES=""``), predicting what they predicted here.
 
 Exit code 0 when every check holds, 1 otherwise. Run: ``python benchmarks/gpu_check.py``
 """
@@ -103,6 +107,48 @@ def main() -> int:
         except SearchError as exc:
             check("an unsatisfiable request fails fast", time.perf_counter() - start < 30,
                   str(exc)[:120] + "...")  # fmt: skip
+    # (d) training on GPU workers, models unpickled without a GPU
+    import pickle
+    import subprocess
+
+    from tsrnn import RNNForecaster, datasets
+    from tsrnn.parallel import train_on_dask
+
+    ranks = min(2, len(visible_gpus()))
+    with local_cluster(0, gpus="all") as client, train_on_dask(client, ranks=ranks):
+        start = time.perf_counter()
+        model = RNNRegressor(hidden_size=32, epochs=3, random_state=0, device="cuda").fit(X, y)
+        ddp_s = time.perf_counter() - start
+        forecaster = RNNForecaster(horizon=12, device="cuda", random_state=0)
+        forecaster.fit(datasets.load_airpassengers())
+    backend = "NCCL, 2 ranks" if ranks == 2 else "1 GPU: one task, no process group"
+    check(f"RNNRegressor trained on GPU workers ({backend})", model.n_iter_ == 3,
+          f"{ddp_s:.1f} s, came back on {model.device_}")  # fmt: skip
+    code = (
+        "import pickle, sys, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "model, forecaster, X = pickle.loads(sys.stdin.buffer.read())\n"
+        "np.save(sys.stdout.buffer, model.predict(X))\n"
+        "np.save(sys.stdout.buffer, forecaster.predict()['forecast'].to_numpy())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps((model, forecaster, X[:200])),
+        capture_output=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    if done.returncode != 0:
+        check("GPU-trained models unpickle on a CPU-only process", False, done.stderr[-300:])
+    else:
+        import io
+
+        stream = io.BytesIO(done.stdout)
+        there, there_fc = np.load(stream), np.load(stream)
+        here = model.predict(X[:200])
+        here_fc = forecaster.predict()["forecast"].to_numpy()
+        gap = max(np.max(np.abs(there - here)), np.max(np.abs(there_fc - here_fc) / here_fc))
+        check("GPU-trained models unpickle on a CPU-only process and agree", gap < 1e-3,
+              f"max difference {gap:.2e}")  # fmt: skip
     print("all checks passed" if ok else "SOME CHECKS FAILED")
     return 0 if ok else 1
 
