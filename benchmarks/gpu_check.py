@@ -120,7 +120,7 @@ def main() -> int:
         model = RNNRegressor(hidden_size=32, epochs=3, random_state=0, device="cuda").fit(X, y)
         ddp_s = time.perf_counter() - start
         forecaster = RNNForecaster(horizon=12, device="cuda", random_state=0)
-        forecaster.fit(datasets.load_airpassengers())
+        forecaster.fit(datasets.load("airpassengers"))
     backend = "NCCL, 2 ranks" if ranks == 2 else "1 GPU: one task, no process group"
     check(f"RNNRegressor trained on GPU workers ({backend})", model.n_iter_ == 3,
           f"{ddp_s:.1f} s, came back on {model.device_}")  # fmt: skip

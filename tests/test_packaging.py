@@ -59,5 +59,8 @@ def test_wheel_has_no_top_level_cli(tmp_path):
     assert not [n for n in names if n.startswith("cli/")]
     assert "tsrnn_cli/main.py" in names and "tsrnn_cli/forecast.py" in names
     assert "tsrnn/persist.py" in names and "tsrnn/datasets/airpassengers.csv" in names
+    root = Path(__file__).resolve().parents[1]
+    sources = {p.relative_to(root).as_posix() for p in (root / "tsrnn").rglob("*.py")}
+    assert sources <= set(names), sorted(sources - set(names))  # subpackages too
     [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     assert "tsrnn = tsrnn_cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -17,10 +17,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from tsrnn import RNNRegressor, SearchCV, make_windows
-from tsrnn._search_plans import HalvingPlan, hyperband_brackets
-from tsrnn._search_runner import default_resources
 from tsrnn.cluster import gpu_worker_commands, local_cluster
 from tsrnn.errors import ParameterError, SearchError, TrainingError
+from tsrnn.search._plans import HalvingPlan, hyperband_brackets
+from tsrnn.search._runner import default_resources
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning:distributed.*")
 

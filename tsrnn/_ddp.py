@@ -90,9 +90,9 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
     """
     from distributed import Variable, get_worker
 
-    from ._search_tasks import _one_torch_thread_per_worker_thread  # TODO: _dask after merge
+    from ._dask import one_torch_thread_per_worker_thread
 
-    _one_torch_thread_per_worker_thread()
+    one_torch_thread_per_worker_thread()
     if dist.is_initialized():
         raise ClusterError(
             "This Dask worker process already runs a rank of another training job: give "

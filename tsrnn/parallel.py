@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
@@ -38,6 +37,7 @@ from typing import Any
 import distributed
 from distributed import Client, Future
 
+from ._dask import Progress, connect, worker_facts
 from ._jobs import Job, using
 from .errors import ClusterError, ParameterError, TsrnnError
 
@@ -83,7 +83,7 @@ def train_on_dask(
     --------
     >>> from tsrnn import RNNForecaster, datasets
     >>> from tsrnn.parallel import train_on_dask
-    >>> y = datasets.load_airpassengers()
+    >>> y = datasets.load("airpassengers")
     >>> with train_on_dask(n_workers=2):  # doctest: +SKIP
     ...     model = RNNForecaster(horizon=12).fit(y)
     """
@@ -92,7 +92,7 @@ def train_on_dask(
     if timeout <= 0:
         raise ParameterError(f"timeout must be positive; got {timeout}.")
     with contextlib.ExitStack() as stack:
-        client = _connect(client, n_workers, stack)
+        client = connect(client, n_workers=n_workers, stack=stack).client
         trainer = DaskTrainer(client, ranks=ranks, timeout=timeout, verbose=verbose)
         with using(trainer):
             yield client
@@ -127,7 +127,7 @@ class DaskTrainer:
             )
         ranks = min(ranks, min(job.size for job in jobs))  # every rank needs a shard
         token = uuid.uuid4().hex[:8]
-        with _Bar(self.verbose, len(jobs)) as bar:
+        with Progress(self.verbose, len(jobs), "training on Dask", "networks") as bar:
             if ranks == 1:
                 return self._side_by_side(jobs, token, bar)
             lock = distributed.Lock(
@@ -138,7 +138,7 @@ class DaskTrainer:
 
     # ------------------------------------------------------------------ internals
 
-    def _side_by_side(self, jobs: list[Job], token: str, bar: _Bar) -> list[Any]:
+    def _side_by_side(self, jobs: list[Job], token: str, bar: Progress) -> list[Any]:
         client = self.client
         shared: dict[int, Future] = {}  # one scatter per data set (a forecaster's two panels)
         futures = []
@@ -154,7 +154,7 @@ class DaskTrainer:
         return self._wait(futures, futures, {}, bar)
 
     def _data_parallel(
-        self, jobs: list[Job], ranks: int, workers: list[str], token: str, bar: _Bar
+        self, jobs: list[Job], ranks: int, workers: list[str], token: str, bar: Progress
     ) -> list[Any]:
         client = self.client
         groups = len(workers) // ranks  # disjoint groups of workers, each training one network
@@ -193,7 +193,7 @@ class DaskTrainer:
         futures: list[Future],
         results: list[Future],
         pinned: dict[Future, tuple[str, int, int]],
-        bar: _Bar,
+        bar: Progress,
     ) -> list[Any]:
         """Wait for every future; fail fast on an error or on a pinned worker that left."""
         pending = set(futures)
@@ -241,7 +241,7 @@ class DaskTrainer:
         devices = {_device_param(job) for job in jobs}
         workers = sorted(info)
         if devices & {"auto", "cuda"} or any(d.startswith("cuda:") for d in devices):
-            cuda = client.run(_has_cuda)
+            cuda = {w: f["cuda"] for w, f in client.run(worker_facts).items()}
             with_gpu = [w for w in workers if cuda.get(w)]
             if with_gpu:
                 return with_gpu
@@ -250,9 +250,9 @@ class DaskTrainer:
 
 def _fit_task(job: Job, data: Any) -> Any:
     """One network trained in one worker (a task of any worker)."""
-    from ._search_tasks import _one_torch_thread_per_worker_thread  # TODO: _dask after merge
+    from ._dask import one_torch_thread_per_worker_thread
 
-    _one_torch_thread_per_worker_thread()
+    one_torch_thread_per_worker_thread()
     return dataclasses.replace(job, data=data).fit(quiet=True)
 
 
@@ -284,58 +284,3 @@ def _device_param(job: Job) -> str:
     if params is not None:
         return str(params.get("device", "auto"))
     return str(getattr(job.model, "device", "auto"))
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-def _connect(spec: Client | str | None, n_workers: int | None, stack: contextlib.ExitStack):
-    import dask
-
-    from .cluster import local_cluster
-
-    if spec is None:
-        spec = dask.config.get("scheduler-address", None)
-    if spec is None:
-        return stack.enter_context(local_cluster(n_workers))
-    if isinstance(spec, str):
-        try:
-            return stack.enter_context(Client(spec, timeout="10s"))
-        except OSError as exc:
-            raise ClusterError(f"Cannot reach the Dask scheduler at {spec!r} ({exc}).") from None
-    return spec
-
-
-class _Bar:
-    """A rich progress bar of the networks trained (or nothing)."""
-
-    def __init__(self, verbose: int, total: int) -> None:
-        self.verbose, self.total, self._progress = verbose, total, None
-        self._start = time.perf_counter()
-
-    def __enter__(self) -> _Bar:
-        if self.verbose:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self._progress = Progress(
-                TextColumn("training on Dask"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("networks"),
-                console=Console(stderr=True, force_jupyter=False),
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task("train", total=self.total)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-    def advance(self) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1)

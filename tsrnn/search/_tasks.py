@@ -21,7 +21,9 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
-__all__ = ["Payload", "fit_and_score", "record_of", "train_steps", "worker_facts"]
+from .._dask import one_torch_thread_per_worker_thread, worker_address
+
+__all__ = ["Payload", "fit_and_score", "record_of", "train_steps"]
 
 
 @dataclass
@@ -99,7 +101,7 @@ def fit_and_score(
         ``error`` (None, or ``"Type: message"``), ``traceback``, ``worker``, ``pid``,
         ``torch_threads``, ``device``.
     """
-    threads = _one_torch_thread_per_worker_thread()
+    threads = one_torch_thread_per_worker_thread()
     record: dict[str, Any] = {
         "test_score": math.nan,
         "train_score": None,
@@ -107,7 +109,7 @@ def fit_and_score(
         "score_time": 0.0,
         "error": None,
         "traceback": None,
-        "worker": _worker_address(),
+        "worker": worker_address(),
         "pid": os.getpid(),
         "torch_threads": threads,
         "device": None,
@@ -178,17 +180,6 @@ def record_of(result: tuple[Any, dict]) -> dict:
     return result[1]
 
 
-def worker_facts() -> dict[str, Any]:
-    """What the search needs to know about a worker process (run by ``client.run``)."""
-    import torch
-
-    return {
-        "pid": os.getpid(),
-        "cuda": bool(torch.cuda.is_available()),
-        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-    }
-
-
 def _fit_fold(
     payload: Payload, model: Any, fold: int, steps, continuing: bool, start: float
 ) -> dict[str, Any]:
@@ -236,29 +227,6 @@ def _drop_tail(frame: Any, cut: int) -> Any:
         keep = frame.groupby(level=0, sort=False).cumcount(ascending=False) >= cut
         return frame[keep.to_numpy()]
     return frame.iloc[: len(frame) - cut]
-
-
-def _one_torch_thread_per_worker_thread() -> int:
-    """In a Dask worker, train with one torch thread per worker thread; report the count.
-
-    Each worker thread runs one task at a time, so one torch thread each keeps a worker of
-    ``n`` threads on ``n`` cores. The setting is the worker process' own; outside a worker
-    (an in-process run) torch's setting is left alone.
-    """
-    import torch
-
-    if _worker_address() is not None and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-    return torch.get_num_threads()
-
-
-def _worker_address() -> str | None:
-    try:
-        from distributed import get_worker
-
-        return get_worker().address
-    except (ImportError, ValueError):
-        return None
 
 
 def _device_of(model: Any) -> str | None:

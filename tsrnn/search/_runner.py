@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
-import time
 import uuid
-import warnings
 from collections import defaultdict, deque
 from typing import Any
 
@@ -23,16 +20,15 @@ import numpy as np
 from distributed import Client, Future, as_completed
 from distributed.scheduler import KilledWorker
 
-from ._search_journal import Journal, trial_key
-from ._search_plans import HalvingPlan, Trial
-from ._search_tasks import Payload, fit_and_score, record_of, worker_facts
-from .cluster import gpu_worker_commands, local_cluster
-from .errors import ParameterError, SearchError
+from .._dask import Progress, Watchdog, connect, unsatisfiable
+from ..errors import SearchError
+from ._journal import Journal, trial_key
+from ._plans import HalvingPlan, Trial
+from ._tasks import Payload, fit_and_score, record_of
 
 __all__ = ["Runner", "default_resources"]
 
 _MAX_RESUBMITS = 3  # per fit, for data lost with a worker
-_WORKER_WAIT_S = 30.0  # how long a scheduler may stay without (suitable) workers
 
 
 class Runner:
@@ -101,7 +97,7 @@ class Runner:
         done = self.journal.load() if self.journal is not None else {}
         with contextlib.ExitStack() as stack:
             self._stack = stack
-            bar = stack.enter_context(_Progress(self.verbose, self.plan.total))
+            bar = stack.enter_context(Progress(self.verbose, self.plan.total, "search", "fits"))
             self._bar = bar
             queue = deque(self.plan.initial())
             while queue or self._futures:
@@ -217,47 +213,23 @@ class Runner:
     def _connect(self) -> Client:
         if self._client is not None:
             return self._client
-        spec = self.client_spec
-        if spec is None:
-            spec = dask.config.get("scheduler-address", None)
-        own = spec is None
-        if own:
-            client = self._stack.enter_context(local_cluster(self.n_workers))
-        elif isinstance(spec, str):
-            try:
-                client = self._stack.enter_context(Client(spec, timeout="10s"))
-            except OSError as exc:
-                raise SearchError(
-                    f"Cannot reach the Dask scheduler at {spec!r} ({exc}): start one with "
-                    "`dask scheduler` and workers with `dask worker ADDRESS`, or let tsrnn start "
-                    "a local cluster (client=None, or no --scheduler)."
-                ) from None
-        elif isinstance(spec, Client):
-            client = spec
-        else:
-            raise ParameterError(
-                "client must be None, a scheduler address such as 'tcp://host:8786' or a "
-                f"distributed.Client; got {type(spec).__name__}."
-            )
-        try:
-            client.wait_for_workers(1, timeout=_WORKER_WAIT_S)
-        except TimeoutError:
-            raise SearchError(
-                f"The Dask scheduler at {client.scheduler.address} has no workers after "
-                f"{_WORKER_WAIT_S:.0f} s: start some with `dask worker "
-                f"{client.scheduler.address}`."
-            ) from None
-        facts = client.run(worker_facts)
-        self.resources = self._resolve_resources(client, facts)
-        if not own:
-            _warn_malloc_trap(facts)
+        connection = connect(
+            self.client_spec, n_workers=self.n_workers, stack=self._stack, error=SearchError
+        )
+        client = connection.client
+        self.resources = self._resolve_resources(client, connection.facts)
         self.dashboard_link = client.dashboard_link
         self._bar.note(f"Dask dashboard: {self.dashboard_link}")
         if self.resources:
-            self._stack.enter_context(_Watchdog(self, client))
+            self._stack.enter_context(Watchdog(client, lambda: self.resources, self._give_up))
         self._ac = as_completed(loop=client.loop)
         self._client = client
         return client
+
+    def _give_up(self, message: str) -> None:
+        """The watchdog's verdict: no worker can take the fits any more."""
+        self._fatal = SearchError(message)
+        self._client.cancel(list(self._futures.copy()))
 
     def _resolve_resources(self, client: Client, facts: dict) -> dict[str, float]:
         if isinstance(self.resources_spec, dict):
@@ -353,44 +325,6 @@ def default_resources(
     return {"GPU": 1} if cuda or auto_on_gpu else {}
 
 
-def unsatisfiable(client: Client, resources: dict[str, float]) -> str | None:
-    """A message when no worker declares ``resources`` (Dask would wait forever), else None."""
-    if not resources:
-        return None
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    if any(
-        all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
-        for w in workers.values()
-    ):
-        return None
-    declared = sorted({f"{k}={v}" for w in workers.values() for k, v in w["resources"].items()})
-    address = client.scheduler.address
-    wanted = ",".join(f"{k}={v}" for k, v in resources.items())
-    example = f"dask worker {address} --resources {wanted}"
-    if "GPU" in resources:
-        example = gpu_worker_commands(address, gpus=[0])[0]
-    return (
-        f"No worker of the cluster at {address} declares the resources {resources} that each "
-        f"fit asks for (workers declare: {', '.join(declared) or 'no resources'}), so the fits "
-        f"would wait forever. Start such workers, e.g. `{example}` (one per GPU: see "
-        "tsrnn.cluster.gpu_worker_commands or local_cluster(gpus='all')), or pass resources={} "
-        "to run the fits on any worker."
-    )
-
-
-def _warn_malloc_trap(facts: dict) -> None:
-    trapped = [address for address, f in facts.items() if f["malloc_trim"] is not None]
-    if trapped:
-        warnings.warn(
-            f"{len(trapped)} of {len(facts)} Dask workers run with MALLOC_TRIM_THRESHOLD_="
-            f"{facts[trapped[0]]['malloc_trim']} (distributed's default), which makes training "
-            "in them up to 2.5x slower: call tsrnn.cluster.tune_worker_malloc(client) once, or "
-            "start the workers with `--preload tsrnn.cluster`.",
-            RuntimeWarning,
-            stacklevel=6,  # user code -> fit -> run -> _submit -> _connect -> here
-        )
-
-
 def _error_record(message: str) -> dict:
     return {
         "task": None,
@@ -405,90 +339,6 @@ def _error_record(message: str) -> dict:
         "torch_threads": None,
         "device": None,
     }
-
-
-class _Watchdog(threading.Thread):
-    """Fail the search when no worker can take its fits any more (they would wait forever)."""
-
-    def __init__(self, runner: Runner, client: Client, interval: float = 2.0) -> None:
-        super().__init__(name="tsrnn-search-watchdog", daemon=True)
-        self.runner, self.client, self.interval = runner, client, interval
-        self.stopped = threading.Event()
-
-    def __enter__(self) -> _Watchdog:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.join(timeout=5)
-
-    def run(self) -> None:
-        since = None
-        while not self.stopped.wait(self.interval):
-            try:
-                problem = unsatisfiable(self.client, self.runner.resources)
-            except Exception:  # the client is closing
-                return
-            if problem is None:
-                since = None
-                continue
-            since = since or time.monotonic()
-            if time.monotonic() - since > _WORKER_WAIT_S:
-                self.runner._fatal = SearchError(
-                    f"For {_WORKER_WAIT_S:.0f} s: " + problem[0].lower() + problem[1:]
-                )
-                self.client.cancel(list(self.runner._futures.copy()))
-                return
-
-
-class _Progress:
-    """A rich progress bar of finished / total fits with the best score so far (or nothing)."""
-
-    def __init__(self, verbose: int, total: int) -> None:
-        self.verbose, self._total = verbose, total
-        self._progress = None
-
-    def __enter__(self) -> _Progress:
-        if self.verbose:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("search"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("fits"),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[best]}"),
-                console=Console(stderr=True, force_jupyter=False),
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task("search", total=self._total, best="")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-    def advance(self, best: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, best=best)
-
-    def total(self, total: int) -> None:
-        if self._progress is not None and total != self._total:
-            self._total = total
-            self._progress.update(self._task, total=total)
-
-    def note(self, text: str) -> None:
-        if self._progress is not None:
-            self._progress.console.print(text)
 
 
 def _short(value: object) -> str:

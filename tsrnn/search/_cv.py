@@ -1,12 +1,4 @@
-"""Hyperparameter search on Dask: grid, random, and successive halving with Hyperband brackets.
-
-``SearchCV`` is a thin front: :mod:`tsrnn._search_plans` decides which fits run (and which
-candidates a halving rung promotes), :mod:`tsrnn._search_tasks` holds the pure task that fits
-and scores one candidate on one fold, and :mod:`tsrnn._search_runner` runs the tasks on a Dask
-cluster (scatter once, one future per fit, ``as_completed``, journal, progress bar).
-
-This module imports distributed; ``import tsrnn`` loads it only when ``SearchCV`` is used.
-"""
+"""``SearchCV``: the estimator in front of the search (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -31,13 +23,13 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ._search_forecast import METRICS, BacktestScorer, RollingOrigin
-from ._search_journal import fingerprint
-from ._search_plans import GridPlan, HalvingPlan, Trial, candidates, hyperband_brackets
-from ._search_results import cv_results, order, result_rows
-from ._search_runner import Runner
-from ._search_tasks import Payload, train_steps
-from .errors import ParameterError, SearchError
+from ..errors import ParameterError, SearchError
+from ._forecast import METRICS, BacktestScorer, RollingOrigin
+from ._journal import fingerprint
+from ._plans import GridPlan, HalvingPlan, Trial, candidates, hyperband_brackets
+from ._results import cv_results, order, result_rows
+from ._runner import Runner
+from ._tasks import Payload, train_steps
 
 __all__ = ["RollingOrigin", "SearchCV"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.ma import MaskedArray
 
-from ._search_plans import HalvingPlan, Trial
+from ._plans import HalvingPlan, Trial
 
 __all__ = ["cv_results", "order", "result_rows"]
 

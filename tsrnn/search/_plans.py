@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 from sklearn.utils import check_random_state
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["Bracket", "GridPlan", "HalvingPlan", "Trial", "candidates", "hyperband_brackets"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import joblib
 
-from .errors import SearchError
+from ..errors import SearchError
 
 __all__ = ["Journal", "fingerprint", "trial_key"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["METRICS", "BacktestScorer", "RollingOrigin"]
 
@@ -78,7 +78,7 @@ class BacktestScorer:
         self.metric, self.horizon, self.season_length = metric, horizon, season_length
 
     def __call__(self, forecaster: Any, series: Any, exog: Any) -> tuple[float, float]:
-        from .backtest import backtest
+        from ..backtest import backtest
 
         table = backtest(
             forecaster,

@@ -1,0 +1,346 @@
+"""The one Dask layer under the search (:mod:`tsrnn.search`) and training (:mod:`tsrnn.parallel`).
+
+What both need from a cluster lives here: connecting (a client, a scheduler address, or a local
+cluster started for the job), the facts each worker reports, the malloc-trap warning for
+clusters tsrnn did not start, the test that some worker can take a task's resources and the
+watchdog that fails a job when none can any more, one torch thread per worker thread, and the
+progress bar. This module imports distributed; ``import tsrnn`` does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+from distributed import Client
+
+from .cluster import gpu_worker_commands, local_cluster
+from .errors import ClusterError, ParameterError
+
+__all__ = [
+    "Connection",
+    "Progress",
+    "Watchdog",
+    "connect",
+    "one_torch_thread_per_worker_thread",
+    "unsatisfiable",
+    "worker_address",
+    "worker_facts",
+]
+
+WORKER_WAIT_S = 30.0  # how long a scheduler may stay without (suitable) workers
+
+
+@dataclass
+class Connection:
+    """A client ready for work.
+
+    Attributes
+    ----------
+    client : distributed.Client
+    own : bool
+        Whether the cluster was started for this job (closed with the ``stack`` given to
+        :func:`connect`).
+    facts : dict
+        Worker address -> :func:`worker_facts` of that worker.
+    """
+
+    client: Client
+    own: bool
+    facts: dict[str, dict[str, Any]]
+
+
+def connect(
+    spec: Client | str | None,
+    *,
+    n_workers: int | None,
+    stack: contextlib.ExitStack,
+    error: type[Exception] = ClusterError,
+) -> Connection:
+    """A client of the cluster ``spec`` names, with at least one worker.
+
+    Parameters
+    ----------
+    spec : distributed.Client, str or None
+        A client (used as is), a scheduler address such as ``"tcp://host:8786"``, or None:
+        the scheduler of ``DASK_SCHEDULER_ADDRESS`` (dask config ``scheduler-address``) if set,
+        else a new :func:`tsrnn.cluster.local_cluster` of ``n_workers`` processes.
+    n_workers : int or None
+        Workers of a local cluster (None: one per core).
+    stack : contextlib.ExitStack
+        Owns what was opened here (the local cluster, or the client of an address).
+    error : exception class, default=ClusterError
+        What to raise when the scheduler cannot be reached or has no worker.
+
+    Returns
+    -------
+    Connection
+
+    Raises
+    ------
+    ParameterError
+        If ``spec`` is of another type.
+    error
+        If the scheduler cannot be reached, or has no worker within 30 s.
+    """
+    if spec is None:
+        spec = dask.config.get("scheduler-address", None)
+    own = spec is None
+    if own:
+        client = stack.enter_context(local_cluster(n_workers))
+    elif isinstance(spec, str):
+        try:
+            client = stack.enter_context(Client(spec, timeout="10s"))
+        except OSError as exc:
+            raise error(
+                f"Cannot reach the Dask scheduler at {spec!r} ({exc}): start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS`, or let tsrnn start "
+                "a local cluster (client=None, or no --scheduler)."
+            ) from None
+    elif isinstance(spec, Client):
+        client = spec
+    else:
+        raise ParameterError(
+            "client must be None, a scheduler address such as 'tcp://host:8786' or a "
+            f"distributed.Client; got {type(spec).__name__}."
+        )
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except TimeoutError:
+        raise error(
+            f"The Dask scheduler at {client.scheduler.address} has no workers after "
+            f"{WORKER_WAIT_S:.0f} s: start some with `dask worker "
+            f"{client.scheduler.address}`."
+        ) from None
+    facts = client.run(worker_facts)
+    if not own:
+        warn_malloc_trap(facts)
+    return Connection(client, own, facts)
+
+
+def worker_facts() -> dict[str, Any]:
+    """What tsrnn needs to know about a worker process (run there by ``client.run``).
+
+    Returns
+    -------
+    dict
+        ``pid``, ``cuda`` (whether torch sees a GPU) and ``malloc_trim`` (the value of
+        ``MALLOC_TRIM_THRESHOLD_``, or None).
+    """
+    import torch
+
+    return {
+        "pid": os.getpid(),
+        "cuda": bool(torch.cuda.is_available()),
+        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+    }
+
+
+def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:
+    """Warn when workers run with distributed's ``MALLOC_TRIM_THRESHOLD_`` (slow training)."""
+    trapped = [address for address, f in facts.items() if f["malloc_trim"] is not None]
+    if trapped:
+        warnings.warn(
+            f"{len(trapped)} of {len(facts)} Dask workers run with MALLOC_TRIM_THRESHOLD_="
+            f"{facts[trapped[0]]['malloc_trim']} (distributed's default), which makes training "
+            "in them up to 2.5x slower: call tsrnn.cluster.tune_worker_malloc(client) once, or "
+            "start the workers with `--preload tsrnn.cluster`.",
+            RuntimeWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
+
+def unsatisfiable(client: Client, resources: dict[str, float]) -> str | None:
+    """A message when no worker declares ``resources`` (Dask would wait forever), else None.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    resources : dict
+        What each task asks for, e.g. ``{"GPU": 1}``.
+
+    Returns
+    -------
+    str or None
+    """
+    if not resources:
+        return None
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    if any(
+        all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
+        for w in workers.values()
+    ):
+        return None
+    declared = sorted({f"{k}={v}" for w in workers.values() for k, v in w["resources"].items()})
+    address = client.scheduler.address
+    wanted = ",".join(f"{k}={v}" for k, v in resources.items())
+    example = f"dask worker {address} --resources {wanted}"
+    if "GPU" in resources:
+        example = gpu_worker_commands(address, gpus=[0])[0]
+    return (
+        f"No worker of the cluster at {address} declares the resources {resources} that each "
+        f"fit asks for (workers declare: {', '.join(declared) or 'no resources'}), so the fits "
+        f"would wait forever. Start such workers, e.g. `{example}` (one per GPU: see "
+        "tsrnn.cluster.gpu_worker_commands or local_cluster(gpus='all')), or pass resources={} "
+        "to run the fits on any worker."
+    )
+
+
+class Watchdog(threading.Thread):
+    """Call ``on_fatal(message)`` once no worker has been able to take the job's tasks for
+    ``wait_s`` seconds (e.g. the last GPU worker left): they would wait forever.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    resources : callable() -> dict
+        What each task asks for now.
+    on_fatal : callable(str)
+    interval, wait_s : float
+        Seconds between checks, and how long the cluster may stay unable.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        resources: Callable[[], dict[str, float]],
+        on_fatal: Callable[[str], None],
+        interval: float = 2.0,
+        wait_s: float = WORKER_WAIT_S,
+    ) -> None:
+        super().__init__(name="tsrnn-dask-watchdog", daemon=True)
+        self.client, self.resources, self.on_fatal = client, resources, on_fatal
+        self.interval, self.wait_s = interval, wait_s
+        self.stopped = threading.Event()
+
+    def __enter__(self) -> Watchdog:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+    def run(self) -> None:
+        since = None
+        while not self.stopped.wait(self.interval):
+            try:
+                problem = unsatisfiable(self.client, self.resources())
+            except Exception:  # the client is closing
+                return
+            if problem is None:
+                since = None
+                continue
+            since = since or time.monotonic()
+            if time.monotonic() - since > self.wait_s:
+                self.on_fatal(f"For {self.wait_s:.0f} s: " + problem[0].lower() + problem[1:])
+                return
+
+
+def one_torch_thread_per_worker_thread() -> int:
+    """In a Dask worker, train with one torch thread per worker thread; report the count.
+
+    Each worker thread runs one task at a time, so one torch thread each keeps a worker of
+    ``n`` threads on ``n`` cores. The setting is the worker process' own; outside a worker
+    (an in-process run) torch's setting is left alone.
+
+    Returns
+    -------
+    int
+        torch's thread count now.
+    """
+    import torch
+
+    if worker_address() is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    return torch.get_num_threads()
+
+
+def worker_address() -> str | None:
+    """The address of the Dask worker running this code, or None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return None
+
+
+class Progress:
+    """A rich progress bar on stderr (or nothing when ``verbose`` is 0).
+
+    Parameters
+    ----------
+    verbose : int
+    total : int
+    label : str
+        Shown before the bar, e.g. ``"search"``.
+    unit : str
+        Shown after the count, e.g. ``"fits"``.
+    """
+
+    def __init__(self, verbose: int, total: int, label: str, unit: str) -> None:
+        self.verbose, self._total, self.label, self.unit = verbose, total, label, unit
+        self._progress = None
+
+    def __enter__(self) -> Progress:
+        if self.verbose:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(self.unit),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[note]}"),
+                console=Console(stderr=True, force_jupyter=False),
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.label, total=self._total, note="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def advance(self, note: str = "") -> None:
+        """One more done; ``note`` is shown after the bar (e.g. the best score so far)."""
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, note=note)
+
+    def total(self, total: int) -> None:
+        """Change the total (a halving search learns it as it goes)."""
+        if self._progress is not None and total != self._total:
+            self._total = total
+            self._progress.update(self._task, total=total)
+
+    def note(self, text: str) -> None:
+        """Print a line above the bar."""
+        if self._progress is not None:
+            self._progress.console.print(text)
+
+
+def _user_stacklevel() -> int:
+    """The stack level of the first frame outside tsrnn (for warnings)."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    package = __name__.rsplit(".", 1)[0]
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
