@@ -27,8 +27,9 @@ the worse efficiency of half batches weigh more; it is reported, and the default
 trains its six networks side by side instead (the ``--cli`` part).
 
 Targets (the exit status is 1 when one is missed), for the large model: 2 workers at least 1.6x
-faster than the process, their mean holdout MASE within one seed-to-seed spread of the
-process'; with ``--cli``, ``--workers 2`` at least 1.6x faster than without.
+faster than the process, their mean holdout MASE no worse than the process' by more than one
+seed-to-seed spread (a lower error passes); with ``--cli``, ``--workers 2`` at least 1.6x
+faster than without.
 
 Run: ``python benchmarks/distributed_training.py [--series 2000] [--steps 300] [--seeds 3]
 [--models default large] [--cli] [--cli-series 3000] [--no-compare]``
@@ -105,7 +106,12 @@ def compare(n_series: int, steps: int, seeds: int, name: str, params: dict) -> b
         f"holdout {HORIZON}), one network of {steps} steps, seeds 0..{seeds - 1}, interleaved:"
     )
     with local_cluster(2) as client:
-        fit_once(train, 10, 0)  # warm up imports and allocators
+        for way in ways:  # warm up imports, allocators and the workers
+            if way == "process":
+                fit_once(train, 10, 0, **params)
+            else:
+                with train_on_dask(client, ranks=1 if way == "1 worker" else 2):
+                    fit_once(train, 10, 0, **params)
         for seed in range(seeds):
             for way in ways:
                 if way == "process":
@@ -127,11 +133,14 @@ def compare(n_series: int, steps: int, seeds: int, name: str, params: dict) -> b
             f"{mean_error[way]:10.4f}"
         )
     speedup = median["process"] / median["2 workers"]
-    gap = abs(mean_error["2 workers"] - mean_error["process"])
+    gap = mean_error["2 workers"] - mean_error["process"]  # > 0: worse than the process
     print(f"seed-to-seed spread of the process' MASE (std over {seeds} seeds): {spread:.4f}")
-    print(f"2 workers vs process: {speedup:.2f}x (target >= {SPEEDUP_TARGET}), MASE gap {gap:.4f}")
+    print(
+        f"2 workers vs process: {speedup:.2f}x (target >= {SPEEDUP_TARGET}), MASE "
+        f"{gap:+.4f} (target: at most +{spread:.4f}, one spread worse)"
+    )
     fast = speedup >= SPEEDUP_TARGET
-    close = seeds > 1 and gap <= spread
+    close = seeds > 1 and gap <= spread  # not worse than the process beyond its seed spread
     print(f"speed: {'met' if fast else 'MISSED'}; accuracy: {'met' if close else 'MISSED'}")
     return fast and close
 

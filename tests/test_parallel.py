@@ -115,6 +115,21 @@ def test_regressor_trains_data_parallel_and_is_an_ordinary_model(client, windows
     assert np.mean((pred - y) ** 2) < np.var(y)
 
 
+def test_early_stopping_is_decided_once_for_every_rank(client, windows):
+    """Patience on rank 0's validation loss, broadcast: both ranks stop at the same epoch
+    (a rank that went on alone would wait in its next all-reduce and time out)."""
+    X, y = windows
+    with train_on_dask(client, ranks=2, timeout=20):
+        model = RNNRegressor(
+            hidden_size=8, epochs=300, batch_size=16, learning_rate=0.05,
+            validation_fraction=0.25, patience=2, random_state=0,
+        ).fit(X, y)  # fmt: skip
+    assert model.n_iter_ < 300  # it stopped early
+    valid = [record["valid_loss"] for record in model.history_]
+    assert all(v is not None for v in valid)
+    assert int(np.argmin(valid)) == len(valid) - 3  # the best, then 2 epochs of patience
+
+
 def test_forecaster_networks_side_by_side_equal_the_in_process_fit(client):
     y = _panel()
     params = dict(horizon=4, steps=40, hidden_size=8, random_state=5)

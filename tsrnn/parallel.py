@@ -144,7 +144,7 @@ class DaskTrainer:
         futures = []
         for i, job in enumerate(jobs):
             if id(job.data) not in shared:
-                [shared[id(job.data)]] = client.scatter([job.data], hash=False)
+                [shared[id(job.data)]] = client.scatter([job.data], hash=False, broadcast=True)
             light = dataclasses.replace(job, data=None)
             futures.append(
                 client.submit(
