@@ -23,6 +23,7 @@ _EXPORTS = {
     "RollingOrigin": "search",
     "SlidingWindowTransformer": "windowing",
     "make_windows": "windowing",
+    "train_on_dask": "parallel",
 }
 _SUBMODULES = {"datasets", "metrics"}
 
@@ -59,5 +60,6 @@ __all__ = [
     "metrics",
     "read_series",
     "save",
+    "train_on_dask",
 ]
 assert set(__all__) == {*_EXPORTS, *_SUBMODULES, "__version__"}

@@ -29,7 +29,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     Each row of ``X`` is one window (a sequence of ``n_steps`` time steps); an Elman RNN, LSTM
     or GRU reads it and a linear head maps the last hidden state to the target(s). Trained by
-    backpropagation through time with mini-batches.
+    backpropagation through time with mini-batches; inside :func:`tsrnn.train_on_dask`, on a
+    Dask cluster, data-parallel over its workers.
 
     Parameters
     ----------
@@ -387,10 +388,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if device == self.device_:
             return
         self.module_.to(device)
-        for slot in self.optimizer_.state.values():
-            for key, value in slot.items():
-                if isinstance(value, torch.Tensor):
-                    slot[key] = value.to(device)
+        # Loading its own state moves the optimizer's tensors to the parameters' device, and
+        # keeps on the CPU what must stay there (Adam's step counts).
+        self.optimizer_.load_state_dict(self.optimizer_.state_dict())
         self.device_ = device
 
     def __getstate__(self) -> dict:

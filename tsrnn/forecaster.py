@@ -13,6 +13,10 @@ Prediction intervals are split-conformal: the same pipeline is first fitted on e
 without its last ``horizon + calibration_size - 1`` values, its forecasts of the held-out
 windows give the errors (each divided by its series' mean absolute step change), and the
 errors of every series and step are pooled into one quantile per step.
+
+Every network of a fit (the calibration ones and the final ones) is a job (:mod:`tsrnn._jobs`):
+they train one after another in this process, or side by side (or data-parallel) on a Dask
+cluster inside :func:`tsrnn.train_on_dask`.
 """
 
 from __future__ import annotations
