@@ -31,6 +31,7 @@ __all__ = [
     "connect",
     "one_torch_thread_per_worker_thread",
     "unsatisfiable",
+    "warn_malloc_trap",
     "worker_address",
     "worker_facts",
 ]
