@@ -21,7 +21,7 @@ from typing import Any
 import dask
 from distributed import Client
 
-from .cluster import gpu_worker_commands, local_cluster
+from .cluster import fix_malloc_trim, gpu_worker_commands, local_cluster
 from .errors import ClusterError, ParameterError
 
 __all__ = [
@@ -250,7 +250,10 @@ def one_torch_thread_per_worker_thread() -> int:
 
     Each worker thread runs one task at a time, so one torch thread each keeps a worker of
     ``n`` threads on ``n`` cores. The setting is the worker process' own; outside a worker
-    (an in-process run) torch's setting is left alone.
+    (an in-process run) torch's setting is left alone. In a worker it also fixes glibc's
+    malloc thresholds (:func:`tsrnn.cluster.fix_malloc_trim` with ``force=True``): without it
+    the arena of a worker thread was measured shrinking and growing at every training step
+    (120,000 page faults a second, 1.7x slower training than in-process).
 
     Returns
     -------
@@ -259,8 +262,10 @@ def one_torch_thread_per_worker_thread() -> int:
     """
     import torch
 
-    if worker_address() is not None and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
+    if worker_address() is not None:
+        fix_malloc_trim(force=True)  # see its docstring: arenas of worker threads
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
     return torch.get_num_threads()
 
 

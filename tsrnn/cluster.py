@@ -202,19 +202,27 @@ def gpu_worker_commands(
     ]
 
 
-def fix_malloc_trim() -> bool:
+def fix_malloc_trim(force: bool = False) -> bool:
     """Undo ``MALLOC_TRIM_THRESHOLD_``'s slowdown in this process, if it is set.
 
     Sets glibc's mmap and trim thresholds to the values its dynamic adjustment reaches
     (32 MiB and 64 MiB), so that tensors are reused from the heap instead of being mapped and
-    unmapped at each step. Does nothing where the variable is unset or libc is not glibc.
+    unmapped at each step. Does nothing where the variable is unset (unless ``force``) or
+    libc is not glibc.
+
+    Parameters
+    ----------
+    force : bool, default=False
+        Retune even without the variable. Training tasks do: a worker thread allocates from
+        its own arena, which glibc can keep shrinking and growing again at every step (page
+        faults, system time) when the dynamic thresholds never rose in that worker.
 
     Returns
     -------
     bool
         Whether malloc was retuned.
     """
-    if _TRIM_VAR not in os.environ or not sys.platform.startswith("linux"):
+    if (_TRIM_VAR not in os.environ and not force) or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
