@@ -49,7 +49,7 @@ class Collective:
         offset = 0
         for p in params:
             n = p.numel()
-            p.grad = flat[offset : offset + n].view_as(p).clone()
+            p.grad = flat[offset : offset + n].view_as(p)  # a view: flat is new every step
             offset += n
         return float(flat[-1])
 

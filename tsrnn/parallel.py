@@ -44,7 +44,7 @@ from .errors import ClusterError, ParameterError, TsrnnError
 __all__ = ["DaskTrainer", "train_on_dask"]
 
 _LOCK = "tsrnn-data-parallel"  # one data-parallel fit at a time per cluster
-_POLL_S = 0.5
+_POLL_S = 2.0  # seconds between checks that the ranks' workers are alive
 
 
 @contextlib.contextmanager
