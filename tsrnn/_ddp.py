@@ -81,7 +81,8 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
 
     Returns
     -------
-    The fitted model on rank 0 (tensors moved to the CPU when it is pickled); None elsewhere.
+    The fitted model. Every rank holds the same weights; the trainer gathers rank 0's (its
+    tensors move to the CPU when it is pickled).
 
     Raises
     ------

@@ -14,7 +14,7 @@ to the cluster instead of training them one after another in this process:
   rank 0 is given by its own operating system. Every rank reads only its shard of the series
   (or rows), draws its share of each batch, and runs the same number of steps; gradients are
   averaged every step, so the model is the one a single process would train with the whole
-  batch, up to the order of floating-point sums. Only rank 0 returns it, as a CPU model.
+  batch, up to the order of floating-point sums. Only rank 0's copy comes back, as a CPU model.
 
 Faults: every collective has a ``timeout``; a worker that leaves the cluster during a
 data-parallel fit ends the fit with a :class:`~tsrnn.errors.ClusterError` within seconds
