@@ -13,8 +13,9 @@ to the cluster instead of training them one after another in this process:
   process group over them (gloo on CPU workers, NCCL on GPU workers) on a port each group's
   rank 0 is given by its own operating system. Every rank reads only its shard of the series
   (or rows), draws its share of each batch, and runs the same number of steps; gradients are
-  averaged every step, so the model is the one a single process would train with the whole
-  batch, up to the order of floating-point sums. Only rank 0's copy comes back, as a CPU model.
+  averaged every step, so each step is the one a single process would take on the union of the
+  ranks' batches (up to the order of floating-point sums). Only rank 0's copy comes back, as a
+  CPU model.
 
 Faults: every collective has a ``timeout``; a worker that leaves the cluster during a
 data-parallel fit ends the fit with a :class:`~tsrnn.errors.ClusterError` within seconds
