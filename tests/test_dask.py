@@ -11,7 +11,7 @@ from tsrnn._dask import (
     Progress,
     Watchdog,
     connect,
-    one_torch_thread_per_worker_thread,
+    prepare_worker_thread,
     unsatisfiable,
     warn_malloc_trap,
     worker_address,
@@ -82,7 +82,7 @@ def test_outside_a_worker_nothing_is_changed():
 
     threads = torch.get_num_threads()
     assert worker_address() is None
-    assert one_torch_thread_per_worker_thread() == threads == torch.get_num_threads()
+    assert prepare_worker_thread() == threads == torch.get_num_threads()
     with Progress(0, 3, "training", "networks") as bar:  # verbose=0: no bar, no output
         bar.advance("note")
         bar.total(4)

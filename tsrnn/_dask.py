@@ -29,7 +29,7 @@ __all__ = [
     "Progress",
     "Watchdog",
     "connect",
-    "one_torch_thread_per_worker_thread",
+    "prepare_worker_thread",
     "unsatisfiable",
     "warn_malloc_trap",
     "worker_address",
@@ -245,8 +245,8 @@ class Watchdog(threading.Thread):
                 return
 
 
-def one_torch_thread_per_worker_thread() -> int:
-    """In a Dask worker, train with one torch thread per worker thread; report the count.
+def prepare_worker_thread() -> int:
+    """In a Dask worker, set a training task up: one torch thread, malloc fixed; the count.
 
     Each worker thread runs one task at a time, so one torch thread each keeps a worker of
     ``n`` threads on ``n`` cores. The setting is the worker process' own; outside a worker

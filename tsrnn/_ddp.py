@@ -91,9 +91,9 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
     """
     from distributed import Variable, get_worker
 
-    from ._dask import one_torch_thread_per_worker_thread
+    from ._dask import prepare_worker_thread
 
-    one_torch_thread_per_worker_thread()
+    prepare_worker_thread()
     if dist.is_initialized():
         raise ClusterError(
             "This Dask worker process already runs a rank of another training job: give "

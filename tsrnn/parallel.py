@@ -93,10 +93,16 @@ def train_on_dask(
     if timeout <= 0:
         raise ParameterError(f"timeout must be positive; got {timeout}.")
     with contextlib.ExitStack() as stack:
-        client = connect(client, n_workers=n_workers, stack=stack).client
-        trainer = DaskTrainer(client, ranks=ranks, timeout=timeout, verbose=verbose)
+        connection = connect(client, n_workers=n_workers, stack=stack)
+        trainer = DaskTrainer(
+            connection.client,
+            ranks=ranks,
+            timeout=timeout,
+            verbose=verbose,
+            facts=connection.facts,
+        )
         with using(trainer):
-            yield client
+            yield connection.client
 
 
 class DaskTrainer:
@@ -108,12 +114,22 @@ class DaskTrainer:
     ranks : int or None
     timeout : float
     verbose : int
+    facts : dict or None
+        Worker address -> :func:`tsrnn._dask.worker_facts`, as :func:`tsrnn._dask.connect`
+        gathered them; workers that join later are asked when a fit needs them.
     """
 
     def __init__(
-        self, client: Client, *, ranks: int | None = None, timeout: float = 60.0, verbose: int = 0
+        self,
+        client: Client,
+        *,
+        ranks: int | None = None,
+        timeout: float = 60.0,
+        verbose: int = 0,
+        facts: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.client, self.ranks, self.timeout, self.verbose = client, ranks, timeout, verbose
+        self.facts = dict(facts or {})
 
     def fit(self, jobs: list[Job]) -> list[Any]:
         """The fitted models of ``jobs``, in order."""
@@ -142,10 +158,13 @@ class DaskTrainer:
     def _side_by_side(self, jobs: list[Job], token: str, bar: Progress) -> list[Any]:
         client = self.client
         shared: dict[int, Future] = {}  # one scatter per data set (a forecaster's two panels)
+        # With several tasks, every worker gets the data: the scheduler would otherwise queue
+        # them on the worker that holds it. One task needs it on one worker only.
+        broadcast = len(jobs) > 1
         futures = []
         for i, job in enumerate(jobs):
             if id(job.data) not in shared:
-                [shared[id(job.data)]] = client.scatter([job.data], hash=False, broadcast=True)
+                [shared[id(job.data)]] = client.scatter([job.data], hash=False, broadcast=broadcast)
             light = dataclasses.replace(job, data=None)
             futures.append(
                 client.submit(
@@ -242,8 +261,10 @@ class DaskTrainer:
         devices = {_device_param(job) for job in jobs}
         workers = sorted(info)
         if devices & {"auto", "cuda"} or any(d.startswith("cuda:") for d in devices):
-            cuda = {w: f["cuda"] for w, f in client.run(worker_facts).items()}
-            with_gpu = [w for w in workers if cuda.get(w)]
+            unknown = [w for w in workers if w not in self.facts]
+            if unknown:
+                self.facts.update(client.run(worker_facts, workers=unknown))
+            with_gpu = [w for w in workers if self.facts[w]["cuda"]]
             if with_gpu:
                 return with_gpu
         return workers
@@ -251,9 +272,9 @@ class DaskTrainer:
 
 def _fit_task(job: Job, data: Any) -> Any:
     """One network trained in one worker (a task of any worker)."""
-    from ._dask import one_torch_thread_per_worker_thread
+    from ._dask import prepare_worker_thread
 
-    one_torch_thread_per_worker_thread()
+    prepare_worker_thread()
     return dataclasses.replace(job, data=data).fit(quiet=True)
 
 

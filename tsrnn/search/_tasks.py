@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
-from .._dask import one_torch_thread_per_worker_thread, worker_address
+from .._dask import prepare_worker_thread, worker_address
 
 __all__ = ["Payload", "fit_and_score", "record_of", "train_steps"]
 
@@ -101,7 +101,7 @@ def fit_and_score(
         ``error`` (None, or ``"Type: message"``), ``traceback``, ``worker``, ``pid``,
         ``torch_threads``, ``device``.
     """
-    threads = one_torch_thread_per_worker_thread()
+    threads = prepare_worker_thread()
     record: dict[str, Any] = {
         "test_score": math.nan,
         "train_score": None,
