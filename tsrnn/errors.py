@@ -18,6 +18,7 @@ __all__ = [
     "SearchError",
     "TrainingError",
     "TsrnnError",
+    "check_params",
 ]
 
 
@@ -51,6 +52,22 @@ class ClusterError(TsrnnError, RuntimeError):
 
 class SearchError(ClusterError):
     """A hyperparameter search cannot run (no worker can take its tasks, ...)."""
+
+
+def check_params(estimator: object) -> None:
+    """Run scikit-learn's validation of ``estimator``'s ``_parameter_constraints``.
+
+    Raises
+    ------
+    ParameterError
+        With scikit-learn's message, when a parameter is not allowed.
+    """
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def __getattr__(name: str) -> type:

@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._jobs import WindowsJob, current_trainer, fit_jobs
 from ._torch import resolve_device, seeded, torch_threads
 from ._train import LOSSES, OPTIMIZERS, BatchSampler, Sync, predict_batches, train, train_steps
-from .errors import DataError, NotFittedError, ParameterError
+from .errors import DataError, NotFittedError, ParameterError, check_params
 from .nn import CELLS, RNNNet
 
 __all__ = ["RNNRegressor"]
@@ -441,10 +441,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             self.__dict__.pop(name, None)
 
     def _check_params(self) -> None:
-        try:
-            self._validate_params()
-        except InvalidParameterError as exc:
-            raise ParameterError(str(exc)) from None
+        check_params(self)
         if self.patience is not None and self.validation_fraction is None:
             raise ParameterError(
                 f"patience={self.patience} needs a validation set: set validation_fraction "

@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._calendar import future_stamps, season_length_for, steps_between
 from ._conformal import extend_quantiles, pooled_quantiles
@@ -40,7 +40,7 @@ from ._group import group_rows
 from ._jobs import PanelJob, fit_jobs
 from ._series import check_series
 from ._theta import Theta, fit_theta, theta_at
-from .errors import DataError, NotFittedError, ParameterError
+from .errors import DataError, NotFittedError, ParameterError, check_params
 from .estimator import RNNRegressor
 
 __all__ = ["RNNForecaster", "season_length_for"]
@@ -537,10 +537,7 @@ clip_grad_norm, device, verbose
     # ------------------------------------------------------------------ fitting internals
 
     def _check_params(self) -> None:
-        try:
-            self._validate_params()
-        except InvalidParameterError as exc:
-            raise ParameterError(str(exc)) from None
+        check_params(self)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):

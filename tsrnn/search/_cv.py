@@ -18,12 +18,11 @@ from sklearn.utils import indexable
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
-    InvalidParameterError,
     StrOptions,
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import ParameterError, SearchError
+from ..errors import ParameterError, SearchError, check_params
 from ._forecast import METRICS, BacktestScorer, RollingOrigin
 from ._journal import fingerprint
 from ._plans import GridPlan, HalvingPlan, Trial, candidates, hyperband_brackets
@@ -326,10 +325,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------------------ internals
 
     def _check_params(self) -> None:
-        try:
-            self._validate_params()
-        except InvalidParameterError as exc:
-            raise ParameterError(str(exc)) from None
+        check_params(self)
         if self.strategy == "grid" and self.n_iter is not None:
             raise ParameterError(
                 f"n_iter={self.n_iter} draws random candidates: use strategy='random' (or "
