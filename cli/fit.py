@@ -67,11 +67,12 @@ def fit(
     timer = Timer()
     check_outputs(model)
     check_cluster(workers, scheduler)
-    y, X = read_data(
-        quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
-    )
-    progress_to_stderr()
+    # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
+        y, X = read_data(
+            quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
+        )
+        progress_to_stderr()
         fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
     save(fitted, model)
     say(quiet, describe_series(y, data))

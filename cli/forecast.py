@@ -72,14 +72,15 @@ def forecast(
 
     timer = Timer()
     check_outputs(output, plot)
-    y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog)
-    n_series = count_series(y)
-    X_future = None
-    if future is not None:
-        with stage(quiet, f"Reading {future} ..."):
-            X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
-    progress_to_stderr()
+    # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
+        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog)
+        n_series = count_series(y)
+        X_future = None
+        if future is not None:
+            with stage(quiet, f"Reading {future} ..."):
+                X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
+        progress_to_stderr()
         model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
     with stage(quiet, f"Forecasting {n_series} series ..."):
         result = model.predict(X_future=X_future)

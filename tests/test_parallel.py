@@ -241,3 +241,22 @@ def test_a_model_fitted_on_cuda_unpickles_on_the_cpu(windows):
 
 def _task_prefixes(dask_scheduler) -> list[str]:
     return [str(key) for key, *_ in dask_scheduler.transition_log]
+
+
+def _imported() -> bool:
+    import sys
+
+    return "torch._dynamo" in sys.modules and "tsrnn.estimator" in sys.modules
+
+
+def test_a_trainer_warms_fresh_workers_before_the_first_fit():
+    """Starting to train imports torch's optimisers and tsrnn in every worker, unasked."""
+    from distributed import wait
+
+    with local_cluster(1) as fresh:
+        assert not any(fresh.run(_imported).values())  # a new worker has imported neither
+        with train_on_dask(fresh):
+            from tsrnn._jobs import current_trainer
+
+            wait(current_trainer()._warming, timeout=60)
+            assert all(fresh.run(_imported).values())

@@ -31,6 +31,7 @@ __all__ = [
     "connect",
     "prepare_worker_thread",
     "unsatisfiable",
+    "warm_worker",
     "warn_malloc_trap",
     "worker_address",
     "worker_facts",
@@ -267,6 +268,20 @@ def prepare_worker_thread() -> int:
         if torch.get_num_threads() != 1:
             torch.set_num_threads(1)
     return torch.get_num_threads()
+
+
+def warm_worker() -> int:
+    """Import what training needs (torch, its optimisers, tsrnn's networks) in this worker.
+
+    Sent to every worker when a trainer starts, so that the imports (about 3 s, 2 of them
+    the ``torch._dynamo`` that ``torch.optim`` loads on first use) overlap the client's own
+    work instead of delaying the first networks. Returns the worker's torch thread count.
+    """
+    import torch._dynamo  # noqa: F401 (imported by the first optimizer otherwise)
+
+    from . import estimator  # noqa: F401
+
+    return prepare_worker_thread()
 
 
 def worker_address() -> str | None:
