@@ -260,3 +260,16 @@ def test_a_trainer_warms_fresh_workers_before_the_first_fit():
 
             wait(current_trainer()._warming, timeout=60)
             assert all(fresh.run(_imported).values())
+
+
+def _profiling() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_local_cluster_workers_run_without_the_statistical_profiler(client):
+    import dask
+
+    assert dask.config.get("distributed.worker.profile.enabled")  # dask's default, here
+    assert not any(client.run(_profiling).values())
