@@ -84,7 +84,7 @@ def training_cluster(
         )
     with stack:
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        say(quiet, f"Training on {n_workers} Dask worker(s); dashboard: {client.dashboard_link}")
+        say(quiet, f"{n_workers} Dask worker(s) ready to train; dashboard: {client.dashboard_link}")
         yield
 
 

@@ -204,8 +204,18 @@ def test_forecast_on_two_local_workers_equals_the_in_process_forecast(tmp_path):
     there = run(*common, "-o", "there.csv", "--workers", "2", cwd=tmp_path)
     assert here.returncode == 0, here.stderr
     assert there.returncode == 0, there.stderr
-    assert "Training on 2 Dask worker(s)" in there.stderr
+    assert "2 Dask worker(s) ready to train" in there.stderr
     assert (tmp_path / "here.csv").read_text() == (tmp_path / "there.csv").read_text()
+
+
+def test_a_bad_file_read_beside_a_starting_cluster_fails_in_one_line(tmp_path):
+    """The cluster starts before the file is read: an error still ends it cleanly."""
+    (tmp_path / "bad.csv").write_text("ds,y\n2020-01-01,1\n2020-01-02,x\n2020-01-03,2\n")
+    result = run("forecast", "bad.csv", "-H", "1", "--workers", "2", "-o", "fc.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "must be numeric, but line 3 has 'x'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "fc.csv").exists()
 
 
 def test_cluster_options_are_checked_before_reading(air, tmp_path):
