@@ -268,8 +268,22 @@ def _profiling() -> bool:
     return bool(dask.config.get("distributed.worker.profile.enabled"))
 
 
-def test_local_cluster_workers_run_without_the_statistical_profiler(client):
+def test_local_cluster_workers_run_without_the_statistical_profiler():
+    """Also a worker its nanny restarts after this process' dask config was put back."""
     import dask
 
     assert dask.config.get("distributed.worker.profile.enabled")  # dask's default, here
-    assert not any(client.run(_profiling).values())
+    with local_cluster(1) as fresh:
+        assert not any(fresh.run(_profiling).values())
+        [(address, pid)] = fresh.run(os.getpid).items()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = fresh.scheduler_info(n_workers=-1)["workers"]
+            if workers and address not in workers:
+                break
+            time.sleep(0.2)
+        fresh.wait_for_workers(1, timeout=60)
+        restarted = fresh.run(_profiling)
+        assert list(restarted) != [address]  # a new worker process
+        assert not any(restarted.values())

@@ -56,6 +56,7 @@ _TRIM_VAR = "MALLOC_TRIM_THRESHOLD_"
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD = 32 * 2**20
 _TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
+_NO_PROFILER = {"worker": {"profile": {"enabled": False}}}
 
 
 @contextlib.contextmanager
@@ -138,11 +139,7 @@ def local_cluster(
         },
     }
     with _restored_environ() as restore:
-        quiet_workers = {  # read by the nannies as they are made, passed to their workers
-            f"distributed.nanny.pre-spawn-environ.{_TRIM_VAR}": None,
-            "distributed.worker.profile.enabled": False,
-        }
-        with dask.config.set(quiet_workers):
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{_TRIM_VAR}": None}):
             cluster = SpecCluster(
                 workers=workers, scheduler=scheduler, silence_logs=silence_logs, name="tsrnn"
             )
@@ -287,6 +284,10 @@ def _nanny_spec(
         "silence_logs": silence_logs,
         "env": env,
         "resources": resources,
+        # The workers' dask config (a restarted worker's too): a deep copy of this process'
+        # with the statistical profiler off. A nanny's own copy is shallow, and would follow
+        # later changes to this process' config.
+        "config": {"distributed": dask.config.merge(dask.config.get("distributed"), _NO_PROFILER)},
     }
     return {"cls": Nanny, "options": options}
 
