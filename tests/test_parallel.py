@@ -153,25 +153,11 @@ def test_forecaster_trains_one_network_over_two_ranks(client):
     pd.testing.assert_frame_equal(restored.predict(), result)
 
 
-def test_killed_worker_ends_a_data_parallel_fit_with_a_clear_error(client, windows):
+def test_killed_worker_ends_a_data_parallel_fit_with_a_clear_error(client, windows, worker_killer):
     X, y = windows
     X, y = np.tile(X, (40, 1, 1)), np.tile(y, 40)  # long enough to be killed mid-training
-    pids = client.run(os.getpid)
-    killed = {}
-
-    def kill_a_rank():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            for worker, keys in client.processing().items():
-                if any("rank1" in str(k) for k in keys) and worker in pids:
-                    time.sleep(1.0)  # let the group form and train
-                    killed["pid"] = pids[worker]
-                    os.kill(killed["pid"], signal.SIGKILL)
-                    return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_a_rank)
-    killer.start()
+    # a second after rank 1 starts: the group has formed and trains
+    killer = worker_killer(client, lambda key: "rank1" in key, delay=1.0)
     start = time.monotonic()
     with (
         pytest.raises(ClusterError, match=r"rank \d of 2") as caught,
@@ -181,7 +167,7 @@ def test_killed_worker_ends_a_data_parallel_fit_with_a_clear_error(client, windo
     elapsed = time.monotonic() - start
     print(f"{elapsed:.1f} s: {caught.value}")
     killer.join()
-    assert "pid" in killed
+    assert killer.pid is not None
     assert elapsed < 60, elapsed
     client.wait_for_workers(2, timeout=60)  # the nanny restarted it, for the next tests
 

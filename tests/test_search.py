@@ -2,8 +2,6 @@
 
 import json
 import os
-import signal
-import threading
 import time
 from functools import partial
 
@@ -163,32 +161,18 @@ def _times_scheduled(dask_scheduler, prefix: str) -> dict:
     return counts
 
 
-def test_search_survives_a_killed_worker_process(client, data):
+def test_search_survives_a_killed_worker_process(client, data, worker_killer):
     """SIGKILL of a busy worker mid-search: its fit runs again and every candidate is scored."""
     X, y = data
-    pids = client.run(os.getpid)
-    killed = {}
-
-    def kill_a_busy_worker():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            for worker, keys in client.processing().items():
-                if any(str(k).startswith("tsrnn-fit") for k in keys) and worker in pids:
-                    killed["pid"] = pids[worker]
-                    os.kill(killed["pid"], signal.SIGKILL)
-                    return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_a_busy_worker)
     search = _search(
         client,
         estimator=_small(epochs=12, hidden_size=8),
         parameters={"learning_rate": [1e-3, 3e-3, 1e-2], "hidden_size": [4, 8]},
     )
-    killer.start()
+    killer = worker_killer(client, lambda key: key.startswith("tsrnn-fit"))
     search.fit(X, y)
     killer.join()
-    assert "pid" in killed
+    assert killer.pid is not None
     prefix = search.fits_[0]["task"].split("-c0-")[0]  # this search's keys
     scheduled = client.run_on_scheduler(_times_scheduled, prefix=prefix)
     # the fit that was running went to a worker again: rescheduled by Dask (same key), or
