@@ -16,6 +16,7 @@ from tsrnn._dask import (
     warn_malloc_trap,
     worker_address,
 )
+from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError, SearchError
 
 
@@ -87,3 +88,14 @@ def test_outside_a_worker_nothing_is_changed():
         bar.advance("note")
         bar.total(4)
         bar.note("text")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"n_workers": 0}, "at least one worker"), ({"gpus": "some"}, "gpus must be 'all'")],
+)
+def test_local_cluster_settings_fail_as_cluster_errors_not_search_errors(options, message):
+    """The local cluster serves training too: its errors are not the search's."""
+    with pytest.raises(ClusterError, match=message) as caught, local_cluster(**options):
+        pass
+    assert type(caught.value) is ClusterError

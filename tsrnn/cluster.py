@@ -1,4 +1,4 @@
-"""Dask clusters for tsrnn's search: a local cluster started safely, GPU workers, malloc tuning.
+"""Dask clusters for search and training: a local cluster started safely, GPU workers, malloc.
 
 The malloc trap
 ---------------
@@ -41,7 +41,7 @@ import distributed
 from distributed import Client, Nanny, Scheduler, SpecCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .errors import SearchError
+from .errors import ClusterError
 
 __all__ = [
     "fix_malloc_trim",
@@ -114,7 +114,7 @@ def local_cluster(
     if n_workers is None:
         n_workers = 0 if devices else max(1, os.cpu_count() or 1)
     if n_workers < 0 or (n_workers == 0 and not devices):
-        raise SearchError(
+        raise ClusterError(
             f"local_cluster needs at least one worker; got n_workers={n_workers} and no GPUs."
         )
     total = n_workers + len(devices)
@@ -298,10 +298,10 @@ def _gpu_devices(gpus: str | int | Sequence[int] | None) -> list[str]:
         return []
     if isinstance(gpus, str):
         if gpus != "all":
-            raise SearchError(f"gpus must be 'all', an int or a list of ints; got {gpus!r}.")
+            raise ClusterError(f"gpus must be 'all', an int or a list of ints; got {gpus!r}.")
         found = visible_gpus()
         if not found:
-            raise SearchError(
+            raise ClusterError(
                 "gpus='all' was asked for but torch sees no CUDA device here: check "
                 "nvidia-smi and that torch was installed with CUDA support."
             )
@@ -309,7 +309,7 @@ def _gpu_devices(gpus: str | int | Sequence[int] | None) -> list[str]:
     if isinstance(gpus, int):
         found = visible_gpus()
         if not 0 < gpus <= len(found):
-            raise SearchError(f"gpus={gpus} was asked for but {len(found)} GPU(s) are visible.")
+            raise ClusterError(f"gpus={gpus} was asked for but {len(found)} GPU(s) are visible.")
         return found[:gpus]
     given = os.environ.get("CUDA_VISIBLE_DEVICES")
     names = [d.strip() for d in given.split(",")] if given else None
