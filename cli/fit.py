@@ -17,7 +17,6 @@ from ._options import (
     TimeCol,
     Timer,
     Workers,
-    check_cluster,
     check_outputs,
     count_series,
     describe_series,
@@ -66,7 +65,6 @@ def fit(
 
     timer = Timer()
     check_outputs(model)
-    check_cluster(workers, scheduler)
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         y, X = read_data(

@@ -273,14 +273,15 @@ def prepare_worker_thread() -> int:
 def warm_worker() -> int:
     """Import what training needs (torch, its optimisers, tsrnn's networks) in this worker.
 
-    Sent to every worker when a trainer starts, so that the imports (about 3 s, 2 of them
-    the ``torch._dynamo`` that ``torch.optim`` loads on first use) overlap the client's own
+    Sent to every worker when a trainer starts, so that the imports (about 3 s, most of them
+    what ``torch.optim`` loads when its first optimizer is made) overlap the client's own
     work instead of delaying the first networks. Returns the worker's torch thread count.
     """
-    import torch._dynamo  # noqa: F401 (imported by the first optimizer otherwise)
+    import torch
 
     from . import estimator  # noqa: F401
 
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its lazy imports, done now
     return prepare_worker_thread()
 
 

@@ -130,12 +130,13 @@ class DaskTrainer:
     ) -> None:
         self.client, self.ranks, self.timeout, self.verbose = client, ranks, timeout, verbose
         self.facts = dict(facts or {})
-        # Imports on every worker now, while the client reads and prepares its data; held
-        # until the first fit, which queues behind them.
-        self._warming = [
-            client.submit(warm_worker, workers=[w], key=f"tsrnn-warm-{uuid.uuid4().hex[:8]}")
-            for w in client.scheduler_info(n_workers=-1)["workers"]
-        ]
+        # Imports on every worker now, while the client reads and prepares its data.
+        distributed.fire_and_forget(
+            [
+                client.submit(warm_worker, workers=[w], key=f"tsrnn-warm-{uuid.uuid4().hex[:8]}")
+                for w in client.scheduler_info(n_workers=-1)["workers"]
+            ]
+        )
 
     def fit(self, jobs: list[Job]) -> list[Any]:
         """The fitted models of ``jobs``, in order."""
@@ -150,17 +151,14 @@ class DaskTrainer:
             )
         ranks = min(ranks, min(job.size for job in jobs))  # every rank needs a shard
         token = uuid.uuid4().hex[:8]
-        try:
-            with Progress(self.verbose, len(jobs), "training on Dask", "networks") as bar:
-                if ranks == 1:
-                    return self._side_by_side(jobs, token, bar)
-                lock = distributed.Lock(
-                    _LOCK, scheduler_rpc=self.client.scheduler, loop=self.client.loop
-                )
-                with lock:
-                    return self._data_parallel(jobs, ranks, workers, token, bar)
-        finally:
-            self._warming = []  # done: the fit's tasks ran after them
+        with Progress(self.verbose, len(jobs), "training on Dask", "networks") as bar:
+            if ranks == 1:
+                return self._side_by_side(jobs, token, bar)
+            lock = distributed.Lock(
+                _LOCK, scheduler_rpc=self.client.scheduler, loop=self.client.loop
+            )
+            with lock:
+                return self._data_parallel(jobs, ranks, workers, token, bar)
 
     # ------------------------------------------------------------------ internals
 
