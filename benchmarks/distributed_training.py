@@ -16,7 +16,7 @@ Printed: the fit seconds and the holdout MASE (mean over series, scaled by the i
 absolute weekly change) of every seed and way, the speed-up of 2 workers over the process
 (median seconds), and the seed-to-seed spread (standard deviation) of the process' MASE.
 
-With ``--cli``, the installed ``tsrnn forecast FILE --id-col id --horizon 8`` (defaults: six
+With ``--cli``, the installed ``tsrnn forecast FILE --id-col id --horizon 8`` (defaults: eight
 networks with intervals) on a Parquet file of ``--cli-series`` series is timed without and
 with ``--workers 2``, alternately, ``--cli-repeats`` times each.
 
@@ -24,7 +24,7 @@ Two models: ``large`` (``hidden_size=128, batch_size=512``), where data-parallel
 tool, and ``default`` (the forecaster's own, 64 units and batches of 256), whose steps are so
 short (about 13 ms) that the per-step gradient exchange (about 1.5 ms over loopback here) and
 the worse efficiency of half batches weigh more; it is reported, and the default forecaster
-trains its six networks side by side instead (the ``--cli`` part).
+trains its eight networks side by side instead (the ``--cli`` part).
 
 Targets (the exit status is 1 when one is missed), for the large model: 2 workers at least 1.6x
 faster than the process, their mean holdout MASE no worse than the process' by more than one

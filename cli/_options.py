@@ -200,7 +200,10 @@ MODEL_OPTIONS = {
     ],
     "normalize": Annotated[
         Literal["last", "window", "none"] | None,
-        typer.Option(help="How each window is made level-free.", show_default="last"),
+        typer.Option(
+            help="How each window is made level-free (window: also scale-free).",
+            show_default="window",
+        ),
     ],
     "season_length": Annotated[
         int | None,
@@ -266,7 +269,7 @@ MODEL_OPTIONS = {
     "n_models": Annotated[
         int | None,
         typer.Option(
-            metavar="INT", min=1, help="Networks averaged (different seeds).", show_default="3"
+            metavar="INT", min=1, help="Networks averaged (different seeds).", show_default="4"
         ),
     ],
     "cell": Annotated[

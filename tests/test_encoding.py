@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from tsrnn._encoding import Panel, fit_scaling, is_seasonal
+from tsrnn._encoding import Panel, encode, fit_scaling, is_seasonal
 
 
 def seasonal_series(n, seed=0, level=100.0):
@@ -46,3 +46,35 @@ def test_short_series_windows_are_left_padded_with_a_mask():
     assert inputs[0, -2:, 0].tolist() == [-1.0, 0.0]  # relative to the last value seen
     assert weights[0].tolist() == [1, 0, 0] and targets[0, 0] == 1.0  # one target left
     assert weights[1].tolist() == [1, 1, 0]  # series 1 ends two steps after its origin
+
+
+def test_window_normalised_loss_is_the_loss_on_encoded_values():
+    """normalize='window' divides inputs and targets by each window's scale; the weights
+    carry that scale back, so the weighted MAE of normalised forecasts is the MAE of the
+    encoded ones (over the batch's mean scale): smooth series are not up-weighted."""
+    rng = np.random.default_rng(0)
+    smooth, rough = np.cumsum(rng.normal(0, 0.01, 40)), np.cumsum(rng.normal(0, 0.5, 40))
+    panel = Panel([smooth, rough])
+    series, origins = torch.tensor([0, 1, 0, 1]), torch.tensor([20, 20, 39, 10])
+    inputs, targets, weights = panel.windows(series, origins, 8, 3, "window")
+    past, observed, _, _ = panel.past(series, origins, 8, 3)
+    _, level, scale = encode(past, observed, "window")
+    assert scale[1] > 10 * scale[0]  # the two series' windows differ in scale
+    pred = torch.from_numpy(rng.normal(size=(4, 3)).astype(np.float32))
+    weighted = (torch.abs(pred - targets) * weights).sum() / weights.sum()
+    actual, mask = panel.ahead(series, origins, 3)
+    decoded = pred * scale[:, None] + level[:, None]
+    plain = (torch.abs(decoded - actual) * mask).sum() / (mask * scale[:, None]).sum()
+    assert torch.isclose(weighted, plain, rtol=1e-5)
+    assert inputs.shape == (4, 8, 2)
+    assert np.allclose(inputs[:, -1, 0], 0) and (inputs[:, :, 0].abs().amax(1) > 1).all()
+
+
+def test_scale_channel_holds_the_log_of_the_window_scale():
+    panel = Panel([np.cumsum(np.full(30, 0.02)), np.cumsum(np.full(30, 0.5))])
+    inputs, _, _ = panel.windows(
+        torch.tensor([0, 1]), torch.tensor([20, 20]), 6, 2, "window", scale_channel=True
+    )
+    assert inputs.shape == (2, 6, 3)
+    np.testing.assert_allclose(inputs[:, :, 2], np.log([[0.02] * 6, [0.5] * 6]), rtol=1e-4)
+    np.testing.assert_allclose(inputs[0, :, 0], inputs[1, :, 0], atol=1e-4)  # scale-free

@@ -138,6 +138,24 @@ def test_auto_combination_is_chosen_on_the_calibration_windows(air):
     assert (f.theta_ is not None) == (f.combine_ == "theta")
 
 
+def test_every_other_network_reads_the_window_scale(air):
+    """With window normalisation the ensemble holds both kinds of network: value and observed
+    channels only, and the same plus the log of the window's scale; predict feeds each the
+    inputs it was trained on (an ensemble of one kind alone forecasts differently)."""
+    f = RNNForecaster(lookback=24, interval=None, **{**FAST, "n_models": 2}).fit(air)
+    assert [m.n_channels_in_ // f.patch_size_ for m in f.models_] == [2, 3]
+    both = f.predict()["forecast"].to_numpy()
+    models = f.models_
+    f.models_ = models[:1]
+    first = f.predict()["forecast"].to_numpy()
+    f.models_ = models[1:]
+    second = f.predict()["forecast"].to_numpy()
+    np.testing.assert_allclose(both, np.sqrt(first * second), rtol=1e-5)  # log scale: geometric
+    last = RNNForecaster(lookback=24, normalize="last", interval=None, **{**FAST, "n_models": 2})
+    last.fit(air)
+    assert [m.n_channels_in_ // last.patch_size_ for m in last.models_] == [2, 2]
+
+
 def test_range_index_input():
     """A RangeIndex series is forecast on the integers that follow."""
     y = pd.Series(np.sin(np.arange(50) / 3))

@@ -134,7 +134,7 @@ def test_forecaster_networks_side_by_side_equal_the_in_process_fit(client):
     y = _panel()
     params = dict(horizon=4, steps=40, hidden_size=8, random_state=5)
     here = RNNForecaster(**params).fit(y).predict()
-    with train_on_dask(client):  # six networks on two workers: one rank each
+    with train_on_dask(client):  # eight networks on two workers: one rank each
         model = RNNForecaster(**params).fit(y)
     pd.testing.assert_frame_equal(model.predict(), here)
     keys = [k for k in client.run_on_scheduler(_task_prefixes) if k.startswith("tsrnn-net")]

@@ -30,6 +30,7 @@ def regressor(windows):
 
 @pytest.fixture(scope="module")
 def forecaster():
+    # Two networks: one reads its windows' scale, one does not.
     model = RNNForecaster(horizon=6, lookback=12, n_models=2, **SMALL)
     return model.fit(load_dataset("airpassengers"))
 
@@ -65,6 +66,8 @@ def test_forecaster_round_trip(tmp_path, forecaster):
     loaded = load(save(forecaster, tmp_path / "f.tsrnn"))
     assert type(loaded) is RNNForecaster
     assert loaded.get_params() == forecaster.get_params()
+    widths = [m.n_channels_in_ for m in loaded.models_]
+    assert widths == [m.n_channels_in_ for m in forecaster.models_] and len(set(widths)) == 2
     expected = forecaster.predict(horizon=8)
     got = loaded.predict(horizon=8)
     assert got.index.equals(expected.index)

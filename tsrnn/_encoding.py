@@ -30,6 +30,9 @@ __all__ = ["Panel", "SeriesScaling", "encode", "fit_scaling", "is_seasonal", "se
 
 SCALERS = ("auto", "log", "standard", "minmax", "none")
 NORMALIZE = ("last", "window", "none")
+#: Smallest window scale of ``normalize="window"`` (encoded units: a 0.1% change for a log-scaled
+#: series). A flat window is read at this scale: its forecast stays flat.
+MIN_SCALE = 1e-3
 
 
 def is_seasonal(z: np.ndarray, m: int) -> bool:
@@ -211,6 +214,7 @@ def encode(
     future_exog: torch.Tensor | None = None,
     past_exog: torch.Tensor | None = None,
     patch: int = 1,
+    scale_channel: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Network inputs of windows of encoded values; return ``(inputs, level, scale)``.
 
@@ -222,18 +226,35 @@ def encode(
         1 where a value was observed, 0 on the left padding of a short series.
     normalize : {"last", "window", "none"}
         ``"last"``: subtract the last value (targets become changes from it); ``"window"``:
-        also divide by the window's mean absolute step change; ``"none"``: leave the level.
+        also divide by the window's mean absolute step change (at least ``MIN_SCALE``), so
+        that smooth and volatile series give inputs of the same size; ``"none"``: leave the
+        level.
     future_exog, past_exog : Tensor of shape (n, out, n_feat) and (n, lookback, n_feat) or None
     patch : int, default=1
         Steps read by the network at once: the window is left-padded (observed 0) to a
         multiple of ``patch`` and each group of ``patch`` steps becomes one input step, so the
         recurrence runs ``patch`` times fewer steps (segment RNNs, as in SegRNN).
+    scale_channel : bool, default=False
+        Add a channel holding ``log(scale)`` at every step, after the observed mask: with
+        ``normalize="window"`` it tells a smooth series from a volatile one, which the
+        scale-free values no longer do.
 
     Returns
     -------
     inputs : Tensor of shape (n, ceil((lookback [+ out]) / patch), patch * n_channels)
+        ``n_channels`` is 2 (value, observed) [+ 1 (log scale)] [+ 1 (future flag) +
+        ``n_feat`` with exogenous columns].
     level, scale : Tensor of shape (n,)
         ``target = (value - level) / scale``.
+
+    Examples
+    --------
+    >>> past = torch.tensor([[1.0, 1.1, 1.3, 1.4]])
+    >>> inputs, level, scale = encode(past, torch.ones(1, 4), "window", scale_channel=True)
+    >>> inputs.shape, round(float(level), 2), round(float(scale), 3)
+    (torch.Size([1, 4, 3]), 1.4, 0.133)
+    >>> inputs[0, :, 0].round(decimals=2).tolist()  # changes from 1.4, in units of the scale
+    [-3.0, -2.25, -0.75, 0.0]
     """
     n = len(past)
     if normalize == "none":
@@ -244,16 +265,20 @@ def encode(
         if normalize == "window":
             both = observed[:, 1:] * observed[:, :-1]
             steps = (past.diff(dim=1).abs() * both).sum(1) / both.sum(1).clamp(min=1)
-            scale = steps.clamp(min=1e-2)
+            scale = steps.clamp(min=MIN_SCALE)
     z = (past - level[:, None]) / scale[:, None] * observed
+    channels = [z, observed]
+    if scale_channel:
+        channels.append(torch.log(scale)[:, None].expand_as(z))
     if future_exog is None:
-        return _patched(torch.stack([z, observed], dim=2), patch), level, scale
+        return _patched(torch.stack(channels, dim=2), patch), level, scale
     out = future_exog.shape[1]
     pad = past.new_zeros(n, out)
-    y_part = torch.stack([torch.cat([z, pad], 1), torch.cat([observed, pad], 1)], dim=2)
-    flag = torch.cat([past.new_zeros(n, past.shape[1]), past.new_ones(n, out)], 1)[:, :, None]
+    flag = torch.cat([pad.new_zeros(n, past.shape[1]), past.new_ones(n, out)], 1)
+    ahead = [pad, pad] + ([torch.log(scale)[:, None].expand_as(pad)] if scale_channel else [])
+    y_part = torch.stack([torch.cat(c, 1) for c in zip(channels, ahead, strict=True)], dim=2)
     exog = torch.cat([past_exog, future_exog], 1)
-    return _patched(torch.cat([y_part, flag, exog], dim=2), patch), level, scale
+    return _patched(torch.cat([y_part, flag[:, :, None], exog], dim=2), patch), level, scale
 
 
 def _patched(inputs: torch.Tensor, patch: int) -> torch.Tensor:
@@ -362,6 +387,7 @@ class Panel:
         out: int,
         normalize: str,
         patch: int = 1,
+        scale_channel: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Network inputs and normalised targets of a batch of windows.
 
@@ -370,7 +396,7 @@ class Panel:
         series, origins : Tensor of shape (n,), int64
             As in :meth:`past`.
         lookback, out : int
-        normalize, patch
+        normalize, patch, scale_channel
             As in :func:`encode`.
 
         Returns
@@ -379,12 +405,19 @@ class Panel:
         targets : Tensor of shape (n, out)
             Normalised values of the ``out`` steps from the origin (0 past the series' end).
         weights : Tensor of shape (n, out)
-            1 where a target was observed, else 0.
+            0 where no target was observed. Elsewhere 1, or with ``normalize="window"`` the
+            window's scale over the batch's mean scale: a weighted loss on the normalised
+            targets is then (exactly, for the MAE) the loss on the encoded values: the
+            inputs are scale-free, the objective is unchanged.
         """
         past, observed, past_exog, future_exog = self.past(series, origins, lookback, out)
-        inputs, level, scale = encode(past, observed, normalize, future_exog, past_exog, patch)
+        inputs, level, scale = encode(
+            past, observed, normalize, future_exog, past_exog, patch, scale_channel
+        )
         actual, weights = self.ahead(series, origins, out)
         targets = (actual - level[:, None]) / scale[:, None] * weights
+        if normalize == "window":
+            weights = weights * (scale / scale.mean())[:, None]
         return inputs, targets, weights
 
     def history(self, lookback: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

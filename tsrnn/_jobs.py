@@ -102,6 +102,7 @@ class PanelJob:
     n_channels: int
     steps: int
     seed: int
+    scale_channel: bool = False
 
     @property
     def size(self) -> int:
@@ -135,8 +136,9 @@ class PanelJob:
             high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
             origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
             return panel.windows(
-                series, origins, self.lookback, self.out, self.normalize, self.patch
-            )
+                series, origins, self.lookback, self.out, self.normalize, self.patch,
+                self.scale_channel,
+            )  # fmt: skip
 
         params = {**self.params, "verbose": 0} if rank or quiet else self.params
         return RNNRegressor(**params)._fit_steps(

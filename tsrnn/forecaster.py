@@ -78,12 +78,19 @@ class RNNForecaster(BaseEstimator):
     strategy : {"direct", "recursive"}, default="direct"
         ``"direct"``: one network emits all ``horizon`` values at once (no error feedback).
         ``"recursive"``: a one-step network is fed its own forecasts.
-    normalize : {"last", "window", "none"}, default="last"
+    normalize : {"last", "window", "none"}, default="window"
         How the level is taken out of each window before the network sees it (RNNs
         extrapolate raw levels badly). ``"last"``: subtract the window's last value, so inputs
         and targets are changes from the last observation: a trend is an offset per step and
-        the forecast starts where the data end. ``"window"``: also divide by the window's mean
-        absolute step change. ``"none"``: feed the scaled levels.
+        the forecast starts where the data end. ``"window"``: also divide inputs and targets
+        by the window's mean absolute step change, so a smooth series (changes of 0.5% a
+        step) and a volatile one (30%) give the network inputs of the same size; the loss is
+        weighted by that scale, so the objective stays the error on the encoded values
+        (relative errors for log-scaled series). Every other network of the ensemble (the
+        second, fourth, ...) also reads the log of that scale as an input channel: it tells
+        a smooth series from a volatile one. In our runs that helped on some sets of series
+        and hurt on others, and the ensemble of both kinds did better than choosing a kind
+        on held-out windows. ``"none"``: feed the scaled levels.
     season_length : int or None, default=None
         Observations per season; ``None`` infers it from the frequency (see
         :func:`season_length_for`).
@@ -119,8 +126,9 @@ class RNNForecaster(BaseEstimator):
         ``calibration_size`` ones whose every step is observed). ``None`` aims at about 200
         windows in all: one per series when there are 200 series or more, up to a fifth of a
         single series' length.
-    n_models : int, default=3
-        Networks trained from different seeds whose forecasts are averaged.
+    n_models : int, default=4
+        Networks trained from different seeds whose forecasts are averaged (with
+        ``normalize="window"``, every other one also reads its windows' scale).
     cell, hidden_size, num_layers, dropout, optimizer, learning_rate, weight_decay, batch_size, \
 clip_grad_norm, device, verbose
         Passed to each :class:`~tsrnn.RNNRegressor` (see there) and validated when ``fit``
@@ -170,7 +178,7 @@ clip_grad_norm, device, verbose
     n_calibration_ : int
         Held-out windows the intervals were calibrated on (0 without interval).
     models_ : list of RNNRegressor
-        The fitted networks.
+        The fitted networks, whose forecasts are averaged.
     combine_ : {"none", "theta"}
         The combination used.
     calibration_errors_ : dict of str to float
@@ -214,7 +222,7 @@ clip_grad_norm, device, verbose
         lookback: int | None = None,
         horizon: int | None = None,
         strategy: str = "direct",
-        normalize: str = "last",
+        normalize: str = "window",
         season_length: int | None = None,
         scaler: str = "auto",
         deseasonalize: bool = True,
@@ -222,7 +230,7 @@ clip_grad_norm, device, verbose
         combine: str = "auto",
         interval: float | None = 0.9,
         calibration_size: int | None = None,
-        n_models: int = 3,
+        n_models: int = 4,
         cell: str = "lstm",
         hidden_size: int = 64,
         num_layers: int = 1,
@@ -576,7 +584,16 @@ clip_grad_norm, device, verbose
         encoded = scaling.encode(values, rows)
         panel = Panel(encoded, xs)
         seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
-        return scaling, panel, encoded, [self._job(panel, int(s)) for s in seeds]
+        jobs = [self._job(panel, int(s), self._reads_scale(k)) for k, s in enumerate(seeds)]
+        return scaling, panel, encoded, jobs
+
+    def _reads_scale(self, k: int) -> bool:
+        """Whether network ``k`` of an ensemble also reads its windows' scale (odd ``k``)."""
+        return self.normalize == "window" and k % 2 == 1
+
+    def _n_channels(self, n_feat: int, scale_channel: bool) -> int:
+        """Input width of a network: value, observed [, log scale] [, future flag, exog]."""
+        return (2 + int(scale_channel) + (1 + n_feat if n_feat else 0)) * self.patch_size_
 
     def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarray:
         """The networks' encoded forecasts (n, h), averaged with Theta's when combined.
@@ -591,7 +608,7 @@ clip_grad_norm, device, verbose
         encoded = np.where(log[:, None], np.log(np.maximum(positive, 1e-300)), raw)
         return 0.5 * (z + encoded)
 
-    def _job(self, panel: Panel, seed: int) -> PanelJob:
+    def _job(self, panel: Panel, seed: int, scale_channel: bool = False) -> PanelJob:
         """One network's fit: ``steps_`` batches of windows drawn over the series of ``panel``."""
         out = self._out_steps()
         n_feat = 0 if panel.exog is None else panel.exog.shape[1]
@@ -604,9 +621,10 @@ clip_grad_norm, device, verbose
             patch=self.patch_size_,
             batch=self.batch_size_,
             n_steps=math.ceil((self.lookback_ + (out if n_feat else 0)) / self.patch_size_),
-            n_channels=(2 + (1 + n_feat if n_feat else 0)) * self.patch_size_,
+            n_channels=self._n_channels(n_feat, scale_channel),
             steps=self.steps_,
             seed=seed,
+            scale_channel=scale_channel,
         )
 
     def _hold_out(self, values: list, xs: list | None, seed: int) -> _HeldOut:
@@ -692,6 +710,7 @@ clip_grad_norm, device, verbose
         horizon, n_feat). Forecasts past ``out`` steps are fed back as observed history.
         """
         out = self._out_steps()
+        reads = [self._reads(m) for m in models]
         past, observed = _tensor(past), _tensor(observed)
         past_X, future_X = _tensor(past_X), _tensor(future_X)
         steps = []
@@ -703,10 +722,15 @@ clip_grad_norm, device, verbose
                 if block_X.shape[1] < out:  # past the requested horizon: pad, output unused
                     pad = block_X[:, -1:].expand(-1, out - block_X.shape[1], -1)
                     block_X = torch.cat([block_X, pad], dim=1)
-            inputs, level, scale = encode(
-                past, observed, self.normalize, block_X, past_X, self.patch_size_
+            inputs = {}  # each network gets the channels it was trained on
+            for flag in set(reads):
+                inputs[flag], level, scale = encode(
+                    past, observed, self.normalize, block_X, past_X, self.patch_size_, flag
+                )
+            z = torch.stack(
+                [m._predict_tensor(inputs[r]) for m, r in zip(models, reads, strict=True)]
             )
-            z = torch.stack([m._predict_tensor(inputs) for m in models]).mean(dim=0)
+            z = z.mean(dim=0)
             step = z * scale[:, None] + level[:, None]  # (n, out)
             steps.append(step)
             past = torch.cat([past, step], dim=1)[:, -self.lookback_ :]
@@ -715,6 +739,11 @@ clip_grad_norm, device, verbose
                 past_X = torch.cat([past_X, block_X], dim=1)[:, -self.lookback_ :]
             done += out
         return torch.cat(steps, dim=1)[:, :horizon].numpy().astype(np.float64)
+
+    def _reads(self, model: RNNRegressor) -> bool:
+        """Whether a fitted network reads the scale channel (told by its input width)."""
+        n_feat = len(self.feature_names_in_)
+        return model.n_channels_in_ == self._n_channels(n_feat, True)
 
     def _history(self, y, X) -> tuple:
         """Encoded history (n, lookback), its mask, exog, rows, last stamps, season shifts."""

@@ -3,8 +3,8 @@
 The estimators know nothing of Dask. Inside :func:`train_on_dask`, each fit hands its networks
 to the cluster instead of training them one after another in this process:
 
-* **Networks side by side.** The six networks of a default :class:`~tsrnn.RNNForecaster` fit
-  (three seeds, each with its calibration twin) are independent: each becomes one task, on any
+* **Networks side by side.** The eight networks of a default :class:`~tsrnn.RNNForecaster` fit
+  (four seeds, each with its calibration twin) are independent: each becomes one task, on any
   worker. A worker lost mid-fit costs only its task, which Dask runs again elsewhere. The
   result is the same as in this process (same seeds, same CPU: same weights).
 * **One network, data-parallel.** When there are more workers than networks (e.g. one
@@ -69,7 +69,7 @@ def train_on_dask(
         Workers of the local cluster (None: one per core).
     ranks : int or None, default=None
         Workers training each network together. None: the workers shared out over the
-        networks of each fit (a forecaster's six networks on two workers: one rank each; one
+        networks of each fit (a forecaster's eight networks on two workers: one rank each; one
         regressor on two workers: two ranks).
     timeout : float, default=60.0
         Seconds allowed to form a process group and for each of its collectives.
