@@ -156,6 +156,17 @@ def test_every_other_network_reads_the_window_scale(air):
     assert [m.n_channels_in_ // last.patch_size_ for m in last.models_] == [2, 2]
 
 
+def test_a_held_out_value_without_a_log_leaves_the_intervals_finite():
+    """A series positive up to the calibration cut is log-scaled there; a value <= 0 in its
+    held-out part cannot be encoded, so that window is left out instead of making every
+    interval NaN."""
+    y = monthly(n=60)
+    y.iloc[-3] = -5.0
+    f = RNNForecaster(lookback=12, horizon=6, calibration_size=4, **FAST).fit(y)
+    assert np.isfinite(f.quantiles_).all() and 0 < f.n_calibration_ < 4
+    assert np.isfinite(f.predict()[["lower", "upper"]].to_numpy()).all()
+
+
 def test_range_index_input():
     """A RangeIndex series is forecast on the integers that follow."""
     y = pd.Series(np.sin(np.arange(50) / 3))

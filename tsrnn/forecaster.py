@@ -673,7 +673,9 @@ clip_grad_norm, device, verbose
         alone = self._forecast(models, past, observed, past_X, future_X, h)
         actual, weights = panel.ahead(series, origins, h)
         spread = scaling.spread[series.numpy()][:, None]
-        complete = weights.numpy().all(axis=1)
+        # A window counts when every step is observed and encodable: a series that was
+        # positive up to its cut is log-scaled, and a held-out value <= 0 has no log.
+        complete = weights.numpy().all(axis=1) & np.isfinite(actual.numpy()).all(axis=1)
 
         def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), in units of spread
             return (np.abs(actual.numpy() - pred) / spread)[complete]
