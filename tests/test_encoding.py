@@ -78,3 +78,17 @@ def test_scale_channel_holds_the_log_of_the_window_scale():
     assert inputs.shape == (2, 6, 3)
     np.testing.assert_allclose(inputs[:, :, 2], np.log([[0.02] * 6, [0.5] * 6]), rtol=1e-4)
     np.testing.assert_allclose(inputs[0, :, 0], inputs[1, :, 0], atol=1e-4)  # scale-free
+
+
+def test_scale_channel_continues_over_the_exogenous_future_steps():
+    """With exogenous columns the window runs ``out`` steps past the origin; the log-scale
+    channel holds its value there too, and the future flag and exog follow it."""
+    past = torch.tensor([[1.0, 1.2, 1.4, 1.6]])
+    observed = torch.ones(1, 4)
+    future_exog, past_exog = torch.full((1, 2, 1), 7.0), torch.full((1, 4, 1), 5.0)
+    inputs, _, _ = encode(past, observed, "window", future_exog, past_exog, 1, True)
+    assert inputs.shape == (1, 6, 5)  # value, observed, log scale, future flag, one column
+    np.testing.assert_allclose(inputs[0, :, 2], np.log(0.2), rtol=1e-4)
+    assert inputs[0, :, 3].tolist() == [0, 0, 0, 0, 1, 1]
+    assert inputs[0, :, 4].tolist() == [5, 5, 5, 5, 7, 7]
+    assert inputs[0, 4:, :2].abs().sum() == 0  # no value, not observed, ahead

@@ -157,13 +157,14 @@ def test_every_other_network_reads_the_window_scale(air):
 
 
 def test_a_held_out_value_without_a_log_leaves_the_intervals_finite():
-    """A series positive up to the calibration cut is log-scaled there; a value <= 0 in its
-    held-out part cannot be encoded, so that window is left out instead of making every
-    interval NaN."""
+    """A series positive up to the calibration cut but with a value <= 0 after it is scaled
+    by the calibration fit as the final fit scales it (no log), so every held-out window is
+    encodable instead of one NaN score making every interval NaN."""
     y = monthly(n=60)
     y.iloc[-3] = -5.0
     f = RNNForecaster(lookback=12, horizon=6, calibration_size=4, **FAST).fit(y)
-    assert np.isfinite(f.quantiles_).all() and 0 < f.n_calibration_ < 4
+    assert np.isfinite(f.quantiles_).all() and f.n_calibration_ == 4
+    assert not f.scaling_.log[0]
     assert np.isfinite(f.predict()[["lower", "upper"]].to_numpy()).all()
 
 

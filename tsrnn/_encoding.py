@@ -155,7 +155,13 @@ class SeriesScaling:
                             + self.loc[rows][:, None])  # fmt: skip
 
 
-def fit_scaling(values: list, kind: str, season_length: int, deseasonalize: bool) -> SeriesScaling:
+def fit_scaling(
+    values: list,
+    kind: str,
+    season_length: int,
+    deseasonalize: bool,
+    positive: np.ndarray | None = None,
+) -> SeriesScaling:
     """Fit the scaling and seasonal indices of each series.
 
     Parameters
@@ -170,6 +176,10 @@ def fit_scaling(values: list, kind: str, season_length: int, deseasonalize: bool
     deseasonalize : bool
         Subtract classical seasonal indices from series whose autocorrelation at the season
         lag is significant (see :func:`is_seasonal`).
+    positive : ndarray of shape (n_series,) of bool or None, default=None
+        Which series ``"auto"`` log-scales; None: those whose values are all > 0. A fit on
+        the first part of each series passes the whole series' answer, so that it scales
+        them as the fit on the whole series will.
 
     Returns
     -------
@@ -182,13 +192,13 @@ def fit_scaling(values: list, kind: str, season_length: int, deseasonalize: bool
     season = np.zeros((n_series, m))
     spread = np.ones(n_series)
     for k, v in enumerate(values):
-        positive = bool(np.all(v > 0))
-        if kind == "log" and not positive:
+        is_positive = bool(np.all(v > 0))
+        if kind == "log" and not is_positive:
             raise DataError(
                 f"scaler='log' needs positive values, but series {k} has a value <= 0: use "
                 "scaler='auto' or 'standard'."
             )
-        if kind == "log" or (kind == "auto" and positive):
+        if kind == "log" or (kind == "auto" and (is_positive if positive is None else positive[k])):
             log[k] = True
             z = np.log(v)
         else:
@@ -274,11 +284,11 @@ def encode(
         return _patched(torch.stack(channels, dim=2), patch), level, scale
     out = future_exog.shape[1]
     pad = past.new_zeros(n, out)
-    flag = torch.cat([pad.new_zeros(n, past.shape[1]), past.new_ones(n, out)], 1)
     ahead = [pad, pad] + ([torch.log(scale)[:, None].expand_as(pad)] if scale_channel else [])
     y_part = torch.stack([torch.cat(c, 1) for c in zip(channels, ahead, strict=True)], dim=2)
+    flag = torch.cat([past.new_zeros(n, past.shape[1]), past.new_ones(n, out)], 1)[:, :, None]
     exog = torch.cat([past_exog, future_exog], 1)
-    return _patched(torch.cat([y_part, flag[:, :, None], exog], dim=2), patch), level, scale
+    return _patched(torch.cat([y_part, flag, exog], dim=2), patch), level, scale
 
 
 def _patched(inputs: torch.Tensor, patch: int) -> torch.Tensor:

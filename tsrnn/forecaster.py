@@ -576,10 +576,14 @@ clip_grad_norm, device, verbose
     def _out_steps(self) -> int:
         return self.horizon_ if self.strategy == "direct" else 1
 
-    def _prepare(self, values: list, xs: list | None, seed: int) -> tuple:
+    def _prepare(
+        self, values: list, xs: list | None, seed: int, positive: np.ndarray | None = None
+    ) -> tuple:
         """Scale and encode the series; one job per network. Returns (scaling, panel,
-        encoded series, jobs)."""
-        scaling = fit_scaling(values, self.scaler, self.season_length_, self.deseasonalize)
+        encoded series, jobs). ``positive``: see :func:`~tsrnn._encoding.fit_scaling`."""
+        scaling = fit_scaling(
+            values, self.scaler, self.season_length_, self.deseasonalize, positive
+        )
         rows = np.arange(len(values))
         encoded = scaling.encode(values, rows)
         panel = Panel(encoded, xs)
@@ -647,7 +651,10 @@ clip_grad_norm, device, verbose
         cut = lengths[keep] - h - counts[keep] + 1
         train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
         train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
-        scaling, _, encoded, jobs = self._prepare(train_values, train_xs, seed)
+        # Each series is scaled as the final fit will scale it: a series positive up to its
+        # cut but not after is not log-scaled (its held-out values <= 0 would have no log).
+        positive = np.array([bool(np.all(values[k] > 0)) for k in keep])
+        scaling, _, encoded, jobs = self._prepare(train_values, train_xs, seed, positive)
         return _HeldOut(keep, cut, counts[keep], scaling, encoded, jobs)
 
     def _calibrate(
@@ -673,9 +680,7 @@ clip_grad_norm, device, verbose
         alone = self._forecast(models, past, observed, past_X, future_X, h)
         actual, weights = panel.ahead(series, origins, h)
         spread = scaling.spread[series.numpy()][:, None]
-        # A window counts when every step is observed and encodable: a series that was
-        # positive up to its cut is log-scaled, and a held-out value <= 0 has no log.
-        complete = weights.numpy().all(axis=1) & np.isfinite(actual.numpy()).all(axis=1)
+        complete = weights.numpy().all(axis=1)
 
         def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), in units of spread
             return (np.abs(actual.numpy() - pred) / spread)[complete]
