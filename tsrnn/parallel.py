@@ -260,6 +260,10 @@ class DaskTrainer:
         worker has one (ranks of one group must share a backend), else all of them."""
         client = self.client
         info = client.scheduler_info(n_workers=-1)["workers"]
+        if not info:  # e.g. a nanny restarting the only workers: wait for one, up to timeout
+            with contextlib.suppress(TimeoutError):
+                client.wait_for_workers(1, timeout=self.timeout)
+            info = client.scheduler_info(n_workers=-1)["workers"]
         if not info:
             raise ClusterError(
                 f"The Dask cluster at {client.scheduler.address} has no workers: start some "
