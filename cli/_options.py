@@ -190,6 +190,15 @@ MODEL_OPTIONS = {
             show_default="2 horizons or 2 seasons, at least 8; short series are padded",
         ),
     ],
+    "long_lookback": Annotated[
+        int | None,
+        typer.Option(
+            metavar="INT",
+            min=1,
+            help="Steps of history the third and fourth of every four networks read instead.",
+            show_default="the lookback",
+        ),
+    ],
     "strategy": Annotated[
         Literal["direct", "recursive"] | None,
         typer.Option(
@@ -442,6 +451,12 @@ def count_series(frame) -> int:
     if isinstance(frame.index, pd.MultiIndex):
         return int(frame.index.get_level_values(0).nunique())
     return 1
+
+
+def lookbacks(model) -> str:
+    """A fitted forecaster's lookbacks for a summary line: "24", or "24 and 48"."""
+    short, long = model.lookback_, model.long_lookback_
+    return str(short) if short == long else f"{short} and {long}"
 
 
 def say(quiet: bool, message: str) -> None:

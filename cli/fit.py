@@ -21,6 +21,7 @@ from ._options import (
     count_series,
     describe_series,
     exog_columns,
+    lookbacks,
     model_options,
     progress_to_stderr,
     read_data,
@@ -77,6 +78,6 @@ def fit(
     say(
         quiet,
         f"Fitted {len(fitted.models_)} network(s) on {count_series(y)} series "
-        f"({fitted.cell}, lookback {fitted.lookback_}, "
+        f"({fitted.cell}, lookback {lookbacks(fitted)}, "
         f"horizon {fitted.horizon_}, {fitted.steps_} steps each) in {timer}: {model} (model).",
     )

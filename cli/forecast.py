@@ -23,6 +23,7 @@ from ._options import (
     describe_outputs,
     describe_series,
     exog_columns,
+    lookbacks,
     model_options,
     progress_to_stderr,
     read_data,
@@ -93,6 +94,6 @@ def forecast(
     say(
         quiet,
         f"Forecast {model.horizon_} steps of {count_series(result)} series ({model.cell}, "
-        f"lookback {model.lookback_}, {len(model.models_)} network(s) of {model.steps_} "
+        f"lookback {lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} "
         f"steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
     )

@@ -12,6 +12,8 @@ from tsrnn import RNNForecaster
 from tsrnn._series import check_series
 from tsrnn.datasets import load
 from tsrnn.errors import DataError, NotFittedError, ParameterError, TsrnnError
+from tsrnn.persist import load as load_model
+from tsrnn.persist import save
 
 FAST = {
     "hidden_size": 4,
@@ -145,15 +147,43 @@ def test_every_other_network_reads_the_window_scale(air):
     f = RNNForecaster(lookback=24, interval=None, **{**FAST, "n_models": 2}).fit(air)
     assert [m.n_channels_in_ // f.patch_size_ for m in f.models_] == [2, 3]
     both = f.predict()["forecast"].to_numpy()
-    models = f.models_
-    f.models_ = models[:1]
+    models, inputs = f.models_, f.network_inputs_
+    f.models_, f.network_inputs_ = models[:1], inputs[:1]
     first = f.predict()["forecast"].to_numpy()
-    f.models_ = models[1:]
+    f.models_, f.network_inputs_ = models[1:], inputs[1:]
     second = f.predict()["forecast"].to_numpy()
     np.testing.assert_allclose(both, np.sqrt(first * second), rtol=1e-5)  # log scale: geometric
     last = RNNForecaster(lookback=24, normalize="last", interval=None, **{**FAST, "n_models": 2})
     last.fit(air)
     assert [m.n_channels_in_ // last.patch_size_ for m in last.models_] == [2, 2]
+
+
+def test_the_third_and_fourth_networks_read_the_long_lookback(air, tmp_path):
+    """long_lookback: networks 2 and 3 of four train on (and predict from) longer windows,
+    with their own patch; the ensemble is the mean of each kind's forecast, and a saved
+    file keeps what each network reads."""
+    f = RNNForecaster(lookback=12, long_lookback=36, interval=None, **{**FAST, "n_models": 4})
+    f.fit(air)
+    assert f.long_lookback_ == 36 and f.history_y_.shape == (1, 36)
+    assert f.network_inputs_ == [(12, 1, False), (12, 1, True), (36, 3, False), (36, 3, True)]
+    assert [m.n_channels_in_ for m in f.models_] == [2, 3, 6, 9]
+    both = f.predict()["forecast"].to_numpy()
+    models, inputs = f.models_, f.network_inputs_
+    parts = []
+    for k in (slice(0, 2), slice(2, 4)):
+        f.models_, f.network_inputs_ = models[k], inputs[k]
+        parts.append(f.predict()["forecast"].to_numpy())
+    f.models_, f.network_inputs_ = models, inputs
+    np.testing.assert_allclose(both, np.sqrt(parts[0] * parts[1]), rtol=1e-5)
+    assert not np.allclose(parts[0], parts[1])
+    save(f, tmp_path / "m.tsrnn")
+    loaded = load_model(tmp_path / "m.tsrnn")
+    assert loaded.network_inputs_ == f.network_inputs_
+    np.testing.assert_array_equal(loaded.predict()["forecast"], both)
+    # A series shorter than the long lookback caps it; never below the lookback.
+    short = RNNForecaster(lookback=12, long_lookback=500, interval=None, **FAST).fit(air)
+    assert short.long_lookback_ == len(air) - 1
+    assert RNNForecaster(lookback=12, long_lookback=4, **FAST).fit(air).long_lookback_ == 12
 
 
 def test_a_held_out_value_without_a_log_leaves_the_intervals_finite():

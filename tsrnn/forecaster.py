@@ -66,10 +66,16 @@ class RNNForecaster(BaseEstimator):
     Parameters
     ----------
     lookback : int or None, default=None
-        Steps of history each forecast reads. ``None`` picks ``max(2 * horizon,
-        2 * season_length, 8)``, at most the longest series' length. Series shorter than the
-        lookback are left-padded (an *observed* input channel marks the padding), so one short
-        series never shortens the history the others are read with.
+        Steps of history each network reads (see ``long_lookback``). ``None`` picks
+        ``max(2 * horizon, 2 * season_length, 8)``, at most the longest series' length.
+        Series shorter than the lookback are left-padded (an *observed* input channel marks
+        the padding), so one short series never shortens the history the others are read
+        with.
+    long_lookback : int or None, default=None
+        Steps of history the third and fourth of every four networks (the seventh and eighth,
+        ...) read instead, for an ensemble over lookbacks as in N-BEATS: networks that see the
+        season and the trend over different spans. ``None``: ``lookback`` (one length). At
+        most the longest series' length minus one is used, and never less than ``lookback``.
     horizon : int or None, default=None
         Steps ahead the networks are trained for, and the default of ``predict``. ``None`` picks
         one season (``season_length``), or 8 steps without a season. With
@@ -107,7 +113,8 @@ class RNNForecaster(BaseEstimator):
     patch_size : int or None, default=None
         Consecutive steps the network reads as one input step (segments, as in SegRNN), so
         the recurrence over a long lookback runs fewer, richer steps: faster, and the
-        gradient travels fewer steps. ``None``: ``round(lookback / 12)``, at least 1.
+        gradient travels fewer steps. ``None``: ``round(lookback / 12)``, at least 1, for
+        each network's lookback.
     combine : {"auto", "none", "theta"}, default="auto"
         ``"theta"``: average the networks' forecast (on the encoded scale: a geometric mean
         for log-scaled series) with the standard Theta method's forecast of each
@@ -127,8 +134,9 @@ class RNNForecaster(BaseEstimator):
         windows in all: one per series when there are 200 series or more, up to a fifth of a
         single series' length.
     n_models : int, default=4
-        Networks trained from different seeds whose forecasts are averaged (with
-        ``normalize="window"``, every other one also reads its windows' scale).
+        Networks trained from different seeds whose forecasts are averaged. With
+        ``normalize="window"`` every other one also reads its windows' scale, and the third
+        and fourth of every four read ``long_lookback`` steps.
     cell, hidden_size, num_layers, dropout, optimizer, learning_rate, weight_decay, batch_size, \
 clip_grad_norm, device, verbose
         Passed to each :class:`~tsrnn.RNNRegressor` (see there) and validated when ``fit``
@@ -153,8 +161,12 @@ clip_grad_norm, device, verbose
     ----------
     freq_ : str or int
         Frequency of the series (offset alias) or integer step of a ``RangeIndex``.
-    horizon_, lookback_, season_length_, patch_size_, batch_size_, steps_ : int
-        The values used, after resolving ``None`` defaults.
+    horizon_, lookback_, long_lookback_, season_length_, patch_size_, batch_size_, steps_ : int
+        The values used, after resolving ``None`` defaults (``patch_size_``: the one of
+        ``lookback_``).
+    network_inputs_ : list of tuple of (int, int, bool)
+        What each network of ``models_`` reads: its lookback, patch size and whether it reads
+        its windows' scale.
     series_ids_ : list
         Series ids in order (``[None]`` for a single series).
     scaling_ : SeriesScaling
@@ -163,10 +175,10 @@ clip_grad_norm, device, verbose
         Scaler of the exogenous columns (empty without ``X``).
     feature_names_in_ : ndarray of shape (n_features,)
         Columns of ``X`` seen in ``fit`` (empty without ``X``).
-    history_y_, history_observed_ : ndarray of shape (n_series, lookback_)
+    history_y_, history_observed_ : ndarray of shape (n_series, max(lookback_, long_lookback_))
         Last encoded values of each series and where they were observed: the default
         history for ``predict``.
-    history_X_ : ndarray of shape (n_series, lookback_, n_features)
+    history_X_ : ndarray of shape (n_series, max(lookback_, long_lookback_), n_features)
         Last scaled rows of ``X`` of each series.
     last_index_ : list
         Last timestamp (or integer) of each series.
@@ -199,6 +211,7 @@ clip_grad_norm, device, verbose
 
     _parameter_constraints: ClassVar[dict] = {
         "lookback": [Interval(Integral, 1, None, closed="left"), None],
+        "long_lookback": [Interval(Integral, 1, None, closed="left"), None],
         "horizon": [Interval(Integral, 1, None, closed="left"), None],
         "strategy": [StrOptions({"direct", "recursive"})],
         "normalize": [StrOptions(set(NORMALIZE))],
@@ -220,6 +233,7 @@ clip_grad_norm, device, verbose
         self,
         *,
         lookback: int | None = None,
+        long_lookback: int | None = None,
         horizon: int | None = None,
         strategy: str = "direct",
         normalize: str = "window",
@@ -249,6 +263,7 @@ clip_grad_norm, device, verbose
         verbose: int = 0,
     ) -> None:
         self.lookback = lookback
+        self.long_lookback = long_lookback
         self.horizon = horizon
         self.strategy = strategy
         self.normalize = normalize
@@ -315,8 +330,11 @@ clip_grad_norm, device, verbose
         default_h = self.season_length_ if self.season_length_ > 1 else 8
         self.horizon_ = int(self.horizon or default_h)
         wanted = max(2 * self.horizon_, 2 * self.season_length_, 8)
-        self.lookback_ = int(self.lookback or min(wanted, max(int(lengths.max()) - 1, 1)))
-        self.patch_size_ = int(self.patch_size or max(1, round(self.lookback_ / _RNN_STEPS)))
+        longest = max(int(lengths.max()) - 1, 1)
+        self.lookback_ = int(self.lookback or min(wanted, longest))
+        self.long_lookback_ = max(self.lookback_, min(int(self.long_lookback or 0), longest))
+        self.patch_size_ = self._patch_for(self.lookback_)
+        self.network_inputs_ = [self._inputs_of(k) for k in range(self.n_models)]
         self._set_meta(y, ids, X, last)
         if X is not None:
             self.x_loc_, self.x_scale_ = _fit_columns(self.scaler, xs)
@@ -347,14 +365,14 @@ clip_grad_norm, device, verbose
         self.theta_ = None
         if self.combine_ == "theta":
             self.theta_ = fit_theta(_levels(encoded, self.scaling_.log))
-        past, observed, past_X = panel.history(self.lookback_)
+        past, observed, past_X = panel.history(self._span())
         self.history_y_ = past.numpy().astype(np.float64)
         self.history_observed_ = observed.numpy().astype(np.float64)
         n_feat = len(self.feature_names_in_)
         self.history_X_ = (
             past_X.numpy().astype(np.float64)
             if past_X is not None
-            else np.zeros((len(values), self.lookback_, n_feat))
+            else np.zeros((len(values), self._span(), n_feat))
         )
         return self
 
@@ -394,7 +412,9 @@ clip_grad_norm, device, verbose
         horizon = int(horizon)
         past, observed, past_X, rows, last, shifts, theta = self._history(y, X)
         future_X = self._future_exog(X_future, horizon, rows, last)
-        mean = self._forecast(self.models_, past, observed, past_X, future_X, horizon)
+        mean = self._forecast(
+            self.models_, self.network_inputs_, past, observed, past_X, future_X, horizon
+        )
         mean = self._combined(mean, theta, self.scaling_.log[rows])
         half = (
             extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
@@ -429,8 +449,8 @@ clip_grad_norm, device, verbose
         arrays : dict of str to ndarray
             The per-series scaling (``scaling_log`` (n_series,), ``scaling_loc``,
             ``scaling_scale``, ``scaling_spread``, ``scaling_season`` (n_series, m)) and the
-            history (``history_y``, ``history_observed`` (n_series, lookback_), ``history_X``
-            (n_series, lookback_, n_features)).
+            history (``history_y``, ``history_observed`` (n_series, span), ``history_X``
+            (n_series, span, n_features)), span the longest lookback.
         regressors : dict of str to RNNRegressor
             ``"model_0"``, ``"model_1"``, ... the fitted networks.
         """
@@ -440,7 +460,9 @@ clip_grad_norm, device, verbose
             "season_length": self.season_length_,
             "horizon": self.horizon_,
             "lookback": self.lookback_,
+            "long_lookback": self.long_lookback_,
             "patch_size": self.patch_size_,
+            "network_inputs": [[int(lb), int(p), bool(s)] for lb, p, s in self.network_inputs_],
             "steps": self.steps_,
             "batch_size": self.batch_size_,
             "multi": self.multi_,
@@ -534,6 +556,13 @@ clip_grad_norm, device, verbose
         self.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
         self.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
         self.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
+        # Format 1 files have one lookback; their networks' kind is told by the input width.
+        self.long_lookback_ = int(meta.get("long_lookback", self.lookback_))
+        n_feat = len(self.feature_names_in_)
+        wide = self._n_channels(n_feat, True, self.patch_size_)
+        one = [[self.lookback_, self.patch_size_, m.n_channels_in_ == wide] for m in self.models_]
+        inputs = meta.get("network_inputs", one)
+        self.network_inputs_ = [(int(lb), int(p), bool(s)) for lb, p, s in inputs]
         self.theta_ = None
         if "theta_level" in arrays:
             self.theta_ = Theta(
@@ -588,16 +617,26 @@ clip_grad_norm, device, verbose
         encoded = scaling.encode(values, rows)
         panel = Panel(encoded, xs)
         seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
-        jobs = [self._job(panel, int(s), self._reads_scale(k)) for k, s in enumerate(seeds)]
+        jobs = [self._job(panel, int(s), *self.network_inputs_[k]) for k, s in enumerate(seeds)]
         return scaling, panel, encoded, jobs
 
-    def _reads_scale(self, k: int) -> bool:
-        """Whether network ``k`` of an ensemble also reads its windows' scale (odd ``k``)."""
-        return self.normalize == "window" and k % 2 == 1
+    def _inputs_of(self, k: int) -> tuple[int, int, bool]:
+        """Lookback, patch size and scale channel of network ``k`` of the ensemble: the
+        third and fourth of every four read ``long_lookback_``, every odd one the scale."""
+        lookback = self.long_lookback_ if (k // 2) % 2 == 1 else self.lookback_
+        scale_channel = self.normalize == "window" and k % 2 == 1
+        return lookback, self._patch_for(lookback), scale_channel
 
-    def _n_channels(self, n_feat: int, scale_channel: bool) -> int:
+    def _patch_for(self, lookback: int) -> int:
+        return int(self.patch_size or max(1, round(lookback / _RNN_STEPS)))
+
+    def _span(self) -> int:
+        """History the ensemble reads: its longest lookback."""
+        return max(lookback for lookback, _, _ in self.network_inputs_)
+
+    def _n_channels(self, n_feat: int, scale_channel: bool, patch: int) -> int:
         """Input width of a network: value, observed [, log scale] [, future flag, exog]."""
-        return (2 + int(scale_channel) + (1 + n_feat if n_feat else 0)) * self.patch_size_
+        return (2 + int(scale_channel) + (1 + n_feat if n_feat else 0)) * patch
 
     def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarray:
         """The networks' encoded forecasts (n, h), averaged with Theta's when combined.
@@ -612,20 +651,22 @@ clip_grad_norm, device, verbose
         encoded = np.where(log[:, None], np.log(np.maximum(positive, 1e-300)), raw)
         return 0.5 * (z + encoded)
 
-    def _job(self, panel: Panel, seed: int, scale_channel: bool = False) -> PanelJob:
+    def _job(
+        self, panel: Panel, seed: int, lookback: int, patch: int, scale_channel: bool
+    ) -> PanelJob:
         """One network's fit: ``steps_`` batches of windows drawn over the series of ``panel``."""
         out = self._out_steps()
         n_feat = 0 if panel.exog is None else panel.exog.shape[1]
         return PanelJob(
             params={**{name: getattr(self, name) for name in _FORWARDED}, "random_state": seed},
             data=panel,
-            lookback=self.lookback_,
+            lookback=lookback,
             out=out,
             normalize=self.normalize,
-            patch=self.patch_size_,
+            patch=patch,
             batch=self.batch_size_,
-            n_steps=math.ceil((self.lookback_ + (out if n_feat else 0)) / self.patch_size_),
-            n_channels=self._n_channels(n_feat, scale_channel),
+            n_steps=math.ceil((lookback + (out if n_feat else 0)) / patch),
+            n_channels=self._n_channels(n_feat, scale_channel, patch),
             steps=self.steps_,
             seed=seed,
             scale_channel=scale_channel,
@@ -676,8 +717,9 @@ clip_grad_norm, device, verbose
         series = torch.from_numpy(np.repeat(sub_rows, counts))
         offsets = np.concatenate([np.arange(c) for c in counts])
         origins = torch.from_numpy(np.repeat(cut, counts) + offsets)
-        past, observed, past_X, future_X = panel.past(series, origins, self.lookback_, h)
-        alone = self._forecast(models, past, observed, past_X, future_X, h)
+        past, observed, past_X, future_X = panel.past(series, origins, self._span(), h)
+        inputs = self.network_inputs_  # the calibration networks are the final ones' kinds
+        alone = self._forecast(models, inputs, past, observed, past_X, future_X, h)
         actual, weights = panel.ahead(series, origins, h)
         spread = scaling.spread[series.numpy()][:, None]
         complete = weights.numpy().all(axis=1)
@@ -705,6 +747,7 @@ clip_grad_norm, device, verbose
     def _forecast(
         self,
         models: list[RNNRegressor],
+        inputs: list[tuple[int, int, bool]],
         past: torch.Tensor | np.ndarray,
         observed: torch.Tensor | np.ndarray,
         past_X: torch.Tensor | np.ndarray | None,
@@ -713,11 +756,12 @@ clip_grad_norm, device, verbose
     ) -> np.ndarray:
         """Encoded forecasts ``(n, horizon)`` from encoded windows, the ensemble's mean.
 
-        past, observed : (n, lookback); past_X : (n, lookback, n_feat); future_X : (n,
+        inputs : (lookback, patch, scale channel) of each network. past, observed : (n,
+        span), span at least the longest lookback; past_X : (n, span, n_feat); future_X : (n,
         horizon, n_feat). Forecasts past ``out`` steps are fed back as observed history.
         """
         out = self._out_steps()
-        reads = [self._reads(m) for m in models]
+        span = past.shape[1]
         past, observed = _tensor(past), _tensor(observed)
         past_X, future_X = _tensor(past_X), _tensor(future_X)
         steps = []
@@ -729,28 +773,24 @@ clip_grad_norm, device, verbose
                 if block_X.shape[1] < out:  # past the requested horizon: pad, output unused
                     pad = block_X[:, -1:].expand(-1, out - block_X.shape[1], -1)
                     block_X = torch.cat([block_X, pad], dim=1)
-            inputs = {}  # each network gets the channels it was trained on
-            for flag in set(reads):
-                inputs[flag], level, scale = encode(
-                    past, observed, self.normalize, block_X, past_X, self.patch_size_, flag
-                )
-            z = torch.stack(
-                [m._predict_tensor(inputs[r]) for m, r in zip(models, reads, strict=True)]
-            )
-            z = z.mean(dim=0)
-            step = z * scale[:, None] + level[:, None]  # (n, out)
+            encoded = {}  # each kind of network gets the window it was trained on
+            for lookback, patch, scale_channel in set(inputs):
+                encoded[lookback, patch, scale_channel] = encode(
+                    past[:, -lookback:], observed[:, -lookback:], self.normalize, block_X,
+                    None if past_X is None else past_X[:, -lookback:], patch, scale_channel,
+                )  # fmt: skip
+            step = torch.zeros(len(past), out)
+            for model, kind in zip(models, inputs, strict=True):
+                x, level, scale = encoded[kind]  # the window's scale depends on its lookback
+                step += model._predict_tensor(x) * scale[:, None] + level[:, None]
+            step /= len(models)  # (n, out)
             steps.append(step)
-            past = torch.cat([past, step], dim=1)[:, -self.lookback_ :]
-            observed = torch.cat([observed, torch.ones_like(step)], dim=1)[:, -self.lookback_ :]
+            past = torch.cat([past, step], dim=1)[:, -span:]
+            observed = torch.cat([observed, torch.ones_like(step)], dim=1)[:, -span:]
             if past_X is not None:
-                past_X = torch.cat([past_X, block_X], dim=1)[:, -self.lookback_ :]
+                past_X = torch.cat([past_X, block_X], dim=1)[:, -span:]
             done += out
         return torch.cat(steps, dim=1)[:, :horizon].numpy().astype(np.float64)
-
-    def _reads(self, model: RNNRegressor) -> bool:
-        """Whether a fitted network reads the scale channel (told by its input width)."""
-        n_feat = len(self.feature_names_in_)
-        return model.n_channels_in_ == self._n_channels(n_feat, True)
 
     def _history(self, y, X) -> tuple:
         """Encoded history (n, lookback), its mask, exog, rows, last stamps, season shifts."""
@@ -800,7 +840,7 @@ clip_grad_norm, device, verbose
         encoded = self.scaling_.encode(values, rows, shifts)
         if xs is not None:
             xs = [(x - self.x_loc_) / self.x_scale_ for x in xs]
-        past, observed, past_X = Panel(encoded, xs).history(self.lookback_)
+        past, observed, past_X = Panel(encoded, xs).history(self._span())
         theta = None  # the Theta method reads the whole newer history
         if self.theta_ is not None:
             theta = fit_theta(_levels(encoded, self.scaling_.log[rows]))

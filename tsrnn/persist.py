@@ -11,13 +11,15 @@ never imported by a name read from the file.
 Layout of the metadata header (all values are strings, as safetensors requires)::
 
     format          "tsrnn"
-    format_version  "1"
+    format_version  "2"
     tsrnn           JSON: {"format_version", "tsrnn_version", "torch_version", "created",
                            "class", "params", "state", "arrays", "regressors"}
     sha256          hex digest of the JSON document followed by the tensor data
 
-A later format version must keep ``format`` and ``format_version`` in the header, so that an
-older tsrnn can refuse it with a clear message.
+Format 2 adds what each network of a forecaster reads (``network_inputs``: lookbacks may
+differ within an ensemble); format 1 files still load. A later format version must keep
+``format`` and ``format_version`` in the header, so that an older tsrnn can refuse it with a
+clear message.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from .io import atomic_path
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
 #: Version of the file layout written by :func:`save`; :func:`load` reads this one and older.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _FORMAT = "tsrnn"
 # The only classes a file may ask for: name in the file -> (module, class).
