@@ -556,12 +556,13 @@ clip_grad_norm, device, verbose
         self.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
         self.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
         self.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
-        # Format 1 files have one lookback; their networks' kind is told by the input width.
         self.long_lookback_ = int(meta.get("long_lookback", self.lookback_))
-        n_feat = len(self.feature_names_in_)
-        wide = self._n_channels(n_feat, True, self.patch_size_)
-        one = [[self.lookback_, self.patch_size_, m.n_channels_in_ == wide] for m in self.models_]
-        inputs = meta.get("network_inputs", one)
+        if "network_inputs" in meta:
+            inputs = meta["network_inputs"]
+        else:  # format 1: one lookback; a network's kind is told by its input width
+            wide = self._n_channels(len(self.feature_names_in_), True, self.patch_size_)
+            inputs = [[self.lookback_, self.patch_size_, m.n_channels_in_ == wide]
+                      for m in self.models_]  # fmt: skip
         self.network_inputs_ = [(int(lb), int(p), bool(s)) for lb, p, s in inputs]
         self.theta_ = None
         if "theta_level" in arrays:
