@@ -196,7 +196,7 @@ MODEL_OPTIONS = {
             metavar="INT",
             min=1,
             help="Steps of history the third and fourth of every four networks read instead.",
-            show_default="the lookback",
+            show_default="2 lookbacks, at most the longest series",
         ),
     ],
     "strategy": Annotated[
@@ -455,8 +455,7 @@ def count_series(frame) -> int:
 
 def lookbacks(model) -> str:
     """A fitted forecaster's lookbacks for a summary line: "24", or "24 and 48"."""
-    short, long = model.lookback_, model.long_lookback_
-    return str(short) if short == long else f"{short} and {long}"
+    return " and ".join(str(n) for n in sorted({lb for lb, _, _ in model.network_inputs_}))
 
 
 def say(quiet: bool, message: str) -> None:

@@ -184,6 +184,10 @@ def test_the_third_and_fourth_networks_read_the_long_lookback(air, tmp_path):
     short = RNNForecaster(lookback=12, long_lookback=500, interval=None, **FAST).fit(air)
     assert short.long_lookback_ == len(air) - 1
     assert RNNForecaster(lookback=12, long_lookback=4, **FAST).fit(air).long_lookback_ == 12
+    # By default it is twice the lookback; a single network reads only the lookback.
+    one = RNNForecaster(lookback=12, interval=None, **FAST).fit(air)
+    assert one.long_lookback_ == 24 and one.history_y_.shape == (1, 12)
+    assert RNNForecaster(lookback=100, interval=None, **FAST).fit(air).long_lookback_ == 143
 
 
 def test_a_held_out_value_without_a_log_leaves_the_intervals_finite():

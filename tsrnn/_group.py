@@ -15,7 +15,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-__all__ = ["Groups", "group_rows"]
+__all__ = ["Groups", "group_rows", "split_series"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,22 @@ def group_rows(ids: pd.Index | np.ndarray | list) -> Groups:
     counts = np.bincount(codes, minlength=len(keys))
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
     return Groups(keys=keys, codes=codes, order=order, starts=starts)
+
+
+def split_series(y: pd.Series, X: pd.DataFrame | None) -> tuple[list, list, list | None, list]:
+    """Ids, per-series values, exog arrays (or None) and last stamps, in first-seen id order."""
+    x_all = None if X is None else X.to_numpy(dtype=np.float64)
+    if not isinstance(y.index, pd.MultiIndex):
+        xs = None if x_all is None else [x_all]
+        return [None], [y.to_numpy(dtype=np.float64)], xs, [_last_stamp(y.index[-1])]
+    groups = group_rows(y.index.get_level_values(0))
+    values = groups.split(y.to_numpy(dtype=np.float64))
+    xs = None if x_all is None else groups.split(x_all)
+    stamps = y.index.get_level_values(1)
+    ends = groups.order[groups.starts[1:] - 1]
+    last = [_last_stamp(stamps[i]) for i in ends]
+    return list(groups.keys), values, xs, last
+
+
+def _last_stamp(value):
+    return int(value) if isinstance(value, (int, np.integer)) else pd.Timestamp(value)

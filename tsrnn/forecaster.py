@@ -36,9 +36,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._calendar import future_stamps, season_length_for, steps_between
 from ._conformal import extend_quantiles, pooled_quantiles
 from ._encoding import NORMALIZE, SCALERS, Panel, SeriesScaling, encode, fit_scaling
-from ._group import group_rows
+from ._group import group_rows, split_series
 from ._jobs import PanelJob, fit_jobs
 from ._series import check_series
+from ._state import forecaster_state, restore_forecaster
 from ._theta import Theta, fit_theta, theta_at
 from .errors import DataError, NotFittedError, ParameterError, check_params
 from .estimator import RNNRegressor
@@ -74,8 +75,9 @@ class RNNForecaster(BaseEstimator):
     long_lookback : int or None, default=None
         Steps of history the third and fourth of every four networks (the seventh and eighth,
         ...) read instead, for an ensemble over lookbacks as in N-BEATS: networks that see the
-        season and the trend over different spans. ``None``: ``lookback`` (one length). At
-        most the longest series' length minus one is used, and never less than ``lookback``.
+        season and the trend over different spans. ``None``: twice ``lookback``. At most the
+        longest series' length minus one is used, and never less than ``lookback`` (pass
+        ``long_lookback=lookback`` for one length).
     horizon : int or None, default=None
         Steps ahead the networks are trained for, and the default of ``predict``. ``None`` picks
         one season (``season_length``), or 8 steps without a season. With
@@ -316,7 +318,7 @@ clip_grad_norm, device, verbose
         """
         self._check_params()
         y, X = check_series(y, X)
-        ids, values, xs, last = _split(y, X)
+        ids, values, xs, last = split_series(y, X)
         lengths = np.array([len(v) for v in values])
         if lengths.min() < _MIN_OBSERVATIONS:
             k = int(np.argmin(lengths))
@@ -332,7 +334,9 @@ clip_grad_norm, device, verbose
         wanted = max(2 * self.horizon_, 2 * self.season_length_, 8)
         longest = max(int(lengths.max()) - 1, 1)
         self.lookback_ = int(self.lookback or min(wanted, longest))
-        self.long_lookback_ = max(self.lookback_, min(int(self.long_lookback or 0), longest))
+        self.long_lookback_ = max(
+            self.lookback_, min(int(self.long_lookback or 2 * self.lookback_), longest)
+        )
         self.patch_size_ = self._patch_for(self.lookback_)
         self.network_inputs_ = [self._inputs_of(k) for k in range(self.n_models)]
         self._set_meta(y, ids, X, last)
@@ -439,65 +443,9 @@ clip_grad_norm, device, verbose
     # ------------------------------------------------------------------ persistence hooks
 
     def _to_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, RNNRegressor]]:
-        """Everything learned, as JSON-able metadata, numpy arrays and fitted regressors.
-
-        Returns
-        -------
-        meta : dict
-            Frequency, resolved sizes, series ids, last timestamps (ISO strings or ints),
-            index and column names, scaler numbers, conformal quantiles.
-        arrays : dict of str to ndarray
-            The per-series scaling (``scaling_log`` (n_series,), ``scaling_loc``,
-            ``scaling_scale``, ``scaling_spread``, ``scaling_season`` (n_series, m)) and the
-            history (``history_y``, ``history_observed`` (n_series, span), ``history_X``
-            (n_series, span, n_features)), span the longest lookback.
-        regressors : dict of str to RNNRegressor
-            ``"model_0"``, ``"model_1"``, ... the fitted networks.
-        """
+        """What a fit learned, as metadata, arrays and regressors (:mod:`tsrnn._state`)."""
         self._check_fitted()
-        meta = {
-            "freq": self.freq_,
-            "season_length": self.season_length_,
-            "horizon": self.horizon_,
-            "lookback": self.lookback_,
-            "long_lookback": self.long_lookback_,
-            "patch_size": self.patch_size_,
-            "network_inputs": [[int(lb), int(p), bool(s)] for lb, p, s in self.network_inputs_],
-            "steps": self.steps_,
-            "batch_size": self.batch_size_,
-            "multi": self.multi_,
-            "series_ids": [_jsonable(i) for i in self.series_ids_],
-            "last_index": [_jsonable(t) for t in self.last_index_],
-            "index_names": list(self.index_names_),
-            "name": self.name_,
-            "feature_names": [str(c) for c in self.feature_names_in_],
-            "x_loc": self.x_loc_.tolist(),
-            "x_scale": self.x_scale_.tolist(),
-            "quantiles": [None if np.isnan(q) else float(q) for q in self.quantiles_],
-            "coverage_calibration": (
-                None if np.isnan(self.coverage_calibration_) else self.coverage_calibration_
-            ),
-            "n_calibration": self.n_calibration_,
-            "combine": self.combine_,
-            "calibration_errors": self.calibration_errors_,
-        }
-        s = self.scaling_
-        arrays = {
-            "scaling_log": s.log.astype(np.uint8),
-            "scaling_loc": s.loc,
-            "scaling_scale": s.scale,
-            "scaling_season": s.season,
-            "scaling_spread": s.spread,
-            "history_y": self.history_y_,
-            "history_observed": self.history_observed_,
-            "history_X": self.history_X_,
-        }
-        if self.theta_ is not None:
-            t = self.theta_
-            arrays.update(theta_level=t.level, theta_slope=t.slope, theta_alpha=t.alpha,
-                          theta_length=t.length)  # fmt: skip
-        regressors = {f"model_{k}": m for k, m in enumerate(self.models_)}
-        return meta, arrays, regressors
+        return forecaster_state(self)
 
     @classmethod
     def _from_state(
@@ -507,70 +455,8 @@ clip_grad_norm, device, verbose
         arrays: dict[str, np.ndarray],
         regressors: dict[str, RNNRegressor],
     ) -> RNNForecaster:
-        """Rebuild a fitted forecaster from :meth:`_to_state`'s pieces (and its params).
-
-        Parameters
-        ----------
-        params : dict
-            ``get_params()`` of the saved forecaster.
-        meta, arrays, regressors
-            As returned by :meth:`_to_state`.
-
-        Returns
-        -------
-        RNNForecaster
-        """
-        self = cls(**params)
-        self.freq_ = meta["freq"]
-        self.season_length_ = int(meta["season_length"])
-        self.horizon_ = int(meta["horizon"])
-        self.lookback_ = int(meta["lookback"])
-        self.patch_size_ = int(meta["patch_size"])
-        self.steps_ = int(meta["steps"])
-        self.batch_size_ = int(meta["batch_size"])
-        self.multi_ = bool(meta["multi"])
-        self.series_ids_ = list(meta["series_ids"])
-        datetime = not isinstance(self.freq_, int)
-        self.last_index_ = [pd.Timestamp(t) if datetime else int(t) for t in meta["last_index"]]
-        self.index_names_ = list(meta["index_names"])
-        self.name_ = meta["name"]
-        self.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-        self.x_loc_ = np.asarray(meta["x_loc"], dtype=np.float64)
-        self.x_scale_ = np.asarray(meta["x_scale"], dtype=np.float64)
-        self.quantiles_ = np.asarray(
-            [np.nan if q is None else q for q in meta["quantiles"]], dtype=np.float64
-        )
-        cov = meta["coverage_calibration"]
-        self.coverage_calibration_ = float("nan") if cov is None else float(cov)
-        self.n_calibration_ = int(meta["n_calibration"])
-        self.combine_ = str(meta["combine"])
-        self.calibration_errors_ = dict(meta["calibration_errors"])
-        self.scaling_ = SeriesScaling(
-            log=np.asarray(arrays["scaling_log"]).astype(bool),
-            loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
-            scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
-            season=np.asarray(arrays["scaling_season"], dtype=np.float64),
-            spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
-        )
-        self.history_y_ = np.asarray(arrays["history_y"], dtype=np.float64)
-        self.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
-        self.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
-        self.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
-        self.long_lookback_ = int(meta.get("long_lookback", self.lookback_))
-        if "network_inputs" in meta:
-            inputs = meta["network_inputs"]
-        else:  # format 1: one lookback; a network's kind is told by its input width
-            wide = self._n_channels(len(self.feature_names_in_), True, self.patch_size_)
-            inputs = [[self.lookback_, self.patch_size_, m.n_channels_in_ == wide]
-                      for m in self.models_]  # fmt: skip
-        self.network_inputs_ = [(int(lb), int(p), bool(s)) for lb, p, s in inputs]
-        self.theta_ = None
-        if "theta_level" in arrays:
-            self.theta_ = Theta(
-                *(np.asarray(arrays[f"theta_{n}"], dtype=np.float64)
-                  for n in ("level", "slope", "alpha", "length"))
-            )  # fmt: skip
-        return self
+        """Rebuild a fitted forecaster from :meth:`_to_state`'s pieces and its ``get_params()``."""
+        return restore_forecaster(cls(**params), meta, arrays, regressors)
 
     # ------------------------------------------------------------------ fitting internals
 
@@ -821,7 +707,7 @@ clip_grad_norm, device, verbose
             raise DataError(f"The model was fitted on {kind}: pass y in the same layout.")
         if X is not None:
             self._check_columns(X, "X")
-        ids, values, xs, last = _split(y, X)
+        ids, values, xs, last = split_series(y, X)
         known = pd.Index(pd.Series(self.series_ids_, dtype=object))
         rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
         if (rows < 0).any():
@@ -920,28 +806,9 @@ class _HeldOut:
     jobs: list
 
 
-def _split(y: pd.Series, X: pd.DataFrame | None) -> tuple[list, list, list | None, list]:
-    """Ids, per-series values, exog arrays (or None) and last stamps, in first-seen id order."""
-    x_all = None if X is None else X.to_numpy(dtype=np.float64)
-    if not isinstance(y.index, pd.MultiIndex):
-        xs = None if x_all is None else [x_all]
-        return [None], [y.to_numpy(dtype=np.float64)], xs, [_last(y.index[-1])]
-    groups = group_rows(y.index.get_level_values(0))
-    values = groups.split(y.to_numpy(dtype=np.float64))
-    xs = None if x_all is None else groups.split(x_all)
-    stamps = y.index.get_level_values(1)
-    ends = groups.order[groups.starts[1:] - 1]
-    last = [_last(stamps[i]) for i in ends]
-    return list(groups.keys), values, xs, last
-
-
 def _levels(encoded: list, log: np.ndarray) -> list:
     """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta."""
     return [np.exp(z) if is_log else z for z, is_log in zip(encoded, log, strict=True)]
-
-
-def _last(value):
-    return int(value) if isinstance(value, (int, np.integer)) else pd.Timestamp(value)
 
 
 def _fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
@@ -961,13 +828,3 @@ def _tensor(a):
     if a is None or isinstance(a, torch.Tensor):
         return a
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-
-
-def _jsonable(value):
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value

@@ -1,0 +1,176 @@
+"""A fitted :class:`~tsrnn.RNNForecaster` as plain pieces for its model file, and back.
+
+:func:`forecaster_state` turns what a fit learned into JSON-able metadata, numpy arrays and
+the fitted :class:`~tsrnn.RNNRegressor` networks; :mod:`tsrnn.persist` writes them as
+safetensors + a JSON header, and :func:`restore_forecaster` rebuilds the forecaster from them.
+Nothing here unpickles: every value is a number, a string, a list or an array.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ._encoding import SeriesScaling
+from ._theta import Theta
+
+if TYPE_CHECKING:
+    from .estimator import RNNRegressor
+    from .forecaster import RNNForecaster
+
+__all__ = ["forecaster_state", "restore_forecaster"]
+
+
+def forecaster_state(
+    model: RNNForecaster,
+) -> tuple[dict, dict[str, np.ndarray], dict[str, RNNRegressor]]:
+    """Everything a fitted forecaster learned, as JSON-able metadata, arrays and regressors.
+
+    Parameters
+    ----------
+    model : RNNForecaster
+        A fitted forecaster.
+
+    Returns
+    -------
+    meta : dict
+        Frequency, resolved sizes, what each network reads (``network_inputs``: lookback,
+        patch, scale channel), series ids, last timestamps (ISO strings or ints), index and
+        column names, scaler numbers, conformal quantiles.
+    arrays : dict of str to ndarray
+        The per-series scaling (``scaling_log`` (n_series,), ``scaling_loc``,
+        ``scaling_scale``, ``scaling_spread``, ``scaling_season`` (n_series, m)), the history
+        (``history_y``, ``history_observed`` (n_series, span), ``history_X``
+        (n_series, span, n_features)), span the longest lookback, and Theta's state
+        (``theta_level``, ... (n_series,)) when the fit combines with it.
+    regressors : dict of str to RNNRegressor
+        ``"model_0"``, ``"model_1"``, ... the fitted networks.
+    """
+    meta = {
+        "freq": model.freq_,
+        "season_length": model.season_length_,
+        "horizon": model.horizon_,
+        "lookback": model.lookback_,
+        "long_lookback": model.long_lookback_,
+        "patch_size": model.patch_size_,
+        "network_inputs": [[int(lb), int(p), bool(s)] for lb, p, s in model.network_inputs_],
+        "steps": model.steps_,
+        "batch_size": model.batch_size_,
+        "multi": model.multi_,
+        "series_ids": [_jsonable(i) for i in model.series_ids_],
+        "last_index": [_jsonable(t) for t in model.last_index_],
+        "index_names": list(model.index_names_),
+        "name": model.name_,
+        "feature_names": [str(c) for c in model.feature_names_in_],
+        "x_loc": model.x_loc_.tolist(),
+        "x_scale": model.x_scale_.tolist(),
+        "quantiles": [None if np.isnan(q) else float(q) for q in model.quantiles_],
+        "coverage_calibration": (
+            None if np.isnan(model.coverage_calibration_) else model.coverage_calibration_
+        ),
+        "n_calibration": model.n_calibration_,
+        "combine": model.combine_,
+        "calibration_errors": model.calibration_errors_,
+    }
+    s = model.scaling_
+    arrays = {
+        "scaling_log": s.log.astype(np.uint8),
+        "scaling_loc": s.loc,
+        "scaling_scale": s.scale,
+        "scaling_season": s.season,
+        "scaling_spread": s.spread,
+        "history_y": model.history_y_,
+        "history_observed": model.history_observed_,
+        "history_X": model.history_X_,
+    }
+    if model.theta_ is not None:
+        t = model.theta_
+        arrays.update(theta_level=t.level, theta_slope=t.slope, theta_alpha=t.alpha,
+                      theta_length=t.length)  # fmt: skip
+    regressors = {f"model_{k}": m for k, m in enumerate(model.models_)}
+    return meta, arrays, regressors
+
+
+def restore_forecaster(
+    model: RNNForecaster,
+    meta: dict,
+    arrays: dict[str, np.ndarray],
+    regressors: dict[str, RNNRegressor],
+) -> RNNForecaster:
+    """Give an unfitted forecaster (built from the saved params) the saved fitted state.
+
+    Parameters
+    ----------
+    model : RNNForecaster
+        ``RNNForecaster(**saved_params)``, unfitted.
+    meta, arrays, regressors
+        As returned by :func:`forecaster_state` (a format 1 file has no ``network_inputs``:
+        one lookback, and each network's kind is told by its input width).
+
+    Returns
+    -------
+    RNNForecaster
+        ``model``, fitted.
+    """
+    model.freq_ = meta["freq"]
+    model.season_length_ = int(meta["season_length"])
+    model.horizon_ = int(meta["horizon"])
+    model.lookback_ = int(meta["lookback"])
+    model.patch_size_ = int(meta["patch_size"])
+    model.steps_ = int(meta["steps"])
+    model.batch_size_ = int(meta["batch_size"])
+    model.multi_ = bool(meta["multi"])
+    model.series_ids_ = list(meta["series_ids"])
+    datetime = not isinstance(model.freq_, int)
+    model.last_index_ = [pd.Timestamp(t) if datetime else int(t) for t in meta["last_index"]]
+    model.index_names_ = list(meta["index_names"])
+    model.name_ = meta["name"]
+    model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+    model.x_loc_ = np.asarray(meta["x_loc"], dtype=np.float64)
+    model.x_scale_ = np.asarray(meta["x_scale"], dtype=np.float64)
+    model.quantiles_ = np.asarray(
+        [np.nan if q is None else q for q in meta["quantiles"]], dtype=np.float64
+    )
+    cov = meta["coverage_calibration"]
+    model.coverage_calibration_ = float("nan") if cov is None else float(cov)
+    model.n_calibration_ = int(meta["n_calibration"])
+    model.combine_ = str(meta["combine"])
+    model.calibration_errors_ = dict(meta["calibration_errors"])
+    model.scaling_ = SeriesScaling(
+        log=np.asarray(arrays["scaling_log"]).astype(bool),
+        loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
+        scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
+        season=np.asarray(arrays["scaling_season"], dtype=np.float64),
+        spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
+    )
+    model.history_y_ = np.asarray(arrays["history_y"], dtype=np.float64)
+    model.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
+    model.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
+    model.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
+    model.long_lookback_ = int(meta.get("long_lookback", model.lookback_))
+    if "network_inputs" in meta:
+        inputs = meta["network_inputs"]
+    else:  # format 1: one lookback; a network's kind is told by its input width
+        wide = model._n_channels(len(model.feature_names_in_), True, model.patch_size_)
+        inputs = [[model.lookback_, model.patch_size_, m.n_channels_in_ == wide]
+                  for m in model.models_]  # fmt: skip
+    model.network_inputs_ = [(int(lb), int(p), bool(s)) for lb, p, s in inputs]
+    model.theta_ = None
+    if "theta_level" in arrays:
+        model.theta_ = Theta(
+            *(np.asarray(arrays[f"theta_{n}"], dtype=np.float64)
+              for n in ("level", "slope", "alpha", "length"))
+        )  # fmt: skip
+    return model
+
+
+def _jsonable(value):
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
