@@ -5,8 +5,8 @@ For each dataset: a 3-origin rolling backtest whose origins are H apart (the las
 classic holdout of the last H points). Reported per model: MASE and sMAPE on the holdout and
 averaged over the 3 origins, seconds per fit, and the empirical coverage of the nominal 90%
 intervals. RNNForecaster is run with 3 seeds and its figures are the mean over seeds. AutoETS is
-included when statsforecast is installed (``pip install tsrnn[bench]``; statsforecast 2.1 pins
-pandas below 3, so install it in a separate environment rather than downgrade pandas here).
+included when statsforecast is importable (``pip install statsforecast``; it pins pandas below 3,
+so use a separate environment rather than downgrade pandas in this one).
 
     python benchmarks/accuracy.py [--seeds 3] [--datasets airpassengers sunspots]
 
@@ -139,7 +139,7 @@ def main() -> None:
         print("Measured (coverage: share of test points inside the nominal 90% interval)")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if not _has_statsforecast():
-            print("AutoETS skipped: statsforecast is not installed (pip install tsrnn[bench]).")
+            print("AutoETS skipped: statsforecast is not installed (pip install statsforecast).")
         print("\nReference figures from the issue (holdout MASE / 3-origin mean MASE):")
         for name in args.datasets:
             refs = ", ".join(
