@@ -158,6 +158,7 @@ def test_check_series_names_the_bad_series_among_many(kind, match):
         ("MS", ["2020-01-01", "2021-07-01", "2019-02-01"]),
         ("ME", ["2020-01-31", "2021-02-28", "2019-04-30"]),
         ("QS-JAN", ["2020-01-01", "2020-04-01", "2019-10-01"]),
+        ("QE-DEC", ["2020-03-31", "2020-06-30", "2019-12-31"]),
         ("YS-JAN", ["2000-01-01", "2010-01-01", "1990-01-01"]),
         ("W-SUN", ["2020-01-05", "2020-03-01", "2021-06-06"]),
         ("B", ["2020-01-03", "2020-01-06", "2020-02-07"]),
@@ -166,7 +167,8 @@ def test_check_series_names_the_bad_series_among_many(kind, match):
 )
 def test_check_series_calendar_frequencies_of_many_series(freq, starts):
     """Series starting on different dates share a calendar frequency whose step in
-    nanoseconds varies (months, quarters, years, business days)."""
+    nanoseconds varies (months, quarters, years, business days); quarterly rules get one name
+    whichever pandas infers them (QS-OCT in pandas 2 is QS-JAN)."""
     parts = [
         pd.Series(np.arange(8.0), index=pd.date_range(s, periods=8, freq=freq)) for s in starts
     ]

@@ -211,11 +211,27 @@ def _guess_freq(index: pd.DatetimeIndex) -> str | None:
 
 
 def _infer_freq(index: pd.DatetimeIndex) -> str | None:
-    """``pd.infer_freq`` as a string, quiet about pandas' planned change of return type."""
+    """``pd.infer_freq`` as a string, quiet about pandas' planned change of return type, with
+    one name for each quarterly rule (see :func:`_one_quarter_name`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         freq = pd.infer_freq(index)
-    return getattr(freq, "freqstr", freq)
+    freq = getattr(freq, "freqstr", freq)
+    return None if freq is None else _one_quarter_name(freq)
+
+
+def _one_quarter_name(freq: str) -> str:
+    """Quarter starts in January, April, July and October are QS-JAN in pandas 3 but QS-OCT in
+    pandas 2 (the same dates): name starts by their first-quarter month (QS-JAN) and ends by
+    their last-quarter month (QE-DEC), whichever pandas inferred them."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    if isinstance(offset, (offsets.QuarterBegin, offsets.BQuarterBegin)):
+        month = (offset.startingMonth - 1) % 3 + 1
+    elif isinstance(offset, (offsets.QuarterEnd, offsets.BQuarterEnd)):
+        month = (offset.startingMonth - 1) % 3 + 10
+    else:
+        return freq
+    return type(offset)(n=offset.n, startingMonth=month).freqstr
 
 
 def _first_irregular(index: pd.DatetimeIndex, freq: str) -> pd.Timestamp:
