@@ -10,6 +10,7 @@ forecaster's own defaults apply to the rest.
 import contextlib
 import functools
 import inspect
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -466,11 +467,13 @@ def say(quiet: bool, message: str) -> None:
 
 def describe_series(y, path) -> str:
     """'Read 144 rows from sales.csv: 1 series, frequency MS, 1949-01-01 to 1960-12-01.'"""
+    from tsrnn.io import format_value
+
     times = y.index.get_level_values(-1)
     first, last = times.min(), times.max()
     return (
         f"Read {len(y)} rows from {path}: {count_series(y)} series, frequency "
-        f"{y.attrs.get('freq')}, {_day(first)} to {_day(last)}."
+        f"{y.attrs.get('freq')}, {format_value(first)} to {format_value(last)}."
     )
 
 
@@ -494,5 +497,32 @@ class Timer:
         return f"{time.perf_counter() - self.start:.1f} s"
 
 
-def _day(stamp) -> str:
-    return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+def print_table(table) -> None:
+    """Print a DataFrame as an aligned table on stdout (its index too, when it is named).
+
+    Floats are shown with 4 significant digits, NaN and None as blanks, timestamps as
+    ``tsrnn.io.format_value`` writes them.
+    """
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from tsrnn.io import format_value
+
+    def cell(value) -> str:
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            return ""
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return format_value(value)
+
+    shown = Table(box=None, header_style="bold")
+    named = table.index.name is not None
+    if named:
+        shown.add_column(str(table.index.name), justify="right")
+    for column in table.columns:
+        shown.add_column(str(column), justify="right")
+    for key, row in table.iterrows():
+        shown.add_row(*([str(key)] if named else []), *(cell(value) for value in row))
+    # Wide enough not to truncate when stdout is a file or a pipe (rich assumes 80 columns).
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(shown)

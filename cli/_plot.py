@@ -28,11 +28,10 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from tsrnn._group import group_rows
     from tsrnn.io import atomic_path
 
     multi = isinstance(forecast.index, pd.MultiIndex)
-    ids = group_rows(forecast.index.get_level_values(0)).keys.tolist() if multi else [None]
+    ids = forecast.index.get_level_values(0).unique().tolist() if multi else [None]
     shown = ids[:MAX_PANELS]
     if multi:
         forecasts = _series_of(forecast, shown)
@@ -73,11 +72,5 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
 def _series_of(frame, keys: list) -> dict:
     """The rows of each id in ``keys`` on the time level: one pass over ``frame``, whatever the
     number of series it holds, and a grouping of the few rows kept."""
-    from tsrnn._group import group_rows
-
     kept = frame[frame.index.get_level_values(0).isin(keys)]
-    groups = group_rows(kept.index.get_level_values(0))
-    return {
-        key: kept.iloc[groups.order[rows]].droplevel(0)
-        for key, rows in zip(groups.keys.tolist(), groups.slices(), strict=True)
-    }
+    return {key: part.droplevel(0) for key, part in kept.groupby(level=0, sort=False)}

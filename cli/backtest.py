@@ -1,6 +1,5 @@
 """``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV or Parquet file."""
 
-import sys
 from typing import Annotated
 
 import typer
@@ -18,6 +17,7 @@ from ._options import (
     describe_series,
     exog_columns,
     model_options,
+    print_table,
     progress_to_stderr,
     read_data,
     say,
@@ -68,7 +68,7 @@ def backtest(
 
     Example: tsrnn backtest sales.csv --horizon 12 --origins 4
     """
-    from tsrnn.backtest import backtest as run_backtest
+    from tsrnn.evaluation import backtest as run_backtest
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import write_csv_atomic
 
@@ -83,7 +83,7 @@ def backtest(
     if output is not None:
         write_csv_atomic(table.rename_axis("origin").reset_index(), output)
     if output != "-":
-        _print_table(table)
+        print_table(table)
     say(quiet, describe_series(y, data))
     where = f": {output} (metrics)" if output not in (None, "-") else ""
     say(
@@ -91,29 +91,3 @@ def backtest(
         f"Backtested {origins} origins of {horizon} steps on {count_series(y)} series in "
         f"{timer}{where}.",
     )
-
-
-def _print_table(table) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    shown = Table(box=None, header_style="bold")
-    shown.add_column("origin", justify="right")
-    for column in table.columns:
-        shown.add_column(str(column), justify="right")
-    for origin, row in table.iterrows():
-        shown.add_row(str(origin), *(_cell(value) for value in row))
-    # Wide enough not to truncate when stdout is a file or a pipe (rich assumes 80 columns).
-    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(shown)
-
-
-def _cell(value) -> str:
-    import pandas as pd
-
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

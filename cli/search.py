@@ -1,7 +1,6 @@
 """``tsrnn search``: search a forecaster's hyperparameters on backtest origins, on Dask."""
 
 import functools
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,6 +21,7 @@ from ._options import (
     describe_series,
     exog_columns,
     model_options,
+    print_table,
     progress_to_stderr,
     read_data,
     say,
@@ -174,7 +174,7 @@ def search(
     if output is not None:
         write_csv_atomic(table, output)
     if output != "-":
-        _print_table(table.head(10))
+        print_table(table.head(10))
     say(quiet, describe_series(y, data))
     best = ", ".join(f"{k}={v}" for k, v in searcher.best_params_.items())
     say(
@@ -249,23 +249,3 @@ def _results_table(searcher, metric: str):
         frame[f"origin{i + 1}_{metric}"] = -res[f"split{i}_test_score"]
     frame["mean_fit_seconds"] = res["mean_fit_time"]
     return frame.sort_values("rank", kind="stable").reset_index(drop=True)
-
-
-def _print_table(table) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    shown = Table(box=None, header_style="bold")
-    for column in table.columns:
-        shown.add_column(str(column), justify="right")
-    for _, row in table.iterrows():
-        shown.add_row(*(_cell(value) for value in row))
-    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(shown)
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 
 from tsrnn._dask import (
-    Progress,
     Watchdog,
     connect,
     prepare_worker_thread,
@@ -16,6 +15,7 @@ from tsrnn._dask import (
     warn_malloc_trap,
     worker_address,
 )
+from tsrnn._progress import Progress
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError, SearchError
 

@@ -18,9 +18,9 @@ import pytest
 import torch
 
 from tsrnn import RNNForecaster, RNNRegressor
-from tsrnn._jobs import WindowsJob
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError
+from tsrnn.estimator import WindowsJob
 from tsrnn.parallel import _rank_task, train_on_dask
 
 pytestmark = pytest.mark.timeout(240)

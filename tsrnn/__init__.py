@@ -15,7 +15,7 @@ _EXPORTS = {
     "TsrnnError": "errors",
     "RNNRegressor": "estimator",
     "RNNForecaster": "forecaster",
-    "backtest": "backtest",
+    "backtest": "evaluation",
     "read_series": "io",
     "load": "persist",
     "save": "persist",

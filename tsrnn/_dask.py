@@ -3,8 +3,8 @@
 What both need from a cluster lives here: connecting (a client, a scheduler address, or a local
 cluster started for the job), the facts each worker reports, the malloc-trap warning for
 clusters tsrnn did not start, the test that some worker can take a task's resources and the
-watchdog that fails a job when none can any more, one torch thread per worker thread, and the
-progress bar. This module imports distributed; ``import tsrnn`` does not.
+watchdog that fails a job when none can any more, whether a fit wants a GPU there, and one torch
+thread per worker thread. This module imports distributed; ``import tsrnn`` does not.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from .errors import ClusterError, ParameterError
 
 __all__ = [
     "Connection",
-    "Progress",
     "Watchdog",
     "connect",
     "prepare_worker_thread",
     "unsatisfiable",
+    "wants_cuda",
     "warm_worker",
     "warn_malloc_trap",
     "worker_address",
@@ -195,6 +195,30 @@ def unsatisfiable(client: Client, resources: dict[str, float]) -> str | None:
     )
 
 
+def wants_cuda(device: str, gpu_here: bool) -> bool:
+    """Whether a network with this ``device`` parameter trains on a GPU where it runs.
+
+    Parameters
+    ----------
+    device : str
+        The parameter: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    gpu_here : bool
+        Whether the place it runs (a worker, a cluster) has a GPU: what ``"auto"`` picks by.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> wants_cuda("cuda:1", gpu_here=False), wants_cuda("auto", gpu_here=True)
+    (True, True)
+    >>> wants_cuda("auto", gpu_here=False), wants_cuda("cpu", gpu_here=True)
+    (False, False)
+    """
+    return device.startswith("cuda") or (device == "auto" and gpu_here)
+
+
 class Watchdog(threading.Thread):
     """Call ``on_fatal(message)`` once no worker has been able to take the job's tasks for
     ``wait_s`` seconds (e.g. the last GPU worker left): they would wait forever.
@@ -293,68 +317,6 @@ def worker_address() -> str | None:
         return get_worker().address
     except (ImportError, ValueError):
         return None
-
-
-class Progress:
-    """A rich progress bar on stderr (or nothing when ``verbose`` is 0).
-
-    Parameters
-    ----------
-    verbose : int
-    total : int
-    label : str
-        Shown before the bar, e.g. ``"search"``.
-    unit : str
-        Shown after the count, e.g. ``"fits"``.
-    """
-
-    def __init__(self, verbose: int, total: int, label: str, unit: str) -> None:
-        self.verbose, self._total, self.label, self.unit = verbose, total, label, unit
-        self._progress = None
-
-    def __enter__(self) -> Progress:
-        if self.verbose:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn(self.label),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(self.unit),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[note]}"),
-                console=Console(stderr=True, force_jupyter=False),
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self.label, total=self._total, note="")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-    def advance(self, note: str = "") -> None:
-        """One more done; ``note`` is shown after the bar (e.g. the best score so far)."""
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, note=note)
-
-    def total(self, total: int) -> None:
-        """Change the total (a halving search learns it as it goes)."""
-        if self._progress is not None and total != self._total:
-            self._total = total
-            self._progress.update(self._task, total=total)
-
-    def note(self, text: str) -> None:
-        """Print a line above the bar."""
-        if self._progress is not None:
-            self._progress.console.print(text)
 
 
 def _user_stacklevel() -> int:

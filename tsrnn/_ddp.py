@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ._torch import resolve_device
 from .errors import ClusterError, TsrnnError
 
 __all__ = ["Collective", "run_rank"]
@@ -99,7 +100,7 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
             "This Dask worker process already runs a rank of another training job: give "
             "each worker one thread (`dask worker ... --nthreads 1`) for distributed training."
         )
-    device = job.device()
+    device = resolve_device(job.device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     wait = datetime.timedelta(seconds=timeout)
     variable = Variable(name)

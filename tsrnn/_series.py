@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries import offsets
 
+from ._data.text import show
 from ._group import Groups, group_rows
 from .errors import DataError
 
@@ -148,7 +149,7 @@ def _check_index(index: pd.Index, name: str) -> tuple[pd.Index, str | int]:
         if freq is None:
             raise DataError(
                 f"The frequency of {name} cannot be inferred from its timestamps "
-                f"({_show(index[0])}, {_show(index[1])}, {_show(index[2])}, ...): make them "
+                f"({show(index[0])}, {show(index[1])}, {show(index[2])}, ...): make them "
                 "regular (e.g. y.resample('D').mean()) or set it with y.asfreq('D')."
             )
         full = pd.date_range(index[0], index[-1], freq=freq)
@@ -156,11 +157,11 @@ def _check_index(index: pd.Index, name: str) -> tuple[pd.Index, str | int]:
         if len(missing) == 0 or len(index.difference(full)):
             raise DataError(
                 f"The frequency of {name} cannot be inferred: its timestamps are irregular "
-                f"near {_show(_first_irregular(index, freq))}; make them regular, e.g. with "
+                f"near {show(_first_irregular(index, freq))}; make them regular, e.g. with "
                 f"y.resample('{freq}').mean()."
             )
         raise DataError(
-            f"{name} has a gap: timestamp {_show(missing[0])} is missing ({len(missing)} "
+            f"{name} has a gap: timestamp {show(missing[0])} is missing ({len(missing)} "
             f"missing at frequency '{freq}'); fill it, e.g. y.asfreq('{freq}').interpolate()."
         )
     return pd.DatetimeIndex(index, freq=freq), freq
@@ -186,15 +187,15 @@ def _check_order(index: pd.Index, name: str) -> None:
     if index.has_duplicates:
         first = index[index.duplicated()][0]
         raise DataError(
-            f"{name} has duplicated timestamps, first {_show(first)}: keep one row per "
+            f"{name} has duplicated timestamps, first {show(first)}: keep one row per "
             "timestamp, e.g. y.groupby(level=0).mean()."
         )
     if not index.is_monotonic_increasing:
         values = index.to_numpy()
         pos = int(np.flatnonzero(values[1:] < values[:-1])[0])
         raise DataError(
-            f"The index of {name} is not sorted ({_show(index[pos + 1])} comes after "
-            f"{_show(index[pos])}): sort it first, e.g. y.sort_index()."
+            f"The index of {name} is not sorted ({show(index[pos + 1])} comes after "
+            f"{show(index[pos])}): sort it first, e.g. y.sort_index()."
         )
 
 
@@ -418,7 +419,7 @@ def _numeric_values(y: pd.Series, name: str) -> pd.Series:
         bad = pd.to_numeric(y, errors="coerce").isna() & y.notna()
         where = y.index[np.flatnonzero(bad.to_numpy())[0]]
         raise DataError(
-            f"{name} has a non-numeric value {y[bad].iloc[0]!r} at {_show(where)}: convert "
+            f"{name} has a non-numeric value {y[bad].iloc[0]!r} at {show(where)}: convert "
             "it to a number or drop that row."
         ) from None
     values = values.astype(np.float64)
@@ -427,7 +428,7 @@ def _numeric_values(y: pd.Series, name: str) -> pd.Series:
         pos = int(np.flatnonzero(~np.isfinite(arr))[0])
         what = "NaN" if np.isnan(arr[pos]) else "an infinite value"
         raise DataError(
-            f"{name} has {what} at {_show(y.index[pos])}: fill it (e.g. y.interpolate()) or "
+            f"{name} has {what} at {show(y.index[pos])}: fill it (e.g. y.interpolate()) or "
             "drop the leading/trailing missing rows."
         )
     return values
@@ -480,15 +481,7 @@ def _check_exog(
     if not np.isfinite(arr).all():
         row, col = (int(a[0]) for a in np.nonzero(~np.isfinite(arr)))
         raise DataError(
-            f"X has NaN or inf in column {X.columns[col]!r} at {_show(X.index[row])}: fill or "
+            f"X has NaN or inf in column {X.columns[col]!r} at {show(X.index[row])}: fill or "
             "drop it."
         )
     return X
-
-
-def _show(value) -> str:
-    if isinstance(value, tuple):
-        return ", ".join(_show(v) for v in value)
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    return str(value)

@@ -2,36 +2,33 @@
 
 :func:`forecaster_state` turns what a fit learned into JSON-able metadata, numpy arrays and
 the fitted :class:`~tsrnn.RNNRegressor` networks; :mod:`tsrnn.persist` writes them as
-safetensors + a JSON header, and :func:`restore_forecaster` rebuilds the forecaster from them.
-Nothing here unpickles: every value is a number, a string, a list or an array.
+safetensors + a JSON header, and :func:`fitted_attributes` gives back the fitted attributes a
+forecaster built from the saved parameters takes. Nothing here unpickles: every value is a
+number, a string, a list or an array.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._encoding import SeriesScaling
+from ._forecast.plan import NetworkInput, n_channels
 from ._theta import Theta
+from .estimator import RNNRegressor
 
-if TYPE_CHECKING:
-    from .estimator import RNNRegressor
-    from .forecaster import RNNForecaster
-
-__all__ = ["forecaster_state", "restore_forecaster"]
+__all__ = ["fitted_attributes", "forecaster_state"]
 
 
-def forecaster_state(
-    model: RNNForecaster,
-) -> tuple[dict, dict[str, np.ndarray], dict[str, RNNRegressor]]:
+def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str, RNNRegressor]]:
     """Everything a fitted forecaster learned, as JSON-able metadata, arrays and regressors.
 
     Parameters
     ----------
     model : RNNForecaster
-        A fitted forecaster.
+        A fitted forecaster (its fitted attributes are read by name).
 
     Returns
     -------
@@ -93,77 +90,78 @@ def forecaster_state(
     return meta, arrays, regressors
 
 
-def restore_forecaster(
-    model: RNNForecaster,
+def fitted_attributes(
     meta: dict,
     arrays: dict[str, np.ndarray],
     regressors: dict[str, RNNRegressor],
-) -> RNNForecaster:
-    """Give an unfitted forecaster (built from the saved params) the saved fitted state.
+) -> dict[str, Any]:
+    """The fitted attributes of a forecaster, from the pieces of its model file.
 
     Parameters
     ----------
-    model : RNNForecaster
-        ``RNNForecaster(**saved_params)``, unfitted.
     meta, arrays, regressors
         As returned by :func:`forecaster_state` (a format 1 file has no ``network_inputs``:
         one lookback, and each network's kind is told by its input width).
 
     Returns
     -------
-    RNNForecaster
-        ``model``, fitted.
+    dict of str to object
+        Attribute name (``freq_``, ``models_``, ...) -> value, for
+        ``RNNForecaster(**saved_params)`` to take.
     """
-    model.freq_ = meta["freq"]
-    model.season_length_ = int(meta["season_length"])
-    model.horizon_ = int(meta["horizon"])
-    model.lookback_ = int(meta["lookback"])
-    model.patch_size_ = int(meta["patch_size"])
-    model.steps_ = int(meta["steps"])
-    model.batch_size_ = int(meta["batch_size"])
-    model.multi_ = bool(meta["multi"])
-    model.series_ids_ = list(meta["series_ids"])
-    datetime = not isinstance(model.freq_, int)
-    model.last_index_ = [pd.Timestamp(t) if datetime else int(t) for t in meta["last_index"]]
-    model.index_names_ = list(meta["index_names"])
-    model.name_ = meta["name"]
-    model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-    model.x_loc_ = np.asarray(meta["x_loc"], dtype=np.float64)
-    model.x_scale_ = np.asarray(meta["x_scale"], dtype=np.float64)
-    model.quantiles_ = np.asarray(
-        [np.nan if q is None else q for q in meta["quantiles"]], dtype=np.float64
-    )
-    cov = meta["coverage_calibration"]
-    model.coverage_calibration_ = float("nan") if cov is None else float(cov)
-    model.n_calibration_ = int(meta["n_calibration"])
-    model.combine_ = str(meta["combine"])
-    model.calibration_errors_ = dict(meta["calibration_errors"])
-    model.scaling_ = SeriesScaling(
-        log=np.asarray(arrays["scaling_log"]).astype(bool),
-        loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
-        scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
-        season=np.asarray(arrays["scaling_season"], dtype=np.float64),
-        spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
-    )
-    model.history_y_ = np.asarray(arrays["history_y"], dtype=np.float64)
-    model.history_observed_ = np.asarray(arrays["history_observed"], dtype=np.float64)
-    model.history_X_ = np.asarray(arrays["history_X"], dtype=np.float64)
-    model.models_ = [regressors[f"model_{k}"] for k in range(len(regressors))]
-    model.long_lookback_ = int(meta.get("long_lookback", model.lookback_))
+    datetime = not isinstance(meta["freq"], int)
+    models = [regressors[f"model_{k}"] for k in range(len(regressors))]
+    lookback, patch = int(meta["lookback"]), int(meta["patch_size"])
     if "network_inputs" in meta:
         inputs = meta["network_inputs"]
     else:  # format 1: one lookback; a network's kind is told by its input width
-        wide = model._n_channels(len(model.feature_names_in_), True, model.patch_size_)
-        inputs = [[model.lookback_, model.patch_size_, m.n_channels_in_ == wide]
-                  for m in model.models_]  # fmt: skip
-    model.network_inputs_ = [(int(lb), int(p), bool(s)) for lb, p, s in inputs]
-    model.theta_ = None
+        wide = n_channels(len(meta["feature_names"]), True, patch)
+        inputs = [[lookback, patch, m.n_channels_in_ == wide] for m in models]
+    cov = meta["coverage_calibration"]
+    theta = None
     if "theta_level" in arrays:
-        model.theta_ = Theta(
+        theta = Theta(
             *(np.asarray(arrays[f"theta_{n}"], dtype=np.float64)
               for n in ("level", "slope", "alpha", "length"))
         )  # fmt: skip
-    return model
+    return {
+        "freq_": meta["freq"],
+        "season_length_": int(meta["season_length"]),
+        "horizon_": int(meta["horizon"]),
+        "lookback_": lookback,
+        "long_lookback_": int(meta.get("long_lookback", lookback)),
+        "patch_size_": patch,
+        "network_inputs_": [NetworkInput(int(lb), int(p), bool(s)) for lb, p, s in inputs],
+        "steps_": int(meta["steps"]),
+        "batch_size_": int(meta["batch_size"]),
+        "multi_": bool(meta["multi"]),
+        "series_ids_": list(meta["series_ids"]),
+        "last_index_": [pd.Timestamp(t) if datetime else int(t) for t in meta["last_index"]],
+        "index_names_": list(meta["index_names"]),
+        "name_": meta["name"],
+        "feature_names_in_": np.asarray(meta["feature_names"], dtype=object),
+        "x_loc_": np.asarray(meta["x_loc"], dtype=np.float64),
+        "x_scale_": np.asarray(meta["x_scale"], dtype=np.float64),
+        "quantiles_": np.asarray(
+            [np.nan if q is None else q for q in meta["quantiles"]], dtype=np.float64
+        ),
+        "coverage_calibration_": float("nan") if cov is None else float(cov),
+        "n_calibration_": int(meta["n_calibration"]),
+        "combine_": str(meta["combine"]),
+        "calibration_errors_": dict(meta["calibration_errors"]),
+        "scaling_": SeriesScaling(
+            log=np.asarray(arrays["scaling_log"]).astype(bool),
+            loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
+            scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
+            season=np.asarray(arrays["scaling_season"], dtype=np.float64),
+            spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
+        ),
+        "history_y_": np.asarray(arrays["history_y"], dtype=np.float64),
+        "history_observed_": np.asarray(arrays["history_observed"], dtype=np.float64),
+        "history_X_": np.asarray(arrays["history_X"], dtype=np.float64),
+        "models_": models,
+        "theta_": theta,
+    }
 
 
 def _jsonable(value):

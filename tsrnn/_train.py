@@ -143,7 +143,7 @@ def train(
         if sync is not None:
             train_loss = sync.mean(train_loss)
         if not math.isfinite(train_loss):
-            history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": None})
+            history.append(_record("epoch", epoch, train_loss))
             raise TrainingError(
                 f"Training diverged at epoch {epoch}: the training loss became {train_loss}. "
                 "Lower the learning_rate or set clip_grad_norm (e.g. 1.0), and check that "
@@ -160,7 +160,7 @@ def train(
                 best_state = copy.deepcopy(module.state_dict())
             else:
                 since_best += 1
-        history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss})
+        history.append(_record("epoch", epoch, train_loss, valid_loss))
         if on_epoch is not None:
             on_epoch(epoch, train_loss, valid_loss)
         stop = patience is not None and since_best >= patience
@@ -246,16 +246,21 @@ def train_steps(
         optimizer.step()
         total, count = total + reported, count + 1
         if not math.isfinite(total):
-            history.append({"step": step, "train_loss": total, "valid_loss": None})
+            history.append(_record("step", step, total))
             raise TrainingError(
                 f"Training diverged at step {step}: the training loss became {total}. Lower "
                 "the learning_rate or set clip_grad_norm (e.g. 1.0), and check the inputs."
             )
         if step % record_every == 0 or step == steps:
-            history.append({"step": step, "train_loss": total / count, "valid_loss": None})
+            history.append(_record("step", step, total / count))
             total, count = 0.0, 0
         if on_step is not None:
             on_step(step)
     for group, lr in zip(optimizer.param_groups, base, strict=True):
         group["lr"] = lr
     return history
+
+
+def _record(unit: str, n: int, train_loss: float, valid_loss: float | None = None) -> dict:
+    """One entry of a model's ``history_``: ``{unit: n, "train_loss", "valid_loss"}``."""
+    return {unit: n, "train_loss": train_loss, "valid_loss": valid_loss}

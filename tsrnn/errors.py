@@ -19,6 +19,7 @@ __all__ = [
     "TrainingError",
     "TsrnnError",
     "check_params",
+    "check_positive_int",
 ]
 
 
@@ -68,6 +69,45 @@ def check_params(estimator: object) -> None:
         estimator._validate_params()
     except InvalidParameterError as exc:
         raise ParameterError(str(exc)) from None
+
+
+def check_positive_int(value: object, name: str, *, none: bool = False) -> int | None:
+    """``value`` as an ``int`` if it is a positive integer (or None, where ``none`` allows it).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        How the message names it, e.g. ``"horizon"`` or ``"RollingOrigin's n_origins"``.
+    none : bool, default=False
+        Accept None (and return it).
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    ParameterError
+        If ``value`` is not an integer (booleans are not), or is below 1.
+
+    Examples
+    --------
+    >>> check_positive_int(3, "horizon")
+    3
+    >>> check_positive_int(0, "horizon")
+    Traceback (most recent call last):
+    ...
+    tsrnn.errors.ParameterError: horizon must be a positive integer; got 0.
+    """
+    from numbers import Integral
+
+    if value is None and none:
+        return None
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        allowed = "a positive integer or None" if none else "a positive integer"
+        raise ParameterError(f"{name} must be {allowed}; got {value!r}.")
+    return int(value)
 
 
 def __getattr__(name: str) -> type:

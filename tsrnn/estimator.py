@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
+import math
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -13,15 +14,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._jobs import WindowsJob, current_trainer, fit_jobs
+from ._jobs import fit_jobs
+from ._progress import epoch_bar, step_bar
 from ._torch import resolve_device, seeded, torch_threads
 from ._train import LOSSES, OPTIMIZERS, BatchSampler, Sync, predict_batches, train, train_steps
 from .errors import DataError, NotFittedError, ParameterError, check_params
 from .nn import CELLS, RNNNet
 
-__all__ = ["RNNRegressor"]
+__all__ = ["RNNRegressor", "WindowsJob", "network_state", "restore_network"]
 
-_FITTED = ("module_", "optimizer_", "history_", "n_features_in_", "n_channels_in_", "n_outputs_")
+#: Everything ``fit`` learns, the one list that resetting, adopting a fit made elsewhere,
+#: pickling and model files (:func:`network_state`) go by.
+FITTED = (
+    "module_", "optimizer_", "loss_fn_", "device_", "seed_", "history_", "n_iter_",
+    "n_features_in_", "n_channels_in_", "n_outputs_", "feature_names_in_", "_y_1d",
+)  # fmt: skip
 
 
 class RNNRegressor(RegressorMixin, BaseEstimator):
@@ -87,9 +94,12 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         Its optimizer, kept so that ``partial_fit`` continues where training stopped.
     history_ : list of dict
         ``{"epoch", "train_loss", "valid_loss"}`` for every epoch trained, appended as each
-        epoch ends (so it also shows the epochs before a ``TrainingError``).
+        epoch ends (so it also shows the epochs before a ``TrainingError``). A network that
+        :class:`~tsrnn.RNNForecaster` trained on a budget of gradient steps holds
+        ``{"step", "train_loss", "valid_loss"}`` records instead: the mean training loss of
+        every 100 steps (``valid_loss`` None).
     n_iter_ : int
-        Epochs trained so far.
+        Epochs trained so far (steps, for a network trained on a step budget).
     n_features_in_ : int
         Time steps per window (the second dimension of ``X``).
     n_channels_in_ : int
@@ -108,6 +118,12 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     >>> model = RNNRegressor(cell="gru", hidden_size=16, epochs=5, random_state=0).fit(X, y)
     >>> model.predict(X[-2:]).shape
     (2,)
+
+    Notes
+    -----
+    :class:`~tsrnn.RNNForecaster` reaches its networks through two documented internal
+    methods, and through nothing else: :meth:`_fit_steps` trains a new network on batches the
+    forecaster draws itself, and :meth:`_predict_tensor` runs it on inputs it has encoded.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -229,12 +245,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             X_t, valid = X_t[:-n_valid], (X_t[-n_valid:], y_t[-n_valid:])
             y_t = y_t[:-n_valid]
         n_epochs = self.epochs if epochs is None else int(epochs)
-        if current_trainer() is not None:  # inside tsrnn.parallel.train_on_dask
-            job = WindowsJob(self, (X_t, y_t, valid), n_epochs, self.batch_size)
-            [fitted] = fit_jobs([job])
-            self.__dict__.update(fitted.__dict__)
-            return self
-        self._run_epochs(X_t, y_t, valid, n_epochs, self.batch_size)
+        # Here, or inside tsrnn.parallel.train_on_dask on a cluster, which returns a copy.
+        [fitted] = fit_jobs([WindowsJob(self, (X_t, y_t, valid), n_epochs, self.batch_size)])
+        self._adopt(fitted)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -274,6 +287,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             states = self.module_.hidden_states(X_t)
         return states.cpu().numpy().astype(np.float64)
 
+    # ------------------------------------------------------- interface of the forecaster
+
     def _fit_steps(
         self,
         sample: BatchSampler,
@@ -283,12 +298,15 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         n_outputs: int,
         steps: int,
         sync: Sync | None = None,
+        quiet: bool = False,
     ) -> RNNRegressor:
         """Train a new network for ``steps`` gradient steps on batches drawn by ``sample``.
 
-        The forecaster's global training: windows are gathered per batch instead of being
-        passed as one ``X``, targets carry weights (0 past a series' end), and the budget is
-        counted in steps (``n_iter_`` holds it). ``epochs`` and ``batch_size`` are unused here.
+        The forecaster's global training: windows are gathered per batch by the caller
+        instead of being passed as one ``X``, targets carry weights (0 past a series' end),
+        and the budget is counted in steps. The caller's sampler decides the batch, so
+        ``epochs`` and ``batch_size`` do not apply; ``n_iter_`` counts the steps and
+        ``history_`` holds a ``{"step", "train_loss", "valid_loss"}`` record every 100 steps.
 
         Parameters
         ----------
@@ -300,6 +318,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         sync : Sync or None
             One rank of a data-parallel fit (:mod:`tsrnn._ddp`): gradients are averaged over
             the ranks at every step.
+        quiet : bool, default=False
+            No progress bar, whatever ``verbose`` says (ranks > 0, cluster tasks).
 
         Returns
         -------
@@ -318,7 +338,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         with (
             torch_threads(self.n_threads),
             seeded(self.seed_, self.device_),
-            self._step_progress(steps) as on_step,
+            step_bar(steps, 0 if quiet else self.verbose) as on_step,
         ):
             try:
                 train_steps(
@@ -337,9 +357,99 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _predict_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Outputs (n, n_outputs) on the CPU for inputs (n, n_steps, n_channels), unchecked."""
+        """Outputs for inputs the caller has encoded, unchecked.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (n, n_steps, n_channels)
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs), on the CPU
+        """
         with torch_threads(self.n_threads):
             return predict_batches(self.module_, inputs.to(self.device_)).cpu()
+
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict:
+        """The parameters and :func:`network_state` (CPU tensors), so that a model fitted on
+        a GPU (e.g. in a Dask worker) unpickles on a machine without one."""
+        state = dict(super().__getstate__())
+        if "module_" in state:
+            for name in FITTED:
+                state.pop(name, None)
+            state["_network"] = (str(self.device_), *network_state(self))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Rebuild the network on the device it was fitted on if this process has it, else
+        on the CPU."""
+        state = dict(state)
+        network = state.pop("_network", None)
+        super().__setstate__(state)
+        if network is not None:
+            device, fitted, module, optimizer = network
+            if device.startswith("cuda") and not torch.cuda.is_available():
+                device = "cpu"
+            restore_network(self, fitted, module, optimizer, device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
+        return tags
+
+    # ------------------------------------------------------------------ internals
+
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "module_")
+
+    def _reset(self) -> None:
+        for name in FITTED:
+            self.__dict__.pop(name, None)
+
+    def _adopt(self, fitted: RNNRegressor) -> None:
+        """Take the fitted state of ``fitted`` (this model, or its copy trained elsewhere)."""
+        for name in FITTED:
+            if name in fitted.__dict__:
+                setattr(self, name, fitted.__dict__[name])
+
+    def _check_params(self) -> None:
+        check_params(self)
+        if self.patience is not None and self.validation_fraction is None:
+            raise ParameterError(
+                f"patience={self.patience} needs a validation set: set validation_fraction "
+                "(e.g. 0.1) or leave patience=None."
+            )
+
+    def _initialize(self, n_channels: int, n_outputs: int) -> None:
+        self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        with seeded(self.seed_, device):
+            self._build_network(n_channels, n_outputs, device)
+        self.n_channels_in_ = n_channels
+        self.n_outputs_ = n_outputs
+        self.history_ = []
+        self.n_iter_ = 0
+
+    def _build_network(self, n_channels: int, n_outputs: int, device: torch.device) -> None:
+        """``module_`` (initialised from torch's global generator), ``optimizer_``, ``loss_fn_``."""
+        self.device_ = device
+        self.module_ = RNNNet(
+            n_channels,
+            n_outputs,
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            nonlinearity=self.nonlinearity,
+        ).to(device)
+        options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
+        self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
+        self.loss_fn_ = LOSSES[self.loss]()
 
     def _run_epochs(
         self,
@@ -350,6 +460,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         batch_size: int,
         seed_offset: int = 0,
         sync: Sync | None = None,
+        quiet: bool = False,
     ) -> None:
         """Train the built network for ``n_epochs`` epochs (one rank's, with ``sync``)."""
         device = self.device_
@@ -361,7 +472,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         with (
             torch_threads(self.n_threads),
             seeded(seed, device),
-            self._progress(n_epochs) as on_epoch,
+            epoch_bar(n_epochs, 0 if quiet else self.verbose) as on_epoch,
         ):
             try:
                 train(
@@ -392,87 +503,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         # keeps on the CPU what must stay there (Adam's step counts).
         self.optimizer_.load_state_dict(self.optimizer_.state_dict())
         self.device_ = device
-
-    def __getstate__(self) -> dict:
-        """Pickle the network as CPU tensors, so a model fitted on a GPU (e.g. in a Dask
-        worker) unpickles on a machine without one."""
-        state = dict(super().__getstate__())
-        if "module_" in state:
-            state["module_"] = {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}
-            optimizer = self.optimizer_.state_dict()
-            optimizer["state"] = {
-                index: {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in slot.items()}
-                for index, slot in optimizer["state"].items()
-            }
-            state["optimizer_"] = optimizer
-            state["device_"] = str(self.device_)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        """Rebuild the network on the device it was fitted on if this process has it, else
-        on the CPU."""
-        state = dict(state)
-        module, optimizer = state.pop("module_", None), state.pop("optimizer_", None)
-        super().__setstate__(state)
-        if module is None:
-            return
-        device = torch.device(self.__dict__.pop("device_"))
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        self._build_network(self.n_channels_in_, self.n_outputs_, device)
-        self.module_.load_state_dict(module)
-        self.optimizer_.load_state_dict(optimizer)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
-        return tags
-
-    # ------------------------------------------------------------------ internals
-
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "module_")
-
-    def _reset(self) -> None:
-        for name in (*_FITTED, "n_iter_", "device_", "loss_fn_", "seed_", "_y_1d"):
-            self.__dict__.pop(name, None)
-
-    def _check_params(self) -> None:
-        check_params(self)
-        if self.patience is not None and self.validation_fraction is None:
-            raise ParameterError(
-                f"patience={self.patience} needs a validation set: set validation_fraction "
-                "(e.g. 0.1) or leave patience=None."
-            )
-
-    def _initialize(self, n_channels: int, n_outputs: int) -> None:
-        self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = resolve_device(self.device)
-        with seeded(self.seed_, device):
-            self._build_network(n_channels, n_outputs, device)
-        self.loss_fn_ = LOSSES[self.loss]()
-        self.n_channels_in_ = n_channels
-        self.n_outputs_ = n_outputs
-        self.history_ = []
-        self.n_iter_ = 0
-
-    def _build_network(self, n_channels: int, n_outputs: int, device: torch.device) -> None:
-        """``module_`` (initialised from torch's global generator) and ``optimizer_``."""
-        self.device_ = device
-        self.module_ = RNNNet(
-            n_channels,
-            n_outputs,
-            cell=self.cell,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            nonlinearity=self.nonlinearity,
-        ).to(device)
-        options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
-        self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
 
     def _validate_fit_data(
         self, X: np.ndarray, y: np.ndarray, reset: bool
@@ -530,59 +560,128 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )
         return torch.from_numpy(np.require(X, np.float32, ["C", "W"]))
 
-    @contextlib.contextmanager
-    def _step_progress(self, steps: int):
-        """An ``on_step`` callback drawing a bar counted in steps if verbose, else None."""
-        if not self.verbose:
-            yield None
-            return
-        with _epoch_progress(steps) as bar:
-            shown = 0
 
-            def on_step(step: int) -> None:
-                nonlocal shown
-                if step - shown >= 10 or step == steps:  # redraw every 10 steps
-                    bar(step - shown, None, None)
-                    shown = step
+@dataclasses.dataclass
+class WindowsJob:
+    """Epochs of :class:`RNNRegressor` over windows ``X`` and targets ``y``: a job of
+    :func:`tsrnn._jobs.fit_jobs`.
 
-            yield on_step
+    ``model`` is the regressor with its network built (fresh or warm); ``data`` holds
+    ``(X, y, valid)`` as CPU tensors, ``valid`` being the time-ordered tail or None.
+    """
 
-    def _progress(self, n_epochs: int):
-        """A context giving an ``on_epoch`` callback: a rich progress bar, or None if quiet."""
-        if not self.verbose:
-            return contextlib.nullcontext(None)
-        return _epoch_progress(n_epochs)
+    model: RNNRegressor
+    data: tuple
+    epochs: int
+    batch: int
+
+    @property
+    def size(self) -> int:
+        return len(self.data[0])
+
+    @property
+    def device(self) -> str:
+        return self.model.device
+
+    def shard(self, rank: int, world: int) -> WindowsJob:
+        """Rows ``rank, rank + world, ...``, as many on every rank (a few repeat), so that all
+        ranks run the same number of batches per epoch; the batch split between them."""
+        X, y, valid = self.data
+        per = math.ceil(len(X) / world)
+        rows = (rank + world * torch.arange(per)) % len(X)
+        return dataclasses.replace(
+            self, data=(X[rows], y[rows], valid), batch=math.ceil(self.batch / world)
+        )
+
+    def fit(self, sync: Sync | None = None, rank: int = 0, quiet: bool = False) -> RNNRegressor:
+        model = self.model
+        model._move_to(resolve_device(self.device))
+        X, y, valid = self.data
+        model._run_epochs(
+            X, y, valid, self.epochs, self.batch, seed_offset=rank, sync=sync,
+            quiet=bool(rank or quiet),
+        )  # fmt: skip
+        return model
 
 
-@contextlib.contextmanager
-def _epoch_progress(n_epochs: int):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+# ---------------------------------------------------------------------- the codec
 
-    columns = (
-        TextColumn("training"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[losses]}"),
-    )
-    from rich.console import Console
 
-    with Progress(
-        *columns, console=Console(stderr=True, force_jupyter=False), transient=False
-    ) as progress:
-        task = progress.add_task("fit", total=n_epochs, losses="")
+def network_state(
+    model: RNNRegressor,
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
+    """What a fitted regressor learned, for pickling and for model files (:mod:`tsrnn.persist`).
 
-        def on_epoch(epoch: int, train_loss: float | None, valid_loss: float | None) -> None:
-            """Advance by one epoch, or by ``epoch`` steps when ``train_loss`` is None."""
-            if train_loss is None:
-                progress.update(task, advance=epoch)
-                return
-            losses = f"loss {train_loss:.4g}"
-            if valid_loss is not None:
-                losses += f"  valid {valid_loss:.4g}"
-            progress.update(task, advance=1, losses=losses)
+    Parameters
+    ----------
+    model : RNNRegressor
+        A fitted regressor.
 
-        yield on_epoch
+    Returns
+    -------
+    fitted : dict
+        The plain fitted attributes (JSON-able): ``n_features_in_``, ``n_channels_in_``,
+        ``n_outputs_``, ``n_iter_``, ``seed_``, ``history_``, ``y_1d`` and, when ``fit``
+        saw column names, ``feature_names_in_``.
+    module : dict of str to Tensor
+        The network's ``state_dict``, on the CPU.
+    optimizer : dict
+        The optimizer's ``state_dict``, its tensors on the CPU.
+    """
+    fitted: dict[str, Any] = {
+        "n_features_in_": int(model.n_features_in_),
+        "n_channels_in_": int(model.n_channels_in_),
+        "n_outputs_": int(model.n_outputs_),
+        "n_iter_": int(model.n_iter_),
+        "seed_": int(model.seed_),
+        "history_": list(model.history_),
+        "y_1d": bool(model._y_1d),
+    }
+    if hasattr(model, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(c) for c in model.feature_names_in_]
+    module = {k: v.detach().cpu() for k, v in model.module_.state_dict().items()}
+    optimizer = model.optimizer_.state_dict()
+    optimizer["state"] = {
+        index: {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in slot.items()}
+        for index, slot in optimizer["state"].items()
+    }
+    return fitted, module, optimizer
+
+
+def restore_network(
+    model: RNNRegressor,
+    fitted: dict[str, Any],
+    module: dict[str, torch.Tensor],
+    optimizer: dict[str, Any],
+    device: str | torch.device,
+) -> RNNRegressor:
+    """Give an unfitted regressor (built from the saved parameters) its fitted state.
+
+    Parameters
+    ----------
+    model : RNNRegressor
+    fitted, module, optimizer
+        As returned by :func:`network_state`.
+    device : str or torch.device
+        Where to build the network; must be available in this process.
+
+    Returns
+    -------
+    RNNRegressor
+        ``model``, fitted.
+    """
+    device = resolve_device(str(device))
+    with seeded(int(fitted["seed_"]), device):  # the initial weights, overwritten: no side effect
+        model._build_network(int(fitted["n_channels_in_"]), int(fitted["n_outputs_"]), device)
+    model.module_.load_state_dict(module, strict=True)
+    model.optimizer_.load_state_dict(optimizer)
+    for name in ("n_features_in_", "n_channels_in_", "n_outputs_", "n_iter_", "seed_"):
+        setattr(model, name, int(fitted[name]))
+    model.history_ = list(fitted["history_"])
+    model._y_1d = bool(fitted["y_1d"])
+    if "feature_names_in_" in fitted:
+        model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    return model
 
 
 def _explain(exc: ValueError) -> str:

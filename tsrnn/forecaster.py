@@ -22,26 +22,29 @@ cluster inside :func:`tsrnn.train_on_dask`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._calendar import future_stamps, season_length_for, steps_between
-from ._conformal import extend_quantiles, pooled_quantiles
-from ._encoding import NORMALIZE, SCALERS, Panel, SeriesScaling, encode, fit_scaling
-from ._group import group_rows, split_series
-from ._jobs import PanelJob, fit_jobs
+from ._conformal import extend_quantiles
+from ._encoding import NORMALIZE, SCALERS, Panel
+from ._forecast.calibration import MIN_OBSERVATIONS, calibrate, hold_out
+from ._forecast.covariates import Covariates, fit_columns
+from ._forecast.ensemble import ensemble_forecast, levels, with_theta
+from ._forecast.jobs import prepare
+from ._forecast.plan import NetworkInput, Plan
+from ._group import split_series
+from ._jobs import fit_jobs
 from ._series import check_series
-from ._state import forecaster_state, restore_forecaster
-from ._theta import Theta, fit_theta, theta_at
-from .errors import DataError, NotFittedError, ParameterError, check_params
+from ._state import fitted_attributes, forecaster_state
+from ._theta import Theta, fit_theta
+from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
 
 __all__ = ["RNNForecaster", "season_length_for"]
@@ -53,9 +56,6 @@ _FORWARDED = (
 )  # fmt: skip
 # Default budget: about 50 passes over the windows, at least 300 and at most 2,000 steps.
 _AUTO_PASSES, _MIN_STEPS, _MAX_STEPS = 50, 300, 2000
-# Default calibration: about this many held-out windows in all, one per series at least.
-_CALIBRATION_WINDOWS = 200
-_MIN_OBSERVATIONS = 2
 _MIN_BATCH = 32
 # Default patch: the recurrence runs about this many steps over the lookback.
 _RNN_STEPS = 12
@@ -166,9 +166,9 @@ clip_grad_norm, device, verbose
     horizon_, lookback_, long_lookback_, season_length_, patch_size_, batch_size_, steps_ : int
         The values used, after resolving ``None`` defaults (``patch_size_``: the one of
         ``lookback_``).
-    network_inputs_ : list of tuple of (int, int, bool)
-        What each network of ``models_`` reads: its lookback, patch size and whether it reads
-        its windows' scale.
+    network_inputs_ : list of NetworkInput
+        What each network of ``models_`` reads: named tuples ``(lookback, patch,
+        scale_channel)``, its lookback, patch size and whether it reads its windows' scale.
     series_ids_ : list
         Series ids in order (``[None]`` for a single series).
     scaling_ : SeriesScaling
@@ -320,12 +320,12 @@ clip_grad_norm, device, verbose
         y, X = check_series(y, X)
         ids, values, xs, last = split_series(y, X)
         lengths = np.array([len(v) for v in values])
-        if lengths.min() < _MIN_OBSERVATIONS:
+        if lengths.min() < MIN_OBSERVATIONS:
             k = int(np.argmin(lengths))
             who = "y" if ids[k] is None else f"Series {ids[k]!r}"
             raise DataError(
                 f"{who} has {lengths[k]} observation; a forecast needs at least "
-                f"{_MIN_OBSERVATIONS}: drop that series or give it more history."
+                f"{MIN_OBSERVATIONS}: drop that series or give it more history."
             )
         self.freq_ = y.attrs["freq"]
         self.season_length_ = int(self.season_length or season_length_for(self.freq_))
@@ -341,8 +341,8 @@ clip_grad_norm, device, verbose
         self.network_inputs_ = [self._inputs_of(k) for k in range(self.n_models)]
         self._set_meta(y, ids, X, last)
         if X is not None:
-            self.x_loc_, self.x_scale_ = _fit_columns(self.scaler, xs)
-            xs = [(x - self.x_loc_) / self.x_scale_ for x in xs]
+            self.x_loc_, self.x_scale_ = fit_columns(self.scaler, xs)
+            xs = self._covariates().scaled(xs)
         else:
             self.x_loc_ = self.x_scale_ = np.zeros(0)
             xs = None
@@ -351,6 +351,7 @@ clip_grad_norm, device, verbose
         self.batch_size_ = int(min(self.batch_size, max(_MIN_BATCH, math.ceil(n_windows / 4))))
         self.steps_ = self._budget(n_windows)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
+        plan = self._plan()
         self.quantiles_ = np.full(self.horizon_, np.nan)
         self.combine_ = "theta" if self.combine == "theta" else "none"  # "auto": calibration picks
         self.calibration_errors_ = {}
@@ -360,23 +361,32 @@ clip_grad_norm, device, verbose
         # process they train one after another; on a cluster (tsrnn.parallel) side by side.
         held_out = None
         if self.interval is not None:
-            held_out = self._hold_out(values, xs, int(seeds[1]))
-        self.scaling_, panel, encoded, jobs = self._prepare(values, xs, int(seeds[0]))
+            held_out = hold_out(
+                plan, values, xs, int(seeds[1]),
+                calibration_size=self.calibration_size, interval=self.interval,
+            )  # fmt: skip
+        self.scaling_, panel, encoded, jobs = prepare(plan, values, xs, int(seeds[0]))
         models = fit_jobs((held_out.jobs if held_out else []) + jobs)
         self.models_ = models[-len(jobs) :]
         if held_out is not None:
-            self._calibrate(values, xs, held_out, models[: -len(jobs)])
+            found = calibrate(
+                plan, values, xs, held_out, models[: -len(jobs)],
+                combine=self.combine, interval=self.interval,
+            )  # fmt: skip
+            self.quantiles_, self.coverage_calibration_ = found.quantiles, found.coverage
+            self.n_calibration_, self.calibration_errors_ = found.n, found.errors
+            self.combine_ = found.combine
         self.theta_ = None
         if self.combine_ == "theta":
-            self.theta_ = fit_theta(_levels(encoded, self.scaling_.log))
-        past, observed, past_X = panel.history(self._span())
+            self.theta_ = fit_theta(levels(encoded, self.scaling_.log))
+        past, observed, past_X = panel.history(plan.span)
         self.history_y_ = past.numpy().astype(np.float64)
         self.history_observed_ = observed.numpy().astype(np.float64)
         n_feat = len(self.feature_names_in_)
         self.history_X_ = (
             past_X.numpy().astype(np.float64)
             if past_X is not None
-            else np.zeros((len(values), self._span(), n_feat))
+            else np.zeros((len(values), plan.span, n_feat))
         )
         return self
 
@@ -410,23 +420,27 @@ clip_grad_norm, device, verbose
             series.
         """
         self._check_fitted()
-        horizon = self.horizon_ if horizon is None else horizon
-        if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-            raise ParameterError(f"horizon must be a positive integer; got {horizon!r}.")
-        horizon = int(horizon)
-        past, observed, past_X, rows, last, shifts, theta = self._history(y, X)
-        future_X = self._future_exog(X_future, horizon, rows, last)
-        mean = self._forecast(
-            self.models_, self.network_inputs_, past, observed, past_X, future_X, horizon
+        horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
+        history = self._history(y, X)
+        rows = history.rows
+        keys = [self.series_ids_[r] for r in rows]
+        future_X = self._covariates().future(
+            X_future, horizon, keys, history.last, self.freq_, self.multi_
         )
-        mean = self._combined(mean, theta, self.scaling_.log[rows])
+        plan = self._plan()
+        mean = ensemble_forecast(
+            self.models_, self.network_inputs_, history.past, history.observed, history.past_X,
+            future_X, horizon=horizon, out=plan.out, normalize=self.normalize,
+        )  # fmt: skip
+        mean = with_theta(mean, history.theta, self.scaling_.log[rows])
         half = (
             extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
         )
+        shifts = history.shifts
         decode = self.scaling_.decode
         forecast = decode(mean, rows, shifts)
         lower, upper = decode(mean - half, rows, shifts), decode(mean + half, rows, shifts)
-        stamps = future_stamps(last, self.freq_, horizon).ravel()
+        stamps = future_stamps(history.last, self.freq_, horizon).ravel()
         columns = {"forecast": forecast.ravel(), "lower": lower.ravel(), "upper": upper.ravel()}
         if not self.multi_:
             index = pd.Index(stamps, name=self.index_names_[-1])
@@ -436,8 +450,9 @@ clip_grad_norm, device, verbose
                 index = pd.RangeIndex(int(stamps[0]), int(stamps[-1]) + self.freq_, self.freq_,
                                       name=self.index_names_[-1])  # fmt: skip
             return pd.DataFrame(columns, index=index)
-        keys = np.repeat(np.asarray(self.series_ids_, dtype=object)[rows], horizon)
-        index = pd.MultiIndex.from_arrays([keys, stamps], names=self.index_names_)
+        index = pd.MultiIndex.from_arrays(
+            [np.repeat(np.asarray(keys, dtype=object), horizon), stamps], names=self.index_names_
+        )
         return pd.DataFrame(columns, index=index)
 
     # ------------------------------------------------------------------ persistence hooks
@@ -456,9 +471,12 @@ clip_grad_norm, device, verbose
         regressors: dict[str, RNNRegressor],
     ) -> RNNForecaster:
         """Rebuild a fitted forecaster from :meth:`_to_state`'s pieces and its ``get_params()``."""
-        return restore_forecaster(cls(**params), meta, arrays, regressors)
+        model = cls(**params)
+        for name, value in fitted_attributes(meta, arrays, regressors).items():
+            setattr(model, name, value)
+        return model
 
-    # ------------------------------------------------------------------ fitting internals
+    # ------------------------------------------------------------------ internals
 
     def _check_params(self) -> None:
         check_params(self)
@@ -489,207 +507,45 @@ clip_grad_norm, device, verbose
             return int(self.epochs) * per_pass
         return int(np.clip(_AUTO_PASSES * per_pass, _MIN_STEPS, _MAX_STEPS))
 
-    def _out_steps(self) -> int:
-        return self.horizon_ if self.strategy == "direct" else 1
-
-    def _prepare(
-        self, values: list, xs: list | None, seed: int, positive: np.ndarray | None = None
-    ) -> tuple:
-        """Scale and encode the series; one job per network. Returns (scaling, panel,
-        encoded series, jobs). ``positive``: see :func:`~tsrnn._encoding.fit_scaling`."""
-        scaling = fit_scaling(
-            values, self.scaler, self.season_length_, self.deseasonalize, positive
-        )
-        rows = np.arange(len(values))
-        encoded = scaling.encode(values, rows)
-        panel = Panel(encoded, xs)
-        seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=self.n_models)
-        jobs = [self._job(panel, int(s), *self.network_inputs_[k]) for k, s in enumerate(seeds)]
-        return scaling, panel, encoded, jobs
-
-    def _inputs_of(self, k: int) -> tuple[int, int, bool]:
-        """Lookback, patch size and scale channel of network ``k`` of the ensemble: the
-        third and fourth of every four read ``long_lookback_``, every odd one the scale."""
+    def _inputs_of(self, k: int) -> NetworkInput:
+        """What network ``k`` of the ensemble reads: the third and fourth of every four read
+        ``long_lookback_``, every odd one the scale."""
         lookback = self.long_lookback_ if (k // 2) % 2 == 1 else self.lookback_
         scale_channel = self.normalize == "window" and k % 2 == 1
-        return lookback, self._patch_for(lookback), scale_channel
+        return NetworkInput(lookback, self._patch_for(lookback), scale_channel)
 
     def _patch_for(self, lookback: int) -> int:
         return int(self.patch_size or max(1, round(lookback / _RNN_STEPS)))
 
-    def _span(self) -> int:
-        """History the ensemble reads: its longest lookback."""
-        return max(lookback for lookback, _, _ in self.network_inputs_)
-
-    def _n_channels(self, n_feat: int, scale_channel: bool, patch: int) -> int:
-        """Input width of a network: value, observed [, log scale] [, future flag, exog]."""
-        return (2 + int(scale_channel) + (1 + n_feat if n_feat else 0)) * patch
-
-    def _combined(self, z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarray:
-        """The networks' encoded forecasts (n, h), averaged with Theta's when combined.
-
-        ``theta`` holds one state per row of ``z``; ``log`` (n,) says which rows are log-scaled.
-        """
-        if theta is None:
-            return z
-        raw = theta.forecast(z.shape[1])
-        last = theta.level[:, None]
-        positive = np.maximum(raw, 0.01 * np.abs(last))  # a log series' forecast stays > 0
-        encoded = np.where(log[:, None], np.log(np.maximum(positive, 1e-300)), raw)
-        return 0.5 * (z + encoded)
-
-    def _job(
-        self, panel: Panel, seed: int, lookback: int, patch: int, scale_channel: bool
-    ) -> PanelJob:
-        """One network's fit: ``steps_`` batches of windows drawn over the series of ``panel``."""
-        out = self._out_steps()
-        n_feat = 0 if panel.exog is None else panel.exog.shape[1]
-        return PanelJob(
-            params={**{name: getattr(self, name) for name in _FORWARDED}, "random_state": seed},
-            data=panel,
-            lookback=lookback,
-            out=out,
+    def _plan(self) -> Plan:
+        """The fitted settings the engine works with (:mod:`tsrnn._forecast`)."""
+        return Plan(
+            horizon=self.horizon_,
+            out=self.horizon_ if self.strategy == "direct" else 1,
             normalize=self.normalize,
-            patch=patch,
+            scaler=self.scaler,
+            season_length=self.season_length_,
+            deseasonalize=self.deseasonalize,
+            networks=tuple(self.network_inputs_),
             batch=self.batch_size_,
-            n_steps=math.ceil((lookback + (out if n_feat else 0)) / patch),
-            n_channels=self._n_channels(n_feat, scale_channel, patch),
             steps=self.steps_,
-            seed=seed,
-            scale_channel=scale_channel,
+            params={name: getattr(self, name) for name in _FORWARDED},
         )
 
-    def _hold_out(self, values: list, xs: list | None, seed: int) -> _HeldOut:
-        """The calibration fit's data: every series without its last windows, and its jobs."""
-        h = self.horizon_
-        n_series = len(values)
-        lengths = np.array([len(v) for v in values])
-        size = self.calibration_size
-        if size is None:  # about 200 windows in all, at most a fifth of a series
-            size = max(1, min(math.ceil(_CALIBRATION_WINDOWS / n_series), int(lengths.max()) // 5))
-        # Series k holds out its last h + c_k - 1 values: c_k origins with every step observed.
-        counts = np.clip(lengths - h - _MIN_OBSERVATIONS + 1, 0, size)
-        keep = np.flatnonzero(counts > 0)
-        if not len(keep):
-            raise DataError(
-                f"No series is long enough to hold out a {h}-step window for the "
-                f"{self.interval:.0%} intervals (that needs {h + _MIN_OBSERVATIONS} values): "
-                "pass longer series, a smaller horizon, or interval=None."
-            )
-        cut = lengths[keep] - h - counts[keep] + 1
-        train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
-        train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
-        # Each series is scaled as the final fit will scale it: a series positive up to its
-        # cut but not after is not log-scaled (its held-out values <= 0 would have no log).
-        positive = np.array([bool(np.all(values[k] > 0)) for k in keep])
-        scaling, _, encoded, jobs = self._prepare(train_values, train_xs, seed, positive)
-        return _HeldOut(keep, cut, counts[keep], scaling, encoded, jobs)
+    def _covariates(self) -> Covariates:
+        return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_)
 
-    def _calibrate(
-        self, values: list, xs: list | None, held: _HeldOut, models: list[RNNRegressor]
-    ) -> None:
-        """Forecast the held-out windows; pick the combination; conformal quantiles per step."""
-        h = self.horizon_
-        lengths = np.array([len(v) for v in values])
-        keep, cut, counts, scaling = held.keep, held.cut, held.counts, held.scaling
-        theta = None
-        if self.combine in ("auto", "theta"):
-            theta = fit_theta(_levels(held.encoded, scaling.log))
-        # Encode the whole held-out part with the calibration scaling (season phases continue).
-        sub_rows = np.arange(len(keep))
-        full = [values[k] for k in keep]
-        shifts = lengths[keep] - cut  # the full series ends this many steps after the cut
-        encoded = scaling.encode(full, sub_rows, shifts)
-        panel = Panel(encoded, None if xs is None else [xs[k] for k in keep])
-        series = torch.from_numpy(np.repeat(sub_rows, counts))
-        offsets = np.concatenate([np.arange(c) for c in counts])
-        origins = torch.from_numpy(np.repeat(cut, counts) + offsets)
-        past, observed, past_X, future_X = panel.past(series, origins, self._span(), h)
-        inputs = self.network_inputs_  # the calibration networks are the final ones' kinds
-        alone = self._forecast(models, inputs, past, observed, past_X, future_X, h)
-        actual, weights = panel.ahead(series, origins, h)
-        spread = scaling.spread[series.numpy()][:, None]
-        complete = weights.numpy().all(axis=1)
-
-        def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), in units of spread
-            return (np.abs(actual.numpy() - pred) / spread)[complete]
-
-        scores = scores_of(alone)
-        self.calibration_errors_ = {"none": float(scores.mean()) if len(scores) else np.nan}
-        if theta is not None:
-            at = [cut[k] + np.arange(counts[k]) for k in range(len(keep))]
-            states = theta_at(_levels(encoded, scaling.log), theta, at)
-            combined = scores_of(self._combined(alone, states, scaling.log[series.numpy()]))
-            self.calibration_errors_["theta"] = float(combined.mean()) if len(combined) else np.nan
-            if (
-                self.combine == "theta"
-                or self.calibration_errors_["theta"] < self.calibration_errors_["none"]
-            ):
-                self.combine_, scores = "theta", combined
-        self.quantiles_, self.coverage_calibration_ = pooled_quantiles(scores, self.interval)
-        self.n_calibration_ = len(scores)
-
-    # ------------------------------------------------------------------ predict internals
-
-    def _forecast(
-        self,
-        models: list[RNNRegressor],
-        inputs: list[tuple[int, int, bool]],
-        past: torch.Tensor | np.ndarray,
-        observed: torch.Tensor | np.ndarray,
-        past_X: torch.Tensor | np.ndarray | None,
-        future_X: torch.Tensor | np.ndarray | None,
-        horizon: int,
-    ) -> np.ndarray:
-        """Encoded forecasts ``(n, horizon)`` from encoded windows, the ensemble's mean.
-
-        inputs : (lookback, patch, scale channel) of each network. past, observed : (n,
-        span), span at least the longest lookback; past_X : (n, span, n_feat); future_X : (n,
-        horizon, n_feat). Forecasts past ``out`` steps are fed back as observed history.
-        """
-        out = self._out_steps()
-        span = past.shape[1]
-        past, observed = _tensor(past), _tensor(observed)
-        past_X, future_X = _tensor(past_X), _tensor(future_X)
-        steps = []
-        done = 0
-        while done < horizon:
-            block_X = None
-            if future_X is not None:
-                block_X = future_X[:, done : done + out]
-                if block_X.shape[1] < out:  # past the requested horizon: pad, output unused
-                    pad = block_X[:, -1:].expand(-1, out - block_X.shape[1], -1)
-                    block_X = torch.cat([block_X, pad], dim=1)
-            encoded = {}  # each kind of network gets the window it was trained on
-            for lookback, patch, scale_channel in set(inputs):
-                encoded[lookback, patch, scale_channel] = encode(
-                    past[:, -lookback:], observed[:, -lookback:], self.normalize, block_X,
-                    None if past_X is None else past_X[:, -lookback:], patch, scale_channel,
-                )  # fmt: skip
-            step = torch.zeros(len(past), out)
-            for model, kind in zip(models, inputs, strict=True):
-                x, level, scale = encoded[kind]  # the window's scale depends on its lookback
-                step += model._predict_tensor(x) * scale[:, None] + level[:, None]
-            step /= len(models)  # (n, out)
-            steps.append(step)
-            past = torch.cat([past, step], dim=1)[:, -span:]
-            observed = torch.cat([observed, torch.ones_like(step)], dim=1)[:, -span:]
-            if past_X is not None:
-                past_X = torch.cat([past_X, block_X], dim=1)[:, -span:]
-            done += out
-        return torch.cat(steps, dim=1)[:, :horizon].numpy().astype(np.float64)
-
-    def _history(self, y, X) -> tuple:
-        """Encoded history (n, lookback), its mask, exog, rows, last stamps, season shifts."""
+    def _history(self, y, X) -> _History:
+        """The encoded history to forecast from: the fitted one, or ``y``'s."""
         n_feat = len(self.feature_names_in_)
         if y is None:
             if X is not None:
                 raise DataError("X was given without y: pass the newer history y with its X.")
             rows = np.arange(len(self.series_ids_))
-            hist_X = self.history_X_ if n_feat else None
-            shifts = np.zeros(len(rows), dtype=np.int64)
-            return (self.history_y_, self.history_observed_, hist_X, rows,
-                    list(self.last_index_), shifts, self.theta_)  # fmt: skip
+            return _History(
+                self.history_y_, self.history_observed_, self.history_X_ if n_feat else None,
+                rows, list(self.last_index_), np.zeros(len(rows), dtype=np.int64), self.theta_,
+            )  # fmt: skip
         if n_feat and X is None:
             raise DataError(
                 f"The model was fitted with X ({n_feat} columns): pass X aligned with y too."
@@ -706,7 +562,7 @@ clip_grad_norm, device, verbose
             kind = "many series (id, timestamp)" if self.multi_ else "one series"
             raise DataError(f"The model was fitted on {kind}: pass y in the same layout.")
         if X is not None:
-            self._check_columns(X, "X")
+            self._covariates().check_columns(X, "X")
         ids, values, xs, last = split_series(y, X)
         known = pd.Index(pd.Series(self.series_ids_, dtype=object))
         rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
@@ -717,114 +573,30 @@ clip_grad_norm, device, verbose
                 f"{self.series_ids_[:5]!r}...: forecast known series only."
             )
         for key, v in zip(ids, values, strict=True):
-            if len(v) < _MIN_OBSERVATIONS:
+            if len(v) < MIN_OBSERVATIONS:
                 who = "y" if key is None else f"series {key!r}"
                 raise DataError(
                     f"The history of {who} has {len(v)} time step; pass at least "
-                    f"{_MIN_OBSERVATIONS}."
+                    f"{MIN_OBSERVATIONS}."
                 )
         shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
         encoded = self.scaling_.encode(values, rows, shifts)
         if xs is not None:
-            xs = [(x - self.x_loc_) / self.x_scale_ for x in xs]
-        past, observed, past_X = Panel(encoded, xs).history(self._span())
+            xs = self._covariates().scaled(xs)
+        past, observed, past_X = Panel(encoded, xs).history(self._plan().span)
         theta = None  # the Theta method reads the whole newer history
         if self.theta_ is not None:
-            theta = fit_theta(_levels(encoded, self.scaling_.log[rows]))
-        return past, observed, past_X, rows, last, shifts, theta
-
-    def _check_columns(self, X: pd.DataFrame, what: str) -> None:
-        names = [str(c) for c in X.columns]
-        if names != list(self.feature_names_in_):
-            raise DataError(
-                f"{what} has columns {names!r} but the model was fitted with "
-                f"{list(self.feature_names_in_)!r}: pass the same columns in the same order."
-            )
-
-    def _future_exog(self, X_future, horizon: int, rows, last: list) -> np.ndarray | None:
-        n_feat = len(self.feature_names_in_)
-        if not n_feat:
-            if X_future is not None:
-                raise DataError("The model was fitted without X: call predict without X_future.")
-            return None
-        if X_future is None:
-            raise DataError(
-                f"The model was fitted with X: pass X_future with the {horizon} future rows of "
-                f"columns {list(self.feature_names_in_)!r}."
-            )
-        if isinstance(X_future, pd.Series):
-            X_future = X_future.to_frame()
-        if not isinstance(X_future, pd.DataFrame):
-            raise DataError(f"X_future must be a pandas DataFrame; got {type(X_future).__name__}.")
-        self._check_columns(X_future, "X_future")
-        expected = future_stamps(last, self.freq_, horizon)
-        groups = group_rows(X_future.index.get_level_values(0)) if self.multi_ else None
-        block_of = {key: g for g, key in enumerate(groups.keys)} if self.multi_ else {}
-        blocks = []
-        for k, row in enumerate(rows):
-            part = X_future
-            if self.multi_:
-                key = self.series_ids_[row]
-                if key not in block_of:
-                    raise DataError(f"X_future has no rows for series {key!r}: add them.")
-                g = block_of[key]
-                part = X_future.iloc[groups.order[groups.starts[g] : groups.starts[g + 1]]]
-                part = part.droplevel(0)
-            who = f" for series {self.series_ids_[row]!r}" if self.multi_ else ""
-            if len(part) != horizon:
-                raise DataError(
-                    f"X_future has {len(part)} rows{who} but horizon={horizon}: pass one row "
-                    "per forecast step."
-                )
-            if isinstance(part.index, pd.DatetimeIndex):
-                stamps = pd.DatetimeIndex(expected[k])
-                if not part.index.equals(stamps):
-                    raise DataError(
-                        f"X_future{who} starts at {part.index[0]} but the forecast starts at "
-                        f"{stamps[0]}: index it by the {horizon} timestamps after the history."
-                    )
-            values = part.to_numpy(dtype=np.float64)
-            if not np.isfinite(values).all():
-                raise DataError(f"X_future{who} holds NaN or inf: fill it first.")
-            blocks.append((values - self.x_loc_) / self.x_scale_)
-        return np.stack(blocks)
+            theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
+        return _History(past, observed, past_X, rows, last, shifts, theta)
 
 
-# ---------------------------------------------------------------------- helpers
+class _History(NamedTuple):
+    """What a forecast starts from: encoded history of each forecast series, and where."""
 
-
-@dataclass
-class _HeldOut:
-    """The calibration fit: kept series, their cuts and window counts, scaling, encoded
-    training parts and network jobs."""
-
-    keep: np.ndarray
-    cut: np.ndarray
-    counts: np.ndarray
-    scaling: SeriesScaling
-    encoded: list
-    jobs: list
-
-
-def _levels(encoded: list, log: np.ndarray) -> list:
-    """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta."""
-    return [np.exp(z) if is_log else z for z, is_log in zip(encoded, log, strict=True)]
-
-
-def _fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
-    """loc and scale of each exogenous column over all series' rows."""
-    stacked = np.concatenate(arrays, axis=0)
-    if kind == "minmax":
-        loc, scale = stacked.min(axis=0), stacked.max(axis=0) - stacked.min(axis=0)
-    elif kind == "none":
-        loc, scale = np.zeros(stacked.shape[1]), np.ones(stacked.shape[1])
-    else:
-        loc, scale = stacked.mean(axis=0), stacked.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)  # a constant column keeps its units
-    return np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
-
-
-def _tensor(a):
-    if a is None or isinstance(a, torch.Tensor):
-        return a
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    past: Any  # (n, span) encoded values
+    observed: Any  # (n, span) mask
+    past_X: Any  # (n, span, n_feat) or None
+    rows: np.ndarray  # (n,) row of each series in the fitted state
+    last: list  # last stamp of each series
+    shifts: np.ndarray  # (n,) steps from the fitted end to this history's end
+    theta: Theta | None  # Theta state of each series, when combined

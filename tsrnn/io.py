@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._data.text import show
+from ._data.text import show as format_value
 from ._group import group_rows
 from ._series import check_series
 from .errors import DataError, ParameterError
@@ -33,6 +35,7 @@ from .errors import DataError, ParameterError
 __all__ = [
     "atomic_path",
     "check_output_path",
+    "format_value",
     "read_future",
     "read_series",
     "write_csv_atomic",
@@ -640,7 +643,7 @@ def _check_rows(
         pos = int(np.flatnonzero(duplicated)[0])
         first = int(np.flatnonzero(values == values[pos])[0])
         raise DataError(
-            f"{label} has the timestamp {_show(times.iloc[pos])} twice{of} "
+            f"{label} has the timestamp {show(times.iloc[pos])} twice{of} "
             f"({src.rows(positions[first], positions[pos])}): keep one row per timestamp, e.g. "
             f"by summing or averaging them{hint}."
         )
@@ -649,8 +652,8 @@ def _check_rows(
         pos = int(backwards[0]) + 1
         raise DataError(
             f"{label} is not sorted by {time_col!r}{of}: {src.row(positions[pos])} "
-            f"({_show(times.iloc[pos])}) comes after {src.row(positions[pos - 1])} "
-            f"({_show(times.iloc[pos - 1])}); sort the rows by time."
+            f"({show(times.iloc[pos])}) comes after {src.row(positions[pos - 1])} "
+            f"({show(times.iloc[pos - 1])}); sort the rows by time."
         )
 
 
@@ -668,11 +671,6 @@ def _names(columns) -> str:
     shown = [repr(str(c)) for c in list(columns)[:8]]
     more = len(columns) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-
-
-def _show(value) -> str:
-    value = pd.Timestamp(value)
-    return value.date().isoformat() if value == value.normalize() else value.isoformat()
 
 
 def _value(value) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError, ParameterError
+from .errors import DataError, check_positive_int
 
 __all__ = ["mae", "mase", "rmse", "smape"]
 
@@ -129,8 +129,7 @@ def mase(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, m: int = 1
     1.0
     """
     y_true, y_pred = _pair(y_true, y_pred)
-    if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 1:
-        raise ParameterError(f"m must be a positive integer (the seasonal period); got {m!r}.")
+    m = check_positive_int(m, "m")
     y_train = np.asarray(y_train, dtype=np.float64).ravel()
     if len(y_train) <= m:
         raise DataError(

@@ -38,9 +38,10 @@ from typing import Any
 import distributed
 from distributed import Client, Future
 
-from ._dask import Progress, connect, warm_worker, worker_facts
+from ._dask import connect, wants_cuda, warm_worker, worker_facts
 from ._jobs import Job, using
-from .errors import ClusterError, ParameterError, TsrnnError
+from ._progress import Progress
+from .errors import ClusterError, ParameterError, TsrnnError, check_positive_int
 
 __all__ = ["DaskTrainer", "train_on_dask"]
 
@@ -88,8 +89,7 @@ def train_on_dask(
     >>> with train_on_dask(n_workers=2):  # doctest: +SKIP
     ...     model = RNNForecaster(horizon=12).fit(y)
     """
-    if ranks is not None and ranks < 1:
-        raise ParameterError(f"ranks must be a positive int or None; got {ranks}.")
+    check_positive_int(ranks, "ranks", none=True)
     if timeout <= 0:
         raise ParameterError(f"timeout must be positive; got {timeout}.")
     with contextlib.ExitStack() as stack:
@@ -269,9 +269,8 @@ class DaskTrainer:
                 f"The Dask cluster at {client.scheduler.address} has no workers: start some "
                 f"with `dask worker {client.scheduler.address}`."
             )
-        devices = {_device_param(job) for job in jobs}
         workers = sorted(info)
-        if devices & {"auto", "cuda"} or any(d.startswith("cuda:") for d in devices):
+        if any(wants_cuda(job.device, gpu_here=True) for job in jobs):
             unknown = [w for w in workers if w not in self.facts]
             if unknown:
                 self.facts.update(client.run(worker_facts, workers=unknown))
@@ -310,10 +309,3 @@ def _raise_failure(future: Future) -> None:
             "native code?): give the workers more memory, or train in this process."
         ) from None
     future.result()  # any other exception: the worker's own, with its traceback
-
-
-def _device_param(job: Job) -> str:
-    params = getattr(job, "params", None)
-    if params is not None:
-        return str(params.get("device", "auto"))
-    return str(getattr(job.model, "device", "auto"))

@@ -55,7 +55,6 @@ _CLASSES = {
     "RNNRegressor": ("tsrnn.estimator", "RNNRegressor"),
     "RNNForecaster": ("tsrnn.forecaster", "RNNForecaster"),
 }
-_REGRESSOR_FITTED = ("n_features_in_", "n_channels_in_", "n_outputs_", "n_iter_", "seed_")
 # safetensors files start with the header length as a little-endian uint64.
 _HEADER_LENGTH = struct.Struct("<Q")
 _MAX_HEADER = 100 * 2**20
@@ -223,25 +222,21 @@ def _not_fitted(model: Any) -> NotFittedError:
 
 
 def _dump_regressor(reg: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict:
+    """The JSON entry of one regressor; its tensors go into ``tensors`` under ``prefix``."""
+    from .estimator import network_state
+
     if not hasattr(reg, "module_"):
         raise _not_fitted(reg)
-    fitted = {name: int(getattr(reg, name)) for name in _REGRESSOR_FITTED}
-    fitted["history_"] = reg.history_
-    fitted["y_1d"] = bool(reg._y_1d)
-    if hasattr(reg, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(c) for c in reg.feature_names_in_]
-    module_keys = []
-    for key, value in reg.module_.state_dict().items():
-        tensors[f"{prefix}/module/{key}"] = _cpu(value)
-        module_keys.append(key)
-    state = reg.optimizer_.state_dict()
+    fitted, module, optimizer = network_state(reg)
+    for key, value in module.items():
+        tensors[f"{prefix}/module/{key}"] = value.contiguous()
     optimizer_state: dict[str, dict[str, Any]] = {}
-    for index, entries in state["state"].items():
+    for index, entries in optimizer["state"].items():
         slot = optimizer_state[str(index)] = {}
         for key, value in entries.items():
             if isinstance(value, torch.Tensor):
                 name = f"{prefix}/optimizer/{index}/{key}"
-                tensors[name] = _cpu(value)
+                tensors[name] = value.contiguous()
                 slot[key] = {"tensor": name}
             else:
                 slot[key] = {"value": value}
@@ -249,9 +244,9 @@ def _dump_regressor(reg: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> 
         "prefix": prefix,
         "params": _plain(reg.get_params(deep=False), "parameter", type(reg).__name__),
         "fitted": _plain(fitted, "fitted attribute", type(reg).__name__),
-        "module": module_keys,
+        "module": list(module),
         "optimizer": _plain(
-            {"state": optimizer_state, "param_groups": state["param_groups"]},
+            {"state": optimizer_state, "param_groups": optimizer["param_groups"]},
             "optimizer setting",
             type(reg).__name__,
         ),
@@ -270,10 +265,6 @@ def _dump_array(name: str, array: Any, tensors: dict[str, torch.Tensor]) -> dict
         )
     tensors[f"arrays/{name}"] = torch.from_numpy(array.copy())
     return {"dtype": dtype.str}
-
-
-def _cpu(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.detach().to("cpu").contiguous()
 
 
 def _plain(value: Any, what: str, owner: str) -> Any:
@@ -381,39 +372,23 @@ def _corrupted(path: Path, why: str) -> ModelFileError:
 
 
 def _load_regressor(entry: dict, tensors: dict[str, torch.Tensor], device: str | None) -> Any:
-    from .estimator import RNNRegressor
+    from .estimator import RNNRegressor, restore_network
 
-    fitted = entry["fitted"]
     reg = RNNRegressor(**entry["params"])
-    target = device if device is not None else _available_or_cpu(reg.device)
-    saved_device = reg.device
-    reg.device = target  # _initialize builds the network on the resolved `device` parameter
-    try:
-        reg._initialize(n_channels=fitted["n_channels_in_"], n_outputs=fitted["n_outputs_"])
-    finally:
-        reg.device = saved_device
-    state = {key: tensors[f"{entry['prefix']}/module/{key}"] for key in entry["module"]}
-    reg.module_.load_state_dict(state, strict=True)
+    module = {key: tensors[f"{entry['prefix']}/module/{key}"] for key in entry["module"]}
     optimizer = entry["optimizer"]
-    reg.optimizer_.load_state_dict(
-        {
-            "state": {
-                int(index): {
-                    key: tensors[spec["tensor"]] if "tensor" in spec else spec["value"]
-                    for key, spec in slot.items()
-                }
-                for index, slot in optimizer["state"].items()
-            },
-            "param_groups": optimizer["param_groups"],
-        }
-    )
-    for name in _REGRESSOR_FITTED:
-        setattr(reg, name, int(fitted[name]))
-    reg.history_ = list(fitted["history_"])
-    reg._y_1d = bool(fitted["y_1d"])
-    if "feature_names_in_" in fitted:
-        reg.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-    return reg
+    optimizer_state = {
+        "state": {
+            int(index): {
+                key: tensors[spec["tensor"]] if "tensor" in spec else spec["value"]
+                for key, spec in slot.items()
+            }
+            for index, slot in optimizer["state"].items()
+        },
+        "param_groups": optimizer["param_groups"],
+    }
+    where = device if device is not None else _available_or_cpu(reg.device)
+    return restore_network(reg, entry["fitted"], module, optimizer_state, where)
 
 
 def _load_array(name: str, spec: dict, tensors: dict[str, torch.Tensor]) -> np.ndarray:

@@ -10,7 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .errors import DataError, ParameterError
+from .errors import DataError, ParameterError, check_positive_int
 
 __all__ = ["SlidingWindowTransformer", "make_windows"]
 
@@ -68,9 +68,9 @@ def make_windows(
     >>> np.shares_memory(X, y)
     True
     """
-    for name, value in (("lookback", lookback), ("horizon", horizon), ("stride", stride)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ParameterError(f"{name} must be a positive integer; got {value!r}.")
+    lookback = check_positive_int(lookback, "lookback")
+    horizon = check_positive_int(horizon, "horizon")
+    stride = check_positive_int(stride, "stride")
     values = np.asarray(values)
     if values.ndim not in (1, 2):
         raise DataError(
@@ -167,8 +167,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        if not isinstance(self.lookback, int) or self.lookback < 1:
-            raise ParameterError(f"lookback must be a positive integer; got {self.lookback!r}.")
+        check_positive_int(self.lookback, "lookback")
         validate_data(self, X, reset=True)
         return self
 

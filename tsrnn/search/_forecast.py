@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any
 
-from ..errors import ParameterError
+from ..errors import check_positive_int
 
 __all__ = ["METRICS", "BacktestScorer", "RollingOrigin"]
 
@@ -56,11 +55,7 @@ class RollingOrigin:
     def cuts(self) -> list[int]:
         """Points dropped from the end of every series before each fold's backtest."""
         for name in ("horizon", "n_origins"):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-                raise ParameterError(
-                    f"RollingOrigin's {name} must be a positive int; got {value!r}."
-                )
+            check_positive_int(getattr(self, name), f"RollingOrigin's {name}")
         step = self.horizon if self.step is None else self.step
         return [(self.n_origins - 1 - k) * step for k in range(self.n_origins)]
 
@@ -78,7 +73,7 @@ class BacktestScorer:
         self.metric, self.horizon, self.season_length = metric, horizon, season_length
 
     def __call__(self, forecaster: Any, series: Any, exog: Any) -> tuple[float, float]:
-        from ..backtest import backtest
+        from ..evaluation import backtest
 
         table = backtest(
             forecaster,

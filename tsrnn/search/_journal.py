@@ -20,6 +20,7 @@ from typing import Any
 import joblib
 
 from ..errors import SearchError
+from ._tasks import fit_record
 
 __all__ = ["Journal", "fingerprint", "trial_key"]
 
@@ -119,8 +120,7 @@ class Journal:
     @staticmethod
     def record(entry: dict) -> dict:
         """The fit record stored in a journal entry (NaN scores come back as NaN)."""
-        record = {name: entry.get(name) for name in _SAVED}
-        score = record["test_score"]
-        record["test_score"] = math.nan if score is None else float(score)
-        record.update(traceback=None, pid=None, torch_threads=None, task=None, journal=True)
-        return record
+        saved = {name: entry.get(name) for name in _SAVED}
+        score = saved["test_score"]
+        saved["test_score"] = math.nan if score is None else float(score)
+        return fit_record(**saved, journal=True)

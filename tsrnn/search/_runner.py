@@ -20,11 +20,12 @@ import numpy as np
 from distributed import Client, Future, as_completed
 from distributed.scheduler import KilledWorker
 
-from .._dask import Progress, Watchdog, connect, unsatisfiable
+from .._dask import Watchdog, connect, unsatisfiable, wants_cuda
+from .._progress import Progress
 from ..errors import SearchError
 from ._journal import Journal, trial_key
 from ._plans import HalvingPlan, Trial
-from ._tasks import Payload, fit_and_score, record_of
+from ._tasks import Payload, fit_and_score, fit_record, record_of
 
 __all__ = ["Runner", "default_resources"]
 
@@ -174,14 +175,15 @@ class Runner:
                 )
             else:
                 message = f"{type(exc).__name__}: {exc}"
-            return _error_record(message)
+            return fit_record(error=message)
         # cancelled or lost: the data or the previous rung's model went with a worker
         self._pending_models.pop(trial, None)
         self._models.pop((trial.candidate, trial.fold), None)
         self._retries[trial] += 1
         if self._retries[trial] > _MAX_RESUBMITS:
-            return _error_record(
-                f"LostData: this fit's inputs were lost with a worker {_MAX_RESUBMITS + 1} times"
+            lost = _MAX_RESUBMITS + 1
+            return fit_record(
+                error=f"LostData: this fit's inputs were lost with a worker {lost} times"
             )
         self.n_resubmitted += 1
         self._submit(trial)
@@ -320,25 +322,8 @@ def default_resources(
         for name, value in params.items():
             if (name == "device" or name.endswith("__device")) and isinstance(value, str):
                 devices.add(value)
-    cuda = any(d.startswith("cuda") for d in devices)
-    auto_on_gpu = "auto" in devices and (gpu_declared or cuda_on_workers)
-    return {"GPU": 1} if cuda or auto_on_gpu else {}
-
-
-def _error_record(message: str) -> dict:
-    return {
-        "task": None,
-        "test_score": math.nan,
-        "train_score": None,
-        "fit_time": math.nan,
-        "score_time": math.nan,
-        "error": message,
-        "traceback": None,
-        "worker": None,
-        "pid": None,
-        "torch_threads": None,
-        "device": None,
-    }
+    gpu_here = gpu_declared or cuda_on_workers
+    return {"GPU": 1} if any(wants_cuda(d, gpu_here) for d in devices) else {}
 
 
 def _short(value: object) -> str:

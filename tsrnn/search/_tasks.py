@@ -23,7 +23,7 @@ from sklearn.utils import _safe_indexing
 
 from .._dask import prepare_worker_thread, worker_address
 
-__all__ = ["Payload", "fit_and_score", "record_of", "train_steps"]
+__all__ = ["Payload", "fit_and_score", "fit_record", "record_of", "train_steps"]
 
 
 @dataclass
@@ -102,18 +102,8 @@ def fit_and_score(
         ``torch_threads``, ``device``.
     """
     threads = prepare_worker_thread()
-    record: dict[str, Any] = {
-        "test_score": math.nan,
-        "train_score": None,
-        "fit_time": 0.0,
-        "score_time": 0.0,
-        "error": None,
-        "traceback": None,
-        "worker": worker_address(),
-        "pid": os.getpid(),
-        "torch_threads": threads,
-        "device": None,
-    }
+    record = fit_record(fit_time=0.0, score_time=0.0, worker=worker_address(), pid=os.getpid(),
+                        torch_threads=threads)  # fmt: skip
     model = None
     start = time.perf_counter()
     try:
@@ -139,6 +129,40 @@ def fit_and_score(
         record["traceback"] = traceback.format_exc(limit=-8)
         model = None
     return (model, record) if keep_model else record
+
+
+def fit_record(**values: Any) -> dict[str, Any]:
+    """A fit's record: ``values`` over those of a fit that has not run.
+
+    Parameters
+    ----------
+    **values
+        Any of ``task`` (its Dask key), ``test_score``, ``train_score``, ``fit_time``,
+        ``score_time``, ``error``, ``traceback``, ``worker``, ``pid``, ``torch_threads``,
+        ``device``; ``journal=True`` marks a record read back from the journal.
+
+    Returns
+    -------
+    dict
+    """
+    record: dict[str, Any] = {
+        "task": None,
+        "test_score": math.nan,
+        "train_score": None,
+        "fit_time": math.nan,
+        "score_time": math.nan,
+        "error": None,
+        "traceback": None,
+        "worker": None,
+        "pid": None,
+        "torch_threads": None,
+        "device": None,
+    }
+    unknown = set(values) - set(record) - {"journal"}
+    if unknown:
+        raise TypeError(f"fit_record got unknown fields {sorted(unknown)}")
+    record.update(values)
+    return record
 
 
 def train_steps(model: Any, X: Any, y: Any, steps: tuple[int, ...], continuing: bool) -> Any:

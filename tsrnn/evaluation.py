@@ -1,4 +1,8 @@
-"""Rolling-origin evaluation of a forecaster (expanding window)."""
+"""Evaluation of a forecaster: :func:`backtest`, a rolling origin with an expanding window.
+
+``tsrnn.backtest`` is this module's :func:`backtest` (the function; the module is
+``tsrnn.evaluation``, so that the two names never collide).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ import pandas as pd
 from sklearn.base import clone
 
 from . import metrics
+from ._calendar import season_length_for
 from ._group import group_rows
 from ._series import check_series
-from .errors import DataError, ParameterError
+from .errors import DataError, check_positive_int
 
 __all__ = ["backtest"]
 
@@ -77,14 +82,9 @@ def backtest(
     >>> table.index.tolist(), table.columns.tolist()[2:6]
     ([1, 2, 'mean'], ['mae', 'rmse', 'smape', 'mase'])
     """
-    from .forecaster import season_length_for
-
-    for name, value in (("horizon", horizon), ("n_origins", n_origins)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ParameterError(f"{name} must be a positive integer; got {value!r}.")
-    step = horizon if step is None else step
-    if not isinstance(step, (int, np.integer)) or isinstance(step, bool) or step < 1:
-        raise ParameterError(f"step must be a positive integer or None; got {step!r}.")
+    horizon = check_positive_int(horizon, "horizon")
+    n_origins = check_positive_int(n_origins, "n_origins")
+    step = horizon if step is None else check_positive_int(step, "step", none=True)
     y, X = check_series(y, X)
     m = season_length or season_length_for(y.attrs["freq"])
     lengths = _lengths(y)

@@ -1,0 +1,146 @@
+"""Exogenous columns of a forecaster: their scaling, and their future values at predict time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._calendar import future_stamps
+from .._group import group_rows
+from ..errors import DataError
+
+__all__ = ["Covariates", "fit_columns"]
+
+
+def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
+    """``loc`` and ``scale`` of each exogenous column over all series' rows.
+
+    Parameters
+    ----------
+    kind : {"auto", "standard", "log", "minmax", "none"}
+        The forecaster's ``scaler``: a standard score unless ``"minmax"`` or ``"none"``.
+    arrays : list of ndarray of shape (n_k, n_feat)
+
+    Returns
+    -------
+    loc, scale : ndarray of shape (n_feat,)
+        A constant column keeps its units (scale 1).
+    """
+    stacked = np.concatenate(arrays, axis=0)
+    if kind == "minmax":
+        loc, scale = stacked.min(axis=0), stacked.max(axis=0) - stacked.min(axis=0)
+    elif kind == "none":
+        loc, scale = np.zeros(stacked.shape[1]), np.ones(stacked.shape[1])
+    else:
+        loc, scale = stacked.mean(axis=0), stacked.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    return np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+
+
+class Covariates:
+    """The exogenous columns a forecaster was fitted with, and how they were scaled.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Column names, in order (empty without exogenous columns).
+    loc, scale : ndarray of shape (n_feat,)
+    """
+
+    def __init__(self, names, loc: np.ndarray, scale: np.ndarray) -> None:
+        self.names = [str(c) for c in names]
+        self.loc, self.scale = loc, scale
+
+    def check_columns(self, X: pd.DataFrame, what: str) -> None:
+        """Refuse ``X`` unless it has the fitted columns, in the same order."""
+        names = [str(c) for c in X.columns]
+        if names != self.names:
+            raise DataError(
+                f"{what} has columns {names!r} but the model was fitted with "
+                f"{self.names!r}: pass the same columns in the same order."
+            )
+
+    def scaled(self, xs: list) -> list:
+        """Each array of ``xs`` (n_k, n_feat) with the fitted scaling applied."""
+        return [(x - self.loc) / self.scale for x in xs]
+
+    def future(
+        self,
+        X_future: pd.DataFrame | pd.Series | None,
+        horizon: int,
+        keys: list,
+        last: list,
+        freq: str | int,
+        multi: bool,
+    ) -> np.ndarray | None:
+        """The scaled future rows of each forecast series, checked against its stamps.
+
+        Parameters
+        ----------
+        X_future : DataFrame or None
+            ``horizon`` rows per series, on a time index (one series) or a ``MultiIndex``
+            (id, timestamp).
+        horizon : int
+        keys : list
+            Id of each forecast series.
+        last : list
+            Last stamp of each forecast series.
+        freq : str or int
+        multi : bool
+            Whether the model was fitted on many series (``X_future`` then has a
+            ``MultiIndex``).
+
+        Returns
+        -------
+        ndarray of shape (n_series, horizon, n_feat), or None without exogenous columns
+
+        Raises
+        ------
+        DataError
+            If ``X_future`` is missing or unexpected, has other columns, misses a series,
+            has another number of rows or other stamps than the forecast, or holds NaN.
+        """
+        if not self.names:
+            if X_future is not None:
+                raise DataError("The model was fitted without X: call predict without X_future.")
+            return None
+        if X_future is None:
+            raise DataError(
+                f"The model was fitted with X: pass X_future with the {horizon} future rows of "
+                f"columns {self.names!r}."
+            )
+        if isinstance(X_future, pd.Series):
+            X_future = X_future.to_frame()
+        if not isinstance(X_future, pd.DataFrame):
+            raise DataError(f"X_future must be a pandas DataFrame; got {type(X_future).__name__}.")
+        self.check_columns(X_future, "X_future")
+        expected = future_stamps(last, freq, horizon)
+        groups = group_rows(X_future.index.get_level_values(0)) if multi else None
+        block_of = {key: g for g, key in enumerate(groups.keys)} if multi else {}
+        blocks = []
+        for k, key in enumerate(keys):
+            part = X_future
+            if multi:
+                if key not in block_of:
+                    raise DataError(f"X_future has no rows for series {key!r}: add them.")
+                g = block_of[key]
+                part = X_future.iloc[groups.order[groups.starts[g] : groups.starts[g + 1]]]
+                part = part.droplevel(0)
+            who = f" for series {key!r}" if multi else ""
+            if len(part) != horizon:
+                raise DataError(
+                    f"X_future has {len(part)} rows{who} but horizon={horizon}: pass one row "
+                    "per forecast step."
+                )
+            if isinstance(part.index, pd.DatetimeIndex):
+                stamps = pd.DatetimeIndex(expected[k])
+                if not part.index.equals(stamps):
+                    raise DataError(
+                        f"X_future{who} starts at {part.index[0]} but the forecast starts at "
+                        f"{stamps[0]}: index it by the {horizon} timestamps after the history."
+                    )
+            values = part.to_numpy(dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise DataError(f"X_future{who} holds NaN or inf: fill it first.")
+            blocks.append((values - self.loc) / self.scale)
+        return np.stack(blocks)

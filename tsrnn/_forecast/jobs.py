@@ -1,0 +1,156 @@
+"""The networks of a forecaster fit as jobs of the executor (:func:`tsrnn._jobs.fit_jobs`).
+
+:func:`prepare` scales and encodes a fit's series into one :class:`~tsrnn._encoding.Panel`
+and makes one :class:`PanelJob` per network of the plan; a job trains its network on batches
+of ``(series, origin)`` windows drawn from the panel, in this process or in a Dask worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from .._encoding import Panel, SeriesScaling, fit_scaling
+from ..estimator import RNNRegressor
+from .plan import NetworkInput, Plan, n_channels
+
+__all__ = ["PanelJob", "Prepared", "prepare"]
+
+
+@dataclasses.dataclass
+class PanelJob:
+    """One network of :class:`tsrnn.RNNForecaster`: a step budget over windows of a Panel.
+
+    Each step draws ``batch`` windows, (series, origin) pairs, uniformly over the series and
+    then over the origins of each, from ``torch.Generator().manual_seed(seed)``.
+
+    Attributes
+    ----------
+    params : dict
+        :class:`~tsrnn.RNNRegressor` parameters, ``random_state`` included.
+    data : Panel
+        The encoded series (what travels to a worker, scattered once).
+    network : NetworkInput
+        What the network reads.
+    out, batch, n_steps, n_channels, steps, seed : int
+        Outputs per window, windows per batch, recurrent steps and channels of a window,
+        gradient steps, sampling seed.
+    normalize : str
+    """
+
+    params: dict
+    data: Any
+    network: NetworkInput
+    out: int
+    normalize: str
+    batch: int
+    n_steps: int
+    n_channels: int
+    steps: int
+    seed: int
+
+    @property
+    def size(self) -> int:
+        return self.data.n_series
+
+    @property
+    def device(self) -> str:
+        return str(self.params["device"])
+
+    def shard(self, rank: int, world: int) -> PanelJob:
+        """Every ``world``-th series from ``rank`` on; the batch split between the ranks.
+
+        Every rank keeps ``params`` (the same ``random_state``: the same initial weights).
+        """
+        rows = torch.arange(rank, self.size, world)
+        return dataclasses.replace(
+            self,
+            data=self.data.take(rows),
+            batch=math.ceil(self.batch / world),
+            seed=self.seed + rank,
+        )
+
+    def fit(self, sync: Any = None, rank: int = 0, quiet: bool = False) -> RNNRegressor:
+        panel, batch, network = self.data, self.batch, self.network
+        generator = torch.Generator().manual_seed(self.seed)
+        lengths = panel.lengths
+
+        def sample(step: int):
+            series = torch.randint(panel.n_series, (batch,), generator=generator)
+            high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
+            origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
+            return panel.windows(
+                series, origins, network.lookback, self.out, self.normalize, network.patch,
+                network.scale_channel,
+            )  # fmt: skip
+
+        return RNNRegressor(**self.params)._fit_steps(
+            sample,
+            n_steps=self.n_steps,
+            n_channels=self.n_channels,
+            n_outputs=self.out,
+            steps=self.steps,
+            sync=sync,
+            quiet=bool(rank or quiet),
+        )
+
+
+class Prepared(NamedTuple):
+    """Series ready for training: their scaling, their panel, the encoded series, the jobs."""
+
+    scaling: SeriesScaling
+    panel: Panel
+    encoded: list
+    jobs: list[PanelJob]
+
+
+def prepare(
+    plan: Plan,
+    values: list,
+    xs: list | None,
+    seed: int,
+    positive: np.ndarray | None = None,
+) -> Prepared:
+    """Scale and encode the series, and make one job per network of ``plan``.
+
+    Parameters
+    ----------
+    plan : Plan
+    values : list of ndarray of shape (n_k,)
+        The series.
+    xs : list of ndarray of shape (n_k, n_feat) or None
+        Their scaled exogenous columns.
+    seed : int
+        Seeds the networks (one seed each, drawn from it).
+    positive : ndarray of shape (n_series,) of bool or None
+        See :func:`~tsrnn._encoding.fit_scaling`.
+
+    Returns
+    -------
+    Prepared
+    """
+    scaling = fit_scaling(values, plan.scaler, plan.season_length, plan.deseasonalize, positive)
+    encoded = scaling.encode(values, np.arange(len(values)))
+    panel = Panel(encoded, xs)
+    n_feat = 0 if panel.exog is None else panel.exog.shape[1]
+    seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=len(plan.networks))
+    jobs = [
+        PanelJob(
+            params={**plan.params, "random_state": int(s)},
+            data=panel,
+            network=network,
+            out=plan.out,
+            normalize=plan.normalize,
+            batch=plan.batch,
+            n_steps=plan.n_steps(network, n_feat),
+            n_channels=n_channels(n_feat, network.scale_channel, network.patch),
+            steps=plan.steps,
+            seed=int(s),
+        )
+        for network, s in zip(plan.networks, seeds, strict=True)
+    ]
+    return Prepared(scaling, panel, encoded, jobs)
