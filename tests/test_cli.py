@@ -425,7 +425,7 @@ def test_model_options_match_the_forecaster():
     from sklearn.utils._param_validation import StrOptions
     from tsrnn_cli._options import MODEL_OPTIONS
 
-    from tsrnn._train import LOSSES, OPTIMIZERS
+    from tsrnn._train.loop import LOSSES, OPTIMIZERS
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.nn import CELLS
 

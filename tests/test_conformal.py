@@ -1,9 +1,9 @@
-"""Pooled split-conformal quantiles (tsrnn._conformal)."""
+"""Pooled split-conformal quantiles (tsrnn._forecast.conformal)."""
 
 import numpy as np
 import pytest
 
-from tsrnn._conformal import extend_quantiles, pooled_quantiles
+from tsrnn._forecast.conformal import extend_quantiles, pooled_quantiles
 from tsrnn.errors import DataError
 
 

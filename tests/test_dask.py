@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tsrnn._dask import (
+from tsrnn._dask.connect import (
     Watchdog,
     connect,
     prepare_worker_thread,
@@ -15,7 +15,7 @@ from tsrnn._dask import (
     warn_malloc_trap,
     worker_address,
 )
-from tsrnn._progress import Progress
+from tsrnn._train.progress import Progress
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError, SearchError
 

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from tsrnn._encoding import Panel, encode, fit_scaling, is_seasonal
+from tsrnn._forecast.encoding import Panel, encode, fit_scaling, is_seasonal
 
 
 def seasonal_series(n, seed=0, level=100.0):

@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 import tsrnn.forecaster as forecaster_module
 from tsrnn import RNNForecaster
-from tsrnn._series import check_series
+from tsrnn._data.checks import check_series
 from tsrnn.datasets import load
 from tsrnn.errors import DataError, NotFittedError, ParameterError, TsrnnError
 from tsrnn.persist import load as load_model

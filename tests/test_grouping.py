@@ -1,11 +1,11 @@
-"""One grouping of rows by series (tsrnn._group) and the validation of many series built on it."""
+"""One grouping of rows by series (tsrnn._data.groups), and the validation of many series on it."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tsrnn._group import group_rows
-from tsrnn._series import check_series
+from tsrnn._data.checks import check_series
+from tsrnn._data.groups import group_rows
 from tsrnn.errors import DataError
 
 
@@ -207,7 +207,7 @@ def test_check_series_many_integer_indexed_series():
 def test_many_good_series_infer_the_frequency_once(monkeypatch, freq):
     """The frequency is inferred from the first series only; the others are checked against
     it in vectorised passes (pd.infer_freq is not called once per series)."""
-    import tsrnn._series as series_module
+    import tsrnn._data.checks as series_module
 
     calls = []
     infer = series_module._infer_freq

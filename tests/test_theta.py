@@ -6,7 +6,7 @@ import pytest
 
 import tsrnn
 from tsrnn import RNNForecaster
-from tsrnn._theta import fit_theta, theta_at
+from tsrnn._forecast.theta import fit_theta, theta_at
 
 FAST = {"hidden_size": 4, "steps": 20, "n_models": 1, "device": "cpu", "random_state": 0}
 

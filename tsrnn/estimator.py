@@ -14,10 +14,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._jobs import fit_jobs
-from ._progress import epoch_bar, step_bar
-from ._torch import resolve_device, seeded, torch_threads
-from ._train import LOSSES, OPTIMIZERS, BatchSampler, Sync, predict_batches, train, train_steps
+from ._train.device import resolve_device, seeded, torch_threads
+from ._train.jobs import fit_jobs
+from ._train.loop import LOSSES, OPTIMIZERS, BatchSampler, Sync, predict_batches, train, train_steps
+from ._train.progress import epoch_bar, step_bar
 from .errors import DataError, NotFittedError, ParameterError, check_params
 from .nn import CELLS, RNNNet
 
@@ -316,7 +316,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             Shape of the windows and of the targets.
         steps : int
         sync : Sync or None
-            One rank of a data-parallel fit (:mod:`tsrnn._ddp`): gradients are averaged over
+            One rank of a data-parallel fit (:mod:`tsrnn._dask.rank`): gradients are averaged over
             the ranks at every step.
         quiet : bool, default=False
             No progress bar, whatever ``verbose`` says (ranks > 0, cluster tasks).
@@ -564,7 +564,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 @dataclasses.dataclass
 class WindowsJob:
     """Epochs of :class:`RNNRegressor` over windows ``X`` and targets ``y``: a job of
-    :func:`tsrnn._jobs.fit_jobs`.
+    :func:`tsrnn._train.jobs.fit_jobs`.
 
     ``model`` is the regressor with its network built (fresh or warm); ``data`` holds
     ``(X, y, valid)`` as CPU tensors, ``valid`` being the time-ordered tail or None.

@@ -13,9 +13,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from . import metrics
-from ._calendar import season_length_for
-from ._group import group_rows
-from ._series import check_series
+from ._data.calendar import season_length_for
+from ._data.checks import check_series
+from ._data.groups import group_rows
 from .errors import DataError, check_positive_int
 
 __all__ = ["backtest"]

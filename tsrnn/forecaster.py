@@ -14,9 +14,9 @@ without its last ``horizon + calibration_size - 1`` values, its forecasts of the
 windows give the errors (each divided by its series' mean absolute step change), and the
 errors of every series and step are pooled into one quantile per step.
 
-Every network of a fit (the calibration ones and the final ones) is a job (:mod:`tsrnn._jobs`):
-they train one after another in this process, or side by side (or data-parallel) on a Dask
-cluster inside :func:`tsrnn.train_on_dask`.
+Every network of a fit (the calibration ones and the final ones) is a job
+(:mod:`tsrnn._train.jobs`): they train one after another in this process, or side by side (or
+data-parallel) on a Dask cluster inside :func:`tsrnn.train_on_dask`.
 """
 
 from __future__ import annotations
@@ -31,19 +31,19 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._calendar import future_stamps, season_length_for, steps_between
-from ._conformal import extend_quantiles
-from ._encoding import NORMALIZE, SCALERS, Panel
+from ._data.calendar import future_stamps, season_length_for, steps_between
+from ._data.checks import check_series
+from ._data.groups import split_series
 from ._forecast.calibration import MIN_OBSERVATIONS, calibrate, hold_out
+from ._forecast.conformal import extend_quantiles
 from ._forecast.covariates import Covariates, fit_columns
+from ._forecast.encoding import NORMALIZE, SCALERS, Panel
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.jobs import prepare
 from ._forecast.plan import NetworkInput, Plan
-from ._group import split_series
-from ._jobs import fit_jobs
-from ._series import check_series
-from ._state import fitted_attributes, forecaster_state
-from ._theta import Theta, fit_theta
+from ._forecast.state import fitted_attributes, forecaster_state
+from ._forecast.theta import Theta, fit_theta
+from ._train.jobs import fit_jobs
 from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
 
@@ -120,7 +120,7 @@ class RNNForecaster(BaseEstimator):
     combine : {"auto", "none", "theta"}, default="auto"
         ``"theta"``: average the networks' forecast (on the encoded scale: a geometric mean
         for log-scaled series) with the standard Theta method's forecast of each
-        deseasonalised series (``tsrnn._theta``); ``"none"``: the networks alone.
+        deseasonalised series (``tsrnn._forecast.theta``); ``"none"``: the networks alone.
         ``"auto"``: whichever of the two errs less on the calibration windows (mean absolute
         error in units of each series' step change); without intervals (``interval=None``)
         there are no calibration windows and the networks are used alone. A combination of
@@ -172,7 +172,7 @@ clip_grad_norm, device, verbose
     series_ids_ : list
         Series ids in order (``[None]`` for a single series).
     scaling_ : SeriesScaling
-        Per-series scaling and seasonal indices (``tsrnn._encoding``).
+        Per-series scaling and seasonal indices (``tsrnn._forecast.encoding``).
     x_loc_, x_scale_ : ndarray of shape (n_features,)
         Scaler of the exogenous columns (empty without ``X``).
     feature_names_in_ : ndarray of shape (n_features,)
@@ -458,7 +458,7 @@ clip_grad_norm, device, verbose
     # ------------------------------------------------------------------ persistence hooks
 
     def _to_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, RNNRegressor]]:
-        """What a fit learned, as metadata, arrays and regressors (:mod:`tsrnn._state`)."""
+        """What a fit learned, as metadata, arrays and regressors (:mod:`tsrnn._forecast.state`)."""
         self._check_fitted()
         return forecaster_state(self)
 

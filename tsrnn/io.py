@@ -4,7 +4,7 @@
 columns) that :class:`tsrnn.RNNForecaster` takes, detecting the time and target columns when
 there is only one candidate for each, and explaining in one sentence what to fix when the file
 cannot be used: the file name, the column, the line of the CSV (or row of the Parquet file) and
-the remedy. Many series in long format are grouped once (:func:`tsrnn._group.group_rows`), so
+the remedy. Many series in long format are grouped once (:func:`tsrnn._data.groups.group_rows`), so
 reading and checking them costs time linear in the number of rows. :func:`write_csv_atomic`
 and :func:`atomic_path` write to a temporary file beside the destination and rename it at the
 end, so an error never leaves a half-written output behind.
@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._data.checks import check_series
+from ._data.groups import group_rows
 from ._data.text import show
 from ._data.text import show as format_value
-from ._group import group_rows
-from ._series import check_series
 from .errors import DataError, ParameterError
 
 __all__ = [

@@ -38,9 +38,9 @@ from typing import Any
 import distributed
 from distributed import Client, Future
 
-from ._dask import connect, wants_cuda, warm_worker, worker_facts
-from ._jobs import Job, using
-from ._progress import Progress
+from ._dask.connect import connect, wants_cuda, warm_worker, worker_facts
+from ._train.jobs import Job, using
+from ._train.progress import Progress
 from .errors import ClusterError, ParameterError, TsrnnError, check_positive_int
 
 __all__ = ["DaskTrainer", "train_on_dask"]
@@ -115,8 +115,9 @@ class DaskTrainer:
     timeout : float
     verbose : int
     facts : dict or None
-        Worker address -> :func:`tsrnn._dask.worker_facts`, as :func:`tsrnn._dask.connect`
-        gathered them; workers that join later are asked when a fit needs them.
+        Worker address -> :func:`tsrnn._dask.connect.worker_facts`, as
+        :func:`tsrnn._dask.connect.connect` gathered them; workers that join later are asked
+        when a fit needs them.
     """
 
     def __init__(
@@ -282,7 +283,7 @@ class DaskTrainer:
 
 def _fit_task(job: Job, data: Any) -> Any:
     """One network trained in one worker (a task of any worker)."""
-    from ._dask import prepare_worker_thread
+    from ._dask.connect import prepare_worker_thread
 
     prepare_worker_thread()
     return dataclasses.replace(job, data=data).fit(quiet=True)
@@ -290,7 +291,7 @@ def _fit_task(job: Job, data: Any) -> Any:
 
 def _rank_task(job: Job, data: Any, rank: int, world: int, name: str, timeout: float) -> Any:
     """One rank of a data-parallel fit, pinned to its worker."""
-    from ._ddp import run_rank
+    from ._dask.rank import run_rank
 
     return run_rank(dataclasses.replace(job, data=data), rank, world, name, timeout)
 

@@ -39,7 +39,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _load_tensors
 from safetensors.torch import save as _save_tensors
 
-from ._torch import resolve_device
+from ._train.device import resolve_device
 from ._version import __version__
 from .errors import DeviceError, ModelFileError, NotFittedError, ParameterError, TsrnnError
 from .io import atomic_path

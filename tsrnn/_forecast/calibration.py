@@ -3,7 +3,7 @@
 :func:`hold_out` cuts every series short of its last windows and prepares the calibration
 fit (the same plan, other seeds); once its networks are trained, :func:`calibrate` forecasts
 the held-out windows, picks the combination with Theta that errs less on them, and pools their
-scores into one conformal quantile per step (:func:`tsrnn._conformal.pooled_quantiles`).
+scores into one conformal quantile per step (:func:`tsrnn._forecast.conformal.pooled_quantiles`).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._conformal import pooled_quantiles
-from .._encoding import Panel, SeriesScaling
-from .._theta import fit_theta, theta_at
 from ..errors import DataError
 from ..estimator import RNNRegressor
+from .conformal import pooled_quantiles
+from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import PanelJob, prepare
 from .plan import Plan
+from .theta import fit_theta, theta_at
 
 __all__ = ["MIN_OBSERVATIONS", "Calibration", "HeldOut", "calibrate", "hold_out"]
 

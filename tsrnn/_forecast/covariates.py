@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._calendar import future_stamps
-from .._group import group_rows
+from .._data.calendar import future_stamps
+from .._data.groups import group_rows
 from ..errors import DataError
 
 __all__ = ["Covariates", "fit_columns"]

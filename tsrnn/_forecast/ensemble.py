@@ -1,7 +1,7 @@
 """Forecasts of the ensemble from encoded history, and their combination with Theta's.
 
 Everything here is on the *encoded* scale (after each series' scaling and deseasonalising);
-:meth:`tsrnn._encoding.SeriesScaling.decode` takes the result back to the data's units.
+:meth:`tsrnn._forecast.encoding.SeriesScaling.decode` takes the result back to the data's units.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .._encoding import encode
-from .._theta import Theta
 from ..estimator import RNNRegressor
+from .encoding import encode
 from .plan import NetworkInput
+from .theta import Theta
 
 __all__ = ["ensemble_forecast", "levels", "tensor", "with_theta"]
 

@@ -1,6 +1,6 @@
-"""The networks of a forecaster fit as jobs of the executor (:func:`tsrnn._jobs.fit_jobs`).
+"""The networks of a forecaster fit as jobs of the executor (:func:`tsrnn._train.jobs.fit_jobs`).
 
-:func:`prepare` scales and encodes a fit's series into one :class:`~tsrnn._encoding.Panel`
+:func:`prepare` scales and encodes a fit's series into one :class:`~tsrnn._forecast.encoding.Panel`
 and makes one :class:`PanelJob` per network of the plan; a job trains its network on batches
 of ``(series, origin)`` windows drawn from the panel, in this process or in a Dask worker.
 """
@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from .._encoding import Panel, SeriesScaling, fit_scaling
 from ..estimator import RNNRegressor
+from .encoding import Panel, SeriesScaling, fit_scaling
 from .plan import NetworkInput, Plan, n_channels
 
 __all__ = ["PanelJob", "Prepared", "prepare"]
@@ -127,7 +127,7 @@ def prepare(
     seed : int
         Seeds the networks (one seed each, drawn from it).
     positive : ndarray of shape (n_series,) of bool or None
-        See :func:`~tsrnn._encoding.fit_scaling`.
+        See :func:`~tsrnn._forecast.encoding.fit_scaling`.
 
     Returns
     -------

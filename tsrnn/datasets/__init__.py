@@ -17,7 +17,7 @@ from importlib import resources
 
 import pandas as pd
 
-from .._series import check_series
+from .._data.checks import check_series
 from ..errors import DataError
 
 __all__ = ["DATASETS", "list", "load"]

@@ -20,8 +20,8 @@ import numpy as np
 from distributed import Client, Future, as_completed
 from distributed.scheduler import KilledWorker
 
-from .._dask import Watchdog, connect, unsatisfiable, wants_cuda
-from .._progress import Progress
+from .._dask.connect import Watchdog, connect, unsatisfiable, wants_cuda
+from .._train.progress import Progress
 from ..errors import SearchError
 from ._journal import Journal, trial_key
 from ._plans import HalvingPlan, Trial

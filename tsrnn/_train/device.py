@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import torch
 
-from .errors import DeviceError
+from ..errors import DeviceError
 
 __all__ = ["resolve_device", "seeded", "torch_threads"]
 

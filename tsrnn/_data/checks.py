@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from pandas.tseries import offsets
 
-from ._data.text import show
-from ._group import Groups, group_rows
-from .errors import DataError
+from ..errors import DataError
+from .groups import Groups, group_rows
+from .text import show
 
 __all__ = ["check_series", "infer_frequency"]
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["extend_quantiles", "pooled_quantiles"]
 

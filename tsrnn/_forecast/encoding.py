@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["Panel", "SeriesScaling", "encode", "fit_scaling", "is_seasonal", "seasonal_indices"]
 

@@ -21,8 +21,8 @@ from typing import Any
 import dask
 from distributed import Client
 
-from .cluster import fix_malloc_trim, gpu_worker_commands, local_cluster
-from .errors import ClusterError, ParameterError
+from ..cluster import fix_malloc_trim, gpu_worker_commands, local_cluster
+from ..errors import ClusterError, ParameterError
 
 __all__ = [
     "Connection",
@@ -303,7 +303,7 @@ def warm_worker() -> int:
     """
     import torch
 
-    from . import estimator  # noqa: F401
+    from .. import estimator  # noqa: F401
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its lazy imports, done now
     return prepare_worker_thread()

@@ -10,7 +10,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 __all__ = ["LOSSES", "OPTIMIZERS", "predict_batches", "train", "train_steps"]
 
@@ -27,7 +27,7 @@ BatchSampler = Callable[[int], "tuple[torch.Tensor, torch.Tensor, torch.Tensor]"
 
 
 class Sync(Protocol):
-    """What data-parallel training needs from its process group (see :mod:`tsrnn._ddp`).
+    """What data-parallel training needs from its process group (see :mod:`tsrnn._dask.rank`).
 
     Every rank calls the same methods in the same order; each is one collective.
     """

@@ -20,14 +20,14 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ._torch import resolve_device
-from .errors import ClusterError, TsrnnError
+from .._train.device import resolve_device
+from ..errors import ClusterError, TsrnnError
 
 __all__ = ["Collective", "run_rank"]
 
 
 class Collective:
-    """The :class:`tsrnn._train.Sync` of a process group: means and decisions over the ranks.
+    """The :class:`tsrnn._train.loop.Sync` of a process group: means and decisions over the ranks.
 
     Parameters
     ----------
@@ -72,7 +72,7 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
 
     Parameters
     ----------
-    job : tsrnn._jobs.Job
+    job : tsrnn._train.jobs.Job
         This rank's shard of the fit (``job.fit(sync=...)`` trains and returns the model).
     rank, world : int
     name : str
@@ -92,7 +92,7 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
     """
     from distributed import Variable, get_worker
 
-    from ._dask import prepare_worker_thread
+    from .connect import prepare_worker_thread
 
     prepare_worker_thread()
     if dist.is_initialized():

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._encoding import SeriesScaling
-from ._forecast.plan import NetworkInput, n_channels
-from ._theta import Theta
-from .estimator import RNNRegressor
+from ..estimator import RNNRegressor
+from .encoding import SeriesScaling
+from .plan import NetworkInput, n_channels
+from .theta import Theta
 
 __all__ = ["fitted_attributes", "forecaster_state"]
 

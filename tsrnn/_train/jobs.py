@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, Protocol
 
-from ._train import Sync
+from .loop import Sync
 
 __all__ = ["Job", "Trainer", "current_trainer", "fit_jobs", "using"]
 
