@@ -10,11 +10,10 @@ import pytest
 from tsrnn._dask.connect import (
     Watchdog,
     connect,
-    prepare_worker_thread,
     unsatisfiable,
     warn_malloc_trap,
-    worker_address,
 )
+from tsrnn._dask.worker import prepare_worker_thread, worker_address
 from tsrnn._train.progress import Progress
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError, SearchError

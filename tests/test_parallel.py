@@ -18,10 +18,11 @@ import pytest
 import torch
 
 from tsrnn import RNNForecaster, RNNRegressor
+from tsrnn._dask.trainer import _rank_task
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError
 from tsrnn.estimator import WindowsJob
-from tsrnn.parallel import _rank_task, train_on_dask
+from tsrnn.parallel import train_on_dask
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,16 +1,16 @@
 """The one Dask layer under the search (:mod:`tsrnn.search`) and training (:mod:`tsrnn.parallel`).
 
 What both need from a cluster lives here: connecting (a client, a scheduler address, or a local
-cluster started for the job), the facts each worker reports, the malloc-trap warning for
+cluster started for the job) and gathering the workers' facts, the malloc-trap warning for
 clusters tsrnn did not start, the test that some worker can take a task's resources and the
-watchdog that fails a job when none can any more, whether a fit wants a GPU there, and one torch
-thread per worker thread. This module imports distributed; ``import tsrnn`` does not.
+watchdog that fails a job when none can any more, and whether a fit wants a GPU there. What
+runs inside the workers is in :mod:`tsrnn._dask.worker`. This module imports distributed;
+``import tsrnn`` does not.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 import warnings
@@ -21,20 +21,17 @@ from typing import Any
 import dask
 from distributed import Client
 
-from ..cluster import fix_malloc_trim, gpu_worker_commands, local_cluster
+from ..cluster import gpu_worker_commands, local_cluster
 from ..errors import ClusterError, ParameterError
+from .worker import worker_facts
 
 __all__ = [
     "Connection",
     "Watchdog",
     "connect",
-    "prepare_worker_thread",
     "unsatisfiable",
     "wants_cuda",
-    "warm_worker",
     "warn_malloc_trap",
-    "worker_address",
-    "worker_facts",
 ]
 
 WORKER_WAIT_S = 30.0  # how long a scheduler may stay without (suitable) workers
@@ -125,24 +122,6 @@ def connect(
     if not own:
         warn_malloc_trap(facts)
     return Connection(client, own, facts)
-
-
-def worker_facts() -> dict[str, Any]:
-    """What tsrnn needs to know about a worker process (run there by ``client.run``).
-
-    Returns
-    -------
-    dict
-        ``pid``, ``cuda`` (whether torch sees a GPU) and ``malloc_trim`` (the value of
-        ``MALLOC_TRIM_THRESHOLD_``, or None).
-    """
-    import torch
-
-    return {
-        "pid": os.getpid(),
-        "cuda": bool(torch.cuda.is_available()),
-        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-    }
 
 
 def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:
@@ -268,55 +247,6 @@ class Watchdog(threading.Thread):
             if time.monotonic() - since > self.wait_s:
                 self.on_fatal(f"For {self.wait_s:.0f} s: " + problem[0].lower() + problem[1:])
                 return
-
-
-def prepare_worker_thread() -> int:
-    """In a Dask worker, set a training task up: one torch thread, malloc fixed; the count.
-
-    Each worker thread runs one task at a time, so one torch thread each keeps a worker of
-    ``n`` threads on ``n`` cores. The setting is the worker process' own; outside a worker
-    (an in-process run) torch's setting is left alone. In a worker it also fixes glibc's
-    malloc thresholds (:func:`tsrnn.cluster.fix_malloc_trim` with ``force=True``): without it
-    the arena of a worker thread was measured shrinking and growing at every training step
-    (120,000 page faults a second, 1.7x slower training than in-process).
-
-    Returns
-    -------
-    int
-        torch's thread count now.
-    """
-    import torch
-
-    if worker_address() is not None:
-        fix_malloc_trim(force=True)  # see its docstring: arenas of worker threads
-        if torch.get_num_threads() != 1:
-            torch.set_num_threads(1)
-    return torch.get_num_threads()
-
-
-def warm_worker() -> int:
-    """Import what training needs (torch, its optimisers, tsrnn's networks) in this worker.
-
-    Sent to every worker when a trainer starts, so that the imports (about 3 s, most of them
-    what ``torch.optim`` loads when its first optimizer is made) overlap the client's own
-    work instead of delaying the first networks. Returns the worker's torch thread count.
-    """
-    import torch
-
-    from .. import estimator  # noqa: F401
-
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its lazy imports, done now
-    return prepare_worker_thread()
-
-
-def worker_address() -> str | None:
-    """The address of the Dask worker running this code, or None outside a worker."""
-    try:
-        from distributed import get_worker
-
-        return get_worker().address
-    except (ImportError, ValueError):
-        return None
 
 
 def _user_stacklevel() -> int:

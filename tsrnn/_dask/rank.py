@@ -92,7 +92,7 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
     """
     from distributed import Variable, get_worker
 
-    from .connect import prepare_worker_thread
+    from .worker import prepare_worker_thread
 
     prepare_worker_thread()
     if dist.is_initialized():

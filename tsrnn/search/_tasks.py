@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
-from .._dask.connect import prepare_worker_thread, worker_address
+from .._dask.worker import prepare_worker_thread, worker_address
 
 __all__ = ["Payload", "fit_and_score", "fit_record", "record_of", "train_steps"]
 
