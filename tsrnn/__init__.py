@@ -2,6 +2,25 @@
 
 Every public name is imported on first use, so that ``import tsrnn`` is cheap and the CLI can
 report bad input without loading torch, dask or scikit-learn.
+
+Code map, one layer a line, bottom first. Public modules are where users import them; the
+private engine lives in layer folders. **A module imports only from its own layer and the
+layers below it, never upward and never in a circle** (``tests/test_layers.py`` checks every
+import, lazy ones included)::
+
+    base           errors, _version
+    data           _data/ (checks, groups, calendar, tables, text), io, metrics, windowing,
+                   datasets/                          pandas and numpy, never torch or Dask
+    training       _train/ (loop, device, jobs: the executor, progress), nn
+                                                      torch, never pandas or Dask
+    regressor      estimator (RNNRegressor, its WindowsJob and codec)
+    forecaster     _forecast/ (plan, encoding, jobs, ensemble, theta, conformal, calibration,
+      engine       covariates, state)                 no Dask
+    forecaster     forecaster (RNNForecaster), evaluation (backtest)
+    model files    persist
+    cluster        cluster, _dask/ (connect, worker, trainer, rank)
+    distributed    parallel (train_on_dask), search/
+    (the CLI, tsrnn_cli, sits on top and imports public modules only)
 """
 
 from importlib import import_module

@@ -1,4 +1,10 @@
-"""``RNNRegressor``: a scikit-learn regressor over a PyTorch RNN, LSTM or GRU."""
+"""``RNNRegressor``: a scikit-learn regressor over a PyTorch RNN, LSTM or GRU.
+
+Over 600 lines on purpose: the regressor, its job (:class:`WindowsJob`, its epochs as a job of
+the executor) and its codec (:func:`network_state`, :func:`restore_network`, shared by
+pickling and model files) go by one list of fitted names (:data:`FITTED`), and stay in one
+module so that they cannot drift apart.
+"""
 
 from __future__ import annotations
 

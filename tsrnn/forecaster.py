@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._data.calendar import future_stamps, season_length_for, steps_between
 from ._data.checks import check_series
 from ._data.groups import split_series
-from ._forecast.calibration import MIN_OBSERVATIONS, calibrate, hold_out
+from ._forecast.calibration import MIN_OBSERVATIONS, Calibration, calibrate, hold_out
 from ._forecast.conformal import extend_quantiles
 from ._forecast.covariates import Covariates, fit_columns
 from ._forecast.encoding import NORMALIZE, SCALERS, Panel
@@ -352,11 +352,7 @@ clip_grad_norm, device, verbose
         self.steps_ = self._budget(n_windows)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         plan = self._plan()
-        self.quantiles_ = np.full(self.horizon_, np.nan)
-        self.combine_ = "theta" if self.combine == "theta" else "none"  # "auto": calibration picks
-        self.calibration_errors_ = {}
-        self.coverage_calibration_ = float("nan")
-        self.n_calibration_ = 0
+        found = Calibration.none(self.horizon_, self.combine)  # "auto": calibration picks
         # Every network of the fit (calibration's and the final ones) is one job: in this
         # process they train one after another; on a cluster (tsrnn.parallel) side by side.
         held_out = None
@@ -373,9 +369,9 @@ clip_grad_norm, device, verbose
                 plan, values, xs, held_out, models[: -len(jobs)],
                 combine=self.combine, interval=self.interval,
             )  # fmt: skip
-            self.quantiles_, self.coverage_calibration_ = found.quantiles, found.coverage
-            self.n_calibration_, self.calibration_errors_ = found.n, found.errors
-            self.combine_ = found.combine
+        self.quantiles_, self.coverage_calibration_ = found.quantiles, found.coverage
+        self.n_calibration_, self.calibration_errors_ = found.n, found.errors
+        self.combine_ = found.combine
         self.theta_ = None
         if self.combine_ == "theta":
             self.theta_ = fit_theta(levels(encoded, self.scaling_.log))

@@ -84,6 +84,13 @@ class Calibration:
     errors: dict[str, float]
     combine: str
 
+    @classmethod
+    def none(cls, horizon: int, combine: str) -> Calibration:
+        """No calibration (``interval=None``): NaN quantiles, the networks alone unless
+        ``combine="theta"``."""
+        chosen = "theta" if combine == "theta" else "none"
+        return cls(np.full(horizon, np.nan), float("nan"), 0, {}, chosen)
+
 
 def hold_out(
     plan: Plan,
