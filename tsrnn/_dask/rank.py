@@ -40,11 +40,12 @@ class Collective:
     def __init__(self, world: int, device: torch.device) -> None:
         self.world, self.device = world, device
 
-    def gradients(self, module: nn.Module, loss: torch.Tensor) -> float:
-        """Replace every gradient of ``module`` by its mean over the ranks; the mean loss."""
-        params = [p for p in module.parameters() if p.requires_grad]
+    def gradients(self, modules: list[nn.Module], losses: list[torch.Tensor]) -> list[float]:
+        """Replace every gradient of ``modules`` by its mean over the ranks (one all-reduce of
+        one flat buffer); the mean of each loss."""
+        params = [p for module in modules for p in module.parameters() if p.requires_grad]
         grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
-        flat = torch.cat([g.reshape(-1) for g in grads] + [loss.detach().reshape(1)])
+        flat = torch.cat([g.reshape(-1) for g in grads] + [v.detach().reshape(1) for v in losses])
         dist.all_reduce(flat)
         flat /= self.world
         offset = 0
@@ -52,7 +53,7 @@ class Collective:
             n = p.numel()
             p.grad = flat[offset : offset + n].view_as(p)  # a view: flat is new every step
             offset += n
-        return float(flat[-1])
+        return flat[offset:].tolist()
 
     def mean(self, value: float) -> float:
         """The mean of a float over the ranks."""

@@ -9,7 +9,7 @@ scores into one conformal quantile per step (:func:`tsrnn._forecast.conformal.po
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -19,11 +19,25 @@ from ..estimator import RNNRegressor
 from .conformal import pooled_quantiles
 from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
-from .jobs import PanelJob, prepare
+from .jobs import PanelJob, encode_series, network_job, network_seeds
 from .plan import Plan
 from .theta import fit_theta, theta_at
 
-__all__ = ["MIN_OBSERVATIONS", "Calibration", "HeldOut", "calibrate", "hold_out"]
+__all__ = [
+    "MIN_OBSERVATIONS",
+    "Calibration",
+    "HeldOut",
+    "Scores",
+    "calibrate",
+    "calibration_scores",
+    "choose",
+    "held_out",
+    "held_out_cuts",
+    "hold_out",
+    "no_window_error",
+    "pool",
+    "windows_per_series",
+]
 
 #: Fewest observations of a series a forecast (and a calibration fit) needs.
 MIN_OBSERVATIONS = 2
@@ -49,6 +63,9 @@ class HeldOut:
     encoded : list of ndarray
         Those values, encoded.
     jobs : list of PanelJob
+        Empty where the networks train elsewhere (a Dask cluster's ranks).
+    panel : Panel or None
+        The encoded training parts, as one Panel.
     """
 
     keep: np.ndarray
@@ -56,7 +73,8 @@ class HeldOut:
     counts: np.ndarray
     scaling: SeriesScaling
     encoded: list
-    jobs: list[PanelJob]
+    jobs: list[PanelJob] = field(default_factory=list)
+    panel: Panel | None = None
 
 
 @dataclass
@@ -92,6 +110,89 @@ class Calibration:
         return cls(np.full(horizon, np.nan), float("nan"), 0, {}, chosen)
 
 
+def windows_per_series(size: int | None, n_series: int, longest: int) -> int:
+    """Held-out windows per series: ``size``, or about 200 in all, at most a fifth of a series.
+
+    Parameters
+    ----------
+    size : int or None
+        The forecaster's ``calibration_size``.
+    n_series : int
+        Series of the whole fit (over every bucket of a dataset).
+    longest : int
+        Length of the longest series.
+
+    Returns
+    -------
+    int
+    """
+    if size is not None:
+        return int(size)
+    return max(1, min(math.ceil(CALIBRATION_WINDOWS / n_series), longest // 5))
+
+
+def held_out_cuts(
+    lengths: np.ndarray, horizon: int, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which series hold windows out, where each is cut, and how many windows it holds out.
+
+    Series ``k`` holds out its last ``horizon + c_k - 1`` values: ``c_k`` (at most ``size``)
+    origins with every step observed, and at least 2 values before the first.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (n_series,)
+    horizon, size : int
+
+    Returns
+    -------
+    keep : ndarray of shape (n_kept,)
+        Positions of the series that hold a window out.
+    cut : ndarray of shape (n_kept,)
+        Values of each kept series the calibration fit sees.
+    counts : ndarray of shape (n_kept,)
+        Held-out windows of each kept series.
+
+    Examples
+    --------
+    >>> keep, cut, counts = held_out_cuts(np.array([3, 10, 20]), horizon=4, size=3)
+    >>> keep.tolist(), cut.tolist(), counts.tolist()
+    ([1, 2], [4, 14], [3, 3])
+    """
+    counts = np.clip(lengths - horizon - MIN_OBSERVATIONS + 1, 0, size)
+    keep = np.flatnonzero(counts > 0)
+    return keep, lengths[keep] - horizon - counts[keep] + 1, counts[keep]
+
+
+def held_out(plan: Plan, values: list, xs: list | None, size: int) -> HeldOut | None:
+    """The calibration fit's series (each without its last windows), encoded; no jobs.
+
+    Parameters
+    ----------
+    plan : Plan
+    values : list of ndarray of shape (n_k,)
+    xs : list of ndarray of shape (n_k, n_feat) or None
+    size : int
+        Held-out windows per series (:func:`windows_per_series`).
+
+    Returns
+    -------
+    HeldOut or None
+        None when no series is long enough to hold a window out.
+    """
+    lengths = np.array([len(v) for v in values], dtype=np.int64)
+    keep, cut, counts = held_out_cuts(lengths, plan.horizon, size)
+    if not len(keep):
+        return None
+    train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
+    train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
+    # Each series is scaled as the final fit will scale it: a series positive up to its
+    # cut but not after is not log-scaled (its held-out values <= 0 would have no log).
+    positive = np.array([bool(np.all(values[k] > 0)) for k in keep])
+    scaling, panel, encoded = encode_series(plan, train_values, train_xs, positive)
+    return HeldOut(keep, cut, counts, scaling, encoded, panel=panel)
+
+
 def hold_out(
     plan: Plan,
     values: list,
@@ -123,31 +224,43 @@ def hold_out(
     DataError
         If no series is long enough to hold out one window.
     """
-    h = plan.horizon
-    lengths = np.array([len(v) for v in values])
-    size = calibration_size
-    if size is None:  # about 200 windows in all, at most a fifth of a series
-        size = max(1, min(math.ceil(CALIBRATION_WINDOWS / len(values)), int(lengths.max()) // 5))
-    # Series k holds out its last h + c_k - 1 values: c_k origins with every step observed.
-    counts = np.clip(lengths - h - MIN_OBSERVATIONS + 1, 0, size)
-    keep = np.flatnonzero(counts > 0)
-    if not len(keep):
-        raise DataError(
-            f"No series is long enough to hold out a {h}-step window for the "
-            f"{interval:.0%} intervals (that needs {h + MIN_OBSERVATIONS} values): "
-            "pass longer series, a smaller horizon, or interval=None."
-        )
-    cut = lengths[keep] - h - counts[keep] + 1
-    train_values = [values[k][:c] for k, c in zip(keep, cut, strict=True)]
-    train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
-    # Each series is scaled as the final fit will scale it: a series positive up to its
-    # cut but not after is not log-scaled (its held-out values <= 0 would have no log).
-    positive = np.array([bool(np.all(values[k] > 0)) for k in keep])
-    scaling, _, encoded, jobs = prepare(plan, train_values, train_xs, seed, positive)
-    return HeldOut(keep, cut, counts[keep], scaling, encoded, jobs)
+    longest = max(len(v) for v in values)
+    size = windows_per_series(calibration_size, len(values), longest)
+    held = held_out(plan, values, xs, size)
+    if held is None:
+        raise no_window_error(plan.horizon, interval)
+    seeds = network_seeds(seed, len(plan.networks))
+    held.jobs = [network_job(plan, held.panel, net, s)
+                 for net, s in zip(plan.networks, seeds, strict=True)]  # fmt: skip
+    return held
 
 
-def calibrate(
+def no_window_error(horizon: int, interval: float) -> DataError:
+    """The error when no series is long enough to hold a calibration window out."""
+    return DataError(
+        f"No series is long enough to hold out a {horizon}-step window for the "
+        f"{interval:.0%} intervals (that needs {horizon + MIN_OBSERVATIONS} values): "
+        "pass longer series, a smaller horizon, or interval=None."
+    )
+
+
+@dataclass
+class Scores:
+    """Calibration scores of held-out windows with every step observed.
+
+    Attributes
+    ----------
+    alone : ndarray of shape (n_windows, horizon)
+        Absolute errors of the networks alone, in units of each series' spread.
+    theta : ndarray of shape (n_windows, horizon) or None
+        Of the combination with Theta, when tried.
+    """
+
+    alone: np.ndarray
+    theta: np.ndarray | None
+
+
+def calibration_scores(
     plan: Plan,
     values: list,
     xs: list | None,
@@ -155,25 +268,24 @@ def calibrate(
     models: list[RNNRegressor],
     *,
     combine: str,
-    interval: float,
-) -> Calibration:
-    """Forecast the held-out windows; pick the combination; conformal quantiles per step.
+) -> Scores:
+    """Forecast the held-out windows of ``values`` with the calibration networks; score them.
 
     Parameters
     ----------
     plan : Plan
     values, xs
-        The whole series (and exogenous columns), as given to :func:`hold_out`.
+        The whole series (and exogenous columns), as given to :func:`held_out`.
     held : HeldOut
     models : list of RNNRegressor
         The calibration fit's networks, in the order of ``plan.networks``.
     combine : {"auto", "none", "theta"}
-        The forecaster's parameter.
-    interval : float
+        The forecaster's parameter: with ``"auto"`` or ``"theta"``, the combination with
+        Theta is scored too.
 
     Returns
     -------
-    Calibration
+    Scores
     """
     h = plan.horizon
     lengths = np.array([len(v) for v in values])
@@ -202,15 +314,65 @@ def calibrate(
     def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), in units of spread
         return (np.abs(actual.numpy() - pred) / spread)[complete]
 
-    scores = scores_of(alone)
-    chosen = "theta" if combine == "theta" else "none"
-    errors = {"none": float(scores.mean()) if len(scores) else np.nan}
+    combined = None
     if theta is not None:
         at = [cut[k] + np.arange(counts[k]) for k in range(len(keep))]
         states = theta_at(levels(encoded, scaling.log), theta, at)
         combined = scores_of(with_theta(alone, states, scaling.log[series.numpy()]))
-        errors["theta"] = float(combined.mean()) if len(combined) else np.nan
-        if combine == "theta" or errors["theta"] < errors["none"]:
-            chosen, scores = "theta", combined
-    quantiles, coverage = pooled_quantiles(scores, interval)
-    return Calibration(quantiles, coverage, len(scores), errors, chosen)
+    return Scores(scores_of(alone), combined)
+
+
+def choose(errors: dict[str, float], combine: str) -> str:
+    """The combination kept: Theta's when asked for, or with ``"auto"`` when it errs less."""
+    if combine == "theta" or ("theta" in errors and errors["theta"] < errors["none"]):
+        return "theta"
+    return "none"
+
+
+def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
+    """Pick the combination on the mean scores; conformal quantiles per step of its scores.
+
+    Parameters
+    ----------
+    scores : Scores
+        Of every calibration window.
+    combine : {"auto", "none", "theta"}
+    interval : float
+
+    Returns
+    -------
+    Calibration
+    """
+
+    def mean(a: np.ndarray) -> float:
+        return float(a.mean()) if len(a) else np.nan
+
+    errors = {"none": mean(scores.alone)}
+    if scores.theta is not None:
+        errors["theta"] = mean(scores.theta)
+    chosen = choose(errors, combine)
+    kept = scores.theta if chosen == "theta" and scores.theta is not None else scores.alone
+    quantiles, coverage = pooled_quantiles(kept, interval)
+    return Calibration(quantiles, coverage, len(kept), errors, chosen)
+
+
+def calibrate(
+    plan: Plan,
+    values: list,
+    xs: list | None,
+    held: HeldOut,
+    models: list[RNNRegressor],
+    *,
+    combine: str,
+    interval: float,
+) -> Calibration:
+    """Forecast the held-out windows; pick the combination; conformal quantiles per step.
+
+    :func:`calibration_scores` then :func:`pool`, in this process.
+
+    Returns
+    -------
+    Calibration
+    """
+    scores = calibration_scores(plan, values, xs, held, models, combine=combine)
+    return pool(scores, combine=combine, interval=interval)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,7 +19,16 @@ from ..estimator import RNNRegressor
 from .encoding import Panel, SeriesScaling, fit_scaling
 from .plan import NetworkInput, Plan, n_channels
 
-__all__ = ["PanelJob", "Prepared", "prepare"]
+__all__ = [
+    "Encoded",
+    "PanelJob",
+    "Prepared",
+    "encode_series",
+    "network_job",
+    "network_seeds",
+    "prepare",
+    "sampler",
+]
 
 
 @dataclasses.dataclass
@@ -75,19 +85,7 @@ class PanelJob:
         )
 
     def fit(self, sync: Any = None, rank: int = 0, quiet: bool = False) -> RNNRegressor:
-        panel, batch, network = self.data, self.batch, self.network
-        generator = torch.Generator().manual_seed(self.seed)
-        lengths = panel.lengths
-
-        def sample(step: int):
-            series = torch.randint(panel.n_series, (batch,), generator=generator)
-            high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
-            origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
-            return panel.windows(
-                series, origins, network.lookback, self.out, self.normalize, network.patch,
-                network.scale_channel,
-            )  # fmt: skip
-
+        sample = sampler(self.data, self.network, self.out, self.normalize, self.batch, self.seed)
         return RNNRegressor(**self.params)._fit_steps(
             sample,
             n_steps=self.n_steps,
@@ -99,6 +97,42 @@ class PanelJob:
         )
 
 
+def sampler(
+    panel: Panel, network: NetworkInput, out: int, normalize: str, batch: int, seed: int
+) -> Callable[[int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """``sample(step)``: a batch of windows of ``panel``, series first, then an origin.
+
+    Each call draws ``batch`` windows, (series, origin) pairs, uniformly over the series and
+    then over the origins of each, from ``torch.Generator().manual_seed(seed)``; the windows
+    are encoded as ``network`` reads them (:meth:`Panel.windows`).
+
+    Returns
+    -------
+    callable(step) -> (inputs, targets, weights)
+    """
+    generator = torch.Generator().manual_seed(seed)
+    lengths = panel.lengths
+
+    def sample(step: int):
+        series = torch.randint(panel.n_series, (batch,), generator=generator)
+        high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
+        origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
+        return panel.windows(
+            series, origins, network.lookback, out, normalize, network.patch,
+            network.scale_channel,
+        )  # fmt: skip
+
+    return sample
+
+
+class Encoded(NamedTuple):
+    """Series encoded for the networks: their scaling, their panel, the encoded series."""
+
+    scaling: SeriesScaling
+    panel: Panel
+    encoded: list
+
+
 class Prepared(NamedTuple):
     """Series ready for training: their scaling, their panel, the encoded series, the jobs."""
 
@@ -106,6 +140,52 @@ class Prepared(NamedTuple):
     panel: Panel
     encoded: list
     jobs: list[PanelJob]
+
+
+def encode_series(
+    plan: Plan, values: list, xs: list | None, positive: np.ndarray | None = None
+) -> Encoded:
+    """Scale, deseasonalise and encode each series as ``plan`` says; one Panel of them all.
+
+    Parameters
+    ----------
+    plan : Plan
+    values : list of ndarray of shape (n_k,)
+        The series.
+    xs : list of ndarray of shape (n_k, n_feat) or None
+        Their scaled exogenous columns.
+    positive : ndarray of shape (n_series,) of bool or None
+        See :func:`~tsrnn._forecast.encoding.fit_scaling`.
+
+    Returns
+    -------
+    Encoded
+    """
+    scaling = fit_scaling(values, plan.scaler, plan.season_length, plan.deseasonalize, positive)
+    encoded = scaling.encode(values, np.arange(len(values)))
+    return Encoded(scaling, Panel(encoded, xs), encoded)
+
+
+def network_seeds(seed: int, n: int) -> list[int]:
+    """The seed of each of ``n`` networks, drawn from a fit's ``seed``."""
+    return [int(s) for s in np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=n)]
+
+
+def network_job(plan: Plan, panel: Panel, network: NetworkInput, seed: int) -> PanelJob:
+    """The job of one network reading ``network``, trained with ``seed`` on ``panel``."""
+    n_feat = 0 if panel.exog is None else panel.exog.shape[1]
+    return PanelJob(
+        params={**plan.params, "random_state": seed},
+        data=panel,
+        network=network,
+        out=plan.out,
+        normalize=plan.normalize,
+        batch=plan.batch,
+        n_steps=plan.n_steps(network, n_feat),
+        n_channels=n_channels(n_feat, network.scale_channel, network.patch),
+        steps=plan.steps,
+        seed=seed,
+    )
 
 
 def prepare(
@@ -125,7 +205,7 @@ def prepare(
     xs : list of ndarray of shape (n_k, n_feat) or None
         Their scaled exogenous columns.
     seed : int
-        Seeds the networks (one seed each, drawn from it).
+        Seeds the networks (one seed each, drawn from it: :func:`network_seeds`).
     positive : ndarray of shape (n_series,) of bool or None
         See :func:`~tsrnn._forecast.encoding.fit_scaling`.
 
@@ -133,24 +213,7 @@ def prepare(
     -------
     Prepared
     """
-    scaling = fit_scaling(values, plan.scaler, plan.season_length, plan.deseasonalize, positive)
-    encoded = scaling.encode(values, np.arange(len(values)))
-    panel = Panel(encoded, xs)
-    n_feat = 0 if panel.exog is None else panel.exog.shape[1]
-    seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=len(plan.networks))
-    jobs = [
-        PanelJob(
-            params={**plan.params, "random_state": int(s)},
-            data=panel,
-            network=network,
-            out=plan.out,
-            normalize=plan.normalize,
-            batch=plan.batch,
-            n_steps=plan.n_steps(network, n_feat),
-            n_channels=n_channels(n_feat, network.scale_channel, network.patch),
-            steps=plan.steps,
-            seed=int(s),
-        )
-        for network, s in zip(plan.networks, seeds, strict=True)
-    ]
+    scaling, panel, encoded = encode_series(plan, values, xs, positive)
+    seeds = network_seeds(seed, len(plan.networks))
+    jobs = [network_job(plan, panel, net, s) for net, s in zip(plan.networks, seeds, strict=True)]
     return Prepared(scaling, panel, encoded, jobs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
@@ -12,7 +13,15 @@ from torch import nn
 
 from ..errors import TrainingError
 
-__all__ = ["LOSSES", "OPTIMIZERS", "predict_batches", "train", "train_steps"]
+__all__ = [
+    "LOSSES",
+    "OPTIMIZERS",
+    "Member",
+    "predict_batches",
+    "train",
+    "train_members",
+    "train_steps",
+]
 
 LOSSES: dict[str, type[nn.Module]] = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -32,8 +41,8 @@ class Sync(Protocol):
     Every rank calls the same methods in the same order; each is one collective.
     """
 
-    def gradients(self, module: nn.Module, loss: torch.Tensor) -> float:
-        """Average the gradients of ``module`` over the ranks; return the mean ``loss``."""
+    def gradients(self, modules: list[nn.Module], losses: list[torch.Tensor]) -> list[float]:
+        """Average the gradients of ``modules`` over the ranks; return the mean ``losses``."""
 
     def mean(self, value: float) -> float:
         """The mean of ``value`` over the ranks."""
@@ -134,7 +143,7 @@ def train(
             loss = loss_fn(module(X[idx]), y[idx])
             loss.backward()
             if sync is not None:
-                sync.gradients(module, loss)
+                sync.gradients([module], [loss])
             if clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
             optimizer.step()
@@ -171,6 +180,31 @@ def train(
     if best_state is not None:
         module.load_state_dict(best_state)
     return history
+
+
+@dataclass
+class Member:
+    """One network of a step-budget fit: what :func:`train_members` trains.
+
+    Attributes
+    ----------
+    module, optimizer
+        The network and its optimizer.
+    sample : callable(step) -> (inputs, targets, weights)
+        Draws one batch (see :func:`train_steps`).
+    history : list of dict
+        Its ``history_``, appended with a record every ``record_every`` steps.
+    weight : float, default=1.0
+        Factor of its loss: a rank of a data-parallel fit weighs its own batches by its
+        share of the series, so that the averaged gradient is the one of a batch drawn over
+        all of them.
+    """
+
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    sample: BatchSampler
+    history: list = field(default_factory=list)
+    weight: float = 1.0
 
 
 def train_steps(
@@ -227,38 +261,91 @@ def train_steps(
         If the loss becomes NaN or infinite.
     """
     history = [] if history is None else history
+    member = Member(module, optimizer, sample, history)
+    train_members([member], loss, steps=steps, clip_grad_norm=clip_grad_norm, decay=decay,
+                  record_every=record_every, on_step=on_step, sync=sync)  # fmt: skip
+    return history
+
+
+def train_members(
+    members: list[Member],
+    loss: str,
+    *,
+    steps: int,
+    clip_grad_norm: float | None = None,
+    decay: bool = True,
+    record_every: int = 100,
+    on_step: Callable[[int], None] | None = None,
+    sync: Sync | None = None,
+) -> None:
+    """Train several networks in lockstep, a fixed number of steps each (see
+    :func:`train_steps`, which trains one).
+
+    At every step each member draws its batch, and computes and back-propagates its loss;
+    then, with ``sync``, the gradients of all members are averaged over the ranks in one
+    collective (one exchange a step for a whole ensemble, not one per network), and each
+    member clips its gradient and steps its optimizer.
+
+    Parameters
+    ----------
+    members : list of Member
+    loss : {"mae", "mse", "huber"}
+    steps, clip_grad_norm, decay, record_every, on_step, sync
+        As for :func:`train_steps`.
+
+    Raises
+    ------
+    TrainingError
+        If a member's loss becomes NaN or infinite.
+    """
     elementwise = LOSSES[loss](reduction="none")  # weighted below: targets past an end are 0
-    base = [group["lr"] for group in optimizer.param_groups]
-    module.train()
-    total, count = 0.0, 0
+    bases = [[group["lr"] for group in m.optimizer.param_groups] for m in members]
+    for m in members:
+        m.module.train()
+    totals, count = [0.0] * len(members), 0
     for step in range(1, steps + 1):
-        if decay:
-            factor = 1.0 if step <= steps // 2 else max(0.05, 1 - (step - steps // 2) / (steps / 2))
-            for group, lr in zip(optimizer.param_groups, base, strict=True):
-                group["lr"] = lr * factor
-        inputs, targets, weights = sample(step)
-        optimizer.zero_grad(set_to_none=True)
-        value = (elementwise(module(inputs), targets) * weights).sum() / weights.sum().clamp(min=1)
-        value.backward()
-        reported = value.item() if sync is None else sync.gradients(module, value)
-        if clip_grad_norm is not None:
-            nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
-        optimizer.step()
-        total, count = total + reported, count + 1
-        if not math.isfinite(total):
-            history.append(_record("step", step, total))
-            raise TrainingError(
-                f"Training diverged at step {step}: the training loss became {total}. Lower "
-                "the learning_rate or set clip_grad_norm (e.g. 1.0), and check the inputs."
-            )
+        values = []
+        for m, base in zip(members, bases, strict=True):
+            if decay:
+                half = steps // 2
+                factor = 1.0 if step <= half else max(0.05, 1 - (step - half) / (steps / 2))
+                for group, lr in zip(m.optimizer.param_groups, base, strict=True):
+                    group["lr"] = lr * factor
+            inputs, targets, weights = m.sample(step)
+            m.optimizer.zero_grad(set_to_none=True)
+            value = (elementwise(m.module(inputs), targets) * weights).sum()
+            value = value / weights.sum().clamp(min=1)
+            if m.weight != 1.0:
+                value = value * m.weight
+            value.backward()
+            values.append(value)
+        if sync is None:
+            reported = [v.item() for v in values]
+        else:
+            reported = sync.gradients([m.module for m in members], values)
+        for m in members:
+            if clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(m.module.parameters(), clip_grad_norm)
+            m.optimizer.step()
+        totals = [t + r for t, r in zip(totals, reported, strict=True)]
+        count += 1
+        for m, total in zip(members, totals, strict=True):
+            if not math.isfinite(total):
+                m.history.append(_record("step", step, total))
+                raise TrainingError(
+                    f"Training diverged at step {step}: the training loss became {total}. "
+                    "Lower the learning_rate or set clip_grad_norm (e.g. 1.0), and check the "
+                    "inputs."
+                )
         if step % record_every == 0 or step == steps:
-            history.append(_record("step", step, total / count))
-            total, count = 0.0, 0
+            for m, total in zip(members, totals, strict=True):
+                m.history.append(_record("step", step, total / count))
+            totals, count = [0.0] * len(members), 0
         if on_step is not None:
             on_step(step)
-    for group, lr in zip(optimizer.param_groups, base, strict=True):
-        group["lr"] = lr
-    return history
+    for m, base in zip(members, bases, strict=True):
+        for group, lr in zip(m.optimizer.param_groups, base, strict=True):
+            group["lr"] = lr
 
 
 def _record(unit: str, n: int, train_loss: float, valid_loss: float | None = None) -> dict:
