@@ -21,7 +21,6 @@ data-parallel) on a Dask cluster inside :func:`tsrnn.train_on_dask`.
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 from typing import Any, ClassVar, NamedTuple
 
@@ -40,7 +39,8 @@ from ._forecast.covariates import Covariates, fit_columns
 from ._forecast.encoding import NORMALIZE, SCALERS, Panel
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.jobs import prepare
-from ._forecast.plan import NetworkInput, Plan
+from ._forecast.plan import FORWARDED, Plan, plan_for
+from ._forecast.predict import Fitted, Forecast, forecast_frame, forecast_histories
 from ._forecast.state import fitted_attributes, forecaster_state
 from ._forecast.theta import Theta, fit_theta
 from ._train.jobs import fit_jobs
@@ -48,17 +48,6 @@ from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
 
 __all__ = ["RNNForecaster", "season_length_for"]
-
-# Parameters passed on to every RNNRegressor, validated by the forecaster when fit starts.
-_FORWARDED = (
-    "cell", "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate",
-    "weight_decay", "batch_size", "loss", "clip_grad_norm", "device", "n_threads", "verbose",
-)  # fmt: skip
-# Default budget: about 50 passes over the windows, at least 300 and at most 2,000 steps.
-_AUTO_PASSES, _MIN_STEPS, _MAX_STEPS = 50, 300, 2000
-_MIN_BATCH = 32
-# Default patch: the recurrence runs about this many steps over the lookback.
-_RNN_STEPS = 12
 
 
 class RNNForecaster(BaseEstimator):
@@ -228,7 +217,7 @@ clip_grad_norm, device, verbose
         "steps": [Interval(Integral, 1, None, closed="left"), None],
         "epochs": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
-        **{name: RNNRegressor._parameter_constraints[name] for name in _FORWARDED},
+        **{name: RNNRegressor._parameter_constraints[name] for name in FORWARDED},
     }
 
     def __init__(
@@ -328,17 +317,8 @@ clip_grad_norm, device, verbose
                 f"{MIN_OBSERVATIONS}: drop that series or give it more history."
             )
         self.freq_ = y.attrs["freq"]
-        self.season_length_ = int(self.season_length or season_length_for(self.freq_))
-        default_h = self.season_length_ if self.season_length_ > 1 else 8
-        self.horizon_ = int(self.horizon or default_h)
-        wanted = max(2 * self.horizon_, 2 * self.season_length_, 8)
-        longest = max(int(lengths.max()) - 1, 1)
-        self.lookback_ = int(self.lookback or min(wanted, longest))
-        self.long_lookback_ = max(
-            self.lookback_, min(int(self.long_lookback or 2 * self.lookback_), longest)
-        )
-        self.patch_size_ = self._patch_for(self.lookback_)
-        self.network_inputs_ = [self._inputs_of(k) for k in range(self.n_models)]
+        plan = plan_for(self.get_params(), self.freq_, lengths.max(), int(np.sum(lengths - 1)))
+        self._set_plan(plan)
         self._set_meta(y, ids, X, last)
         if X is not None:
             self.x_loc_, self.x_scale_ = fit_columns(self.scaler, xs)
@@ -346,12 +326,7 @@ clip_grad_norm, device, verbose
         else:
             self.x_loc_ = self.x_scale_ = np.zeros(0)
             xs = None
-        n_windows = int(np.sum(lengths - 1))
-        # A few windows need no large batch: at most a quarter of them (at least 32) per batch.
-        self.batch_size_ = int(min(self.batch_size, max(_MIN_BATCH, math.ceil(n_windows / 4))))
-        self.steps_ = self._budget(n_windows)
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
-        plan = self._plan()
         found = Calibration.none(self.horizon_, self.combine)  # "auto": calibration picks
         # Every network of the fit (calibration's and the final ones) is one job: in this
         # process they train one after another; on a cluster (tsrnn.parallel) side by side.
@@ -417,6 +392,8 @@ clip_grad_norm, device, verbose
         """
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
+        if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
+            return self._predict_histories(horizon, X_future, y, X)
         history = self._history(y, X)
         rows = history.rows
         keys = [self.series_ids_[r] for r in rows]
@@ -432,24 +409,14 @@ clip_grad_norm, device, verbose
         half = (
             extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
         )
-        shifts = history.shifts
-        decode = self.scaling_.decode
-        forecast = decode(mean, rows, shifts)
-        lower, upper = decode(mean - half, rows, shifts), decode(mean + half, rows, shifts)
-        stamps = future_stamps(history.last, self.freq_, horizon).ravel()
-        columns = {"forecast": forecast.ravel(), "lower": lower.ravel(), "upper": upper.ravel()}
-        if not self.multi_:
-            index = pd.Index(stamps, name=self.index_names_[-1])
-            if isinstance(self.freq_, str):
-                index = pd.DatetimeIndex(index, freq=self.freq_)
-            else:
-                index = pd.RangeIndex(int(stamps[0]), int(stamps[-1]) + self.freq_, self.freq_,
-                                      name=self.index_names_[-1])  # fmt: skip
-            return pd.DataFrame(columns, index=index)
-        index = pd.MultiIndex.from_arrays(
-            [np.repeat(np.asarray(keys, dtype=object), horizon), stamps], names=self.index_names_
+        decode, shifts = self.scaling_.decode, history.shifts
+        result = Forecast(
+            decode(mean, rows, shifts), decode(mean - half, rows, shifts),
+            decode(mean + half, rows, shifts), future_stamps(history.last, self.freq_, horizon),
+        )  # fmt: skip
+        return forecast_frame(
+            keys if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
         )
-        return pd.DataFrame(columns, index=index)
 
     # ------------------------------------------------------------------ persistence hooks
 
@@ -494,29 +461,20 @@ clip_grad_norm, device, verbose
             [] if X is None else [str(c) for c in X.columns], dtype=object
         )
 
-    def _budget(self, n_windows: int) -> int:
-        """Gradient steps per network: ``steps``, else ``epochs`` passes, else the default."""
-        if self.steps is not None:
-            return int(self.steps)
-        per_pass = max(math.ceil(n_windows / self.batch_size_), 1)
-        if self.epochs is not None:
-            return int(self.epochs) * per_pass
-        return int(np.clip(_AUTO_PASSES * per_pass, _MIN_STEPS, _MAX_STEPS))
-
-    def _inputs_of(self, k: int) -> NetworkInput:
-        """What network ``k`` of the ensemble reads: the third and fourth of every four read
-        ``long_lookback_``, every odd one the scale."""
-        lookback = self.long_lookback_ if (k // 2) % 2 == 1 else self.lookback_
-        scale_channel = self.normalize == "window" and k % 2 == 1
-        return NetworkInput(lookback, self._patch_for(lookback), scale_channel)
-
-    def _patch_for(self, lookback: int) -> int:
-        return int(self.patch_size or max(1, round(lookback / _RNN_STEPS)))
+    def _set_plan(self, plan: Plan) -> None:
+        """The sizes ``fit`` resolved, as fitted attributes."""
+        self.season_length_, self.horizon_ = plan.season_length, plan.horizon
+        self.lookback_, self.long_lookback_ = plan.lookback, plan.long_lookback
+        self.patch_size_, self.network_inputs_ = plan.patch_size, list(plan.networks)
+        self.batch_size_, self.steps_ = plan.batch, plan.steps
 
     def _plan(self) -> Plan:
         """The fitted settings the engine works with (:mod:`tsrnn._forecast`)."""
         return Plan(
             horizon=self.horizon_,
+            lookback=self.lookback_,
+            long_lookback=self.long_lookback_,
+            patch_size=self.patch_size_,
             out=self.horizon_ if self.strategy == "direct" else 1,
             normalize=self.normalize,
             scaler=self.scaler,
@@ -525,7 +483,7 @@ clip_grad_norm, device, verbose
             networks=tuple(self.network_inputs_),
             batch=self.batch_size_,
             steps=self.steps_,
-            params={name: getattr(self, name) for name in _FORWARDED},
+            params={name: getattr(self, name) for name in FORWARDED},
         )
 
     def _covariates(self) -> Covariates:
@@ -542,6 +500,28 @@ clip_grad_norm, device, verbose
                 self.history_y_, self.history_observed_, self.history_X_ if n_feat else None,
                 rows, list(self.last_index_), np.zeros(len(rows), dtype=np.int64), self.theta_,
             )  # fmt: skip
+        ids, values, xs, last = self._newer(y, X)
+        known = pd.Index(pd.Series(self.series_ids_, dtype=object))
+        rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
+        if (rows < 0).any():
+            key = ids[int(np.flatnonzero(rows < 0)[0])]
+            raise DataError(
+                f"Series {key!r} was not seen in fit; the model knows "
+                f"{self.series_ids_[:5]!r}...: forecast known series only."
+            )
+        shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
+        encoded = self.scaling_.encode(values, rows, shifts)
+        if xs is not None:
+            xs = self._covariates().scaled(xs)
+        past, observed, past_X = Panel(encoded, xs).history(self._plan().span)
+        theta = None  # the Theta method reads the whole newer history
+        if self.theta_ is not None:
+            theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
+        return _History(past, observed, past_X, rows, last, shifts, theta)
+
+    def _newer(self, y, X) -> tuple[list, list, list | None, list]:
+        """``y`` (and ``X``) checked against the fit, split by series (see ``split_series``)."""
+        n_feat = len(self.feature_names_in_)
         if n_feat and X is None:
             raise DataError(
                 f"The model was fitted with X ({n_feat} columns): pass X aligned with y too."
@@ -560,14 +540,6 @@ clip_grad_norm, device, verbose
         if X is not None:
             self._covariates().check_columns(X, "X")
         ids, values, xs, last = split_series(y, X)
-        known = pd.Index(pd.Series(self.series_ids_, dtype=object))
-        rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
-        if (rows < 0).any():
-            key = ids[int(np.flatnonzero(rows < 0)[0])]
-            raise DataError(
-                f"Series {key!r} was not seen in fit; the model knows "
-                f"{self.series_ids_[:5]!r}...: forecast known series only."
-            )
         for key, v in zip(ids, values, strict=True):
             if len(v) < MIN_OBSERVATIONS:
                 who = "y" if key is None else f"series {key!r}"
@@ -575,15 +547,29 @@ clip_grad_norm, device, verbose
                     f"The history of {who} has {len(v)} time step; pass at least "
                     f"{MIN_OBSERVATIONS}."
                 )
-        shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
-        encoded = self.scaling_.encode(values, rows, shifts)
-        if xs is not None:
-            xs = self._covariates().scaled(xs)
-        past, observed, past_X = Panel(encoded, xs).history(self._plan().span)
-        theta = None  # the Theta method reads the whole newer history
-        if self.theta_ is not None:
-            theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
-        return _History(past, observed, past_X, rows, last, shifts, theta)
+        return ids, values, xs, last
+
+    def _predict_histories(self, horizon: int, X_future, y, X) -> pd.DataFrame:
+        """Forecast ``y``'s series from their own history (:mod:`tsrnn._forecast.predict`)."""
+        if y is None:
+            raise DataError(
+                "This RNNForecaster was fitted on a dataset of a Dask cluster and keeps no "
+                "series: pass their history as y, or forecast the dataset with "
+                "tsrnn.parallel.forecast_dataset."
+            )
+        ids, values, xs, last = self._newer(y, X)
+        future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_)
+        result = forecast_histories(self._fitted(), values, xs, last, future_X, horizon)
+        return forecast_frame(
+            ids if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
+        )
+
+    def _fitted(self) -> Fitted:
+        """What every series' forecast needs from this fit (:mod:`tsrnn._forecast.predict`)."""
+        return Fitted(
+            self._plan(), self.models_, self.quantiles_, self.combine_, self.freq_,
+            self._covariates(),
+        )  # fmt: skip
 
 
 class _History(NamedTuple):

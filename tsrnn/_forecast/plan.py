@@ -9,10 +9,26 @@ final fit and prediction.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["NetworkInput", "Plan", "n_channels"]
+import numpy as np
+
+from .._data.calendar import season_length_for
+
+__all__ = ["FORWARDED", "NetworkInput", "Plan", "n_channels", "plan_for"]
+
+#: Parameters of the forecaster passed on to every RNNRegressor.
+FORWARDED = (
+    "cell", "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate",
+    "weight_decay", "batch_size", "loss", "clip_grad_norm", "device", "n_threads", "verbose",
+)  # fmt: skip
+# Default budget: about 50 passes over the windows, at least 300 and at most 2,000 steps.
+_AUTO_PASSES, _MIN_STEPS, _MAX_STEPS = 50, 300, 2000
+_MIN_BATCH = 32
+# Default patch: the recurrence runs about this many steps over the lookback.
+_RNN_STEPS = 12
 
 
 class NetworkInput(NamedTuple):
@@ -63,6 +79,8 @@ class Plan:
     ----------
     horizon : int
         Steps ahead the networks are trained for.
+    lookback, long_lookback, patch_size : int
+        The short and long lookbacks of the ensemble, and the patch of the short one.
     out : int
         Steps each network emits: ``horizon`` (direct) or 1 (recursive).
     normalize : {"last", "window", "none"}
@@ -80,6 +98,9 @@ class Plan:
     """
 
     horizon: int
+    lookback: int
+    long_lookback: int
+    patch_size: int
     out: int
     normalize: str
     scaler: str
@@ -98,3 +119,75 @@ class Plan:
     def n_steps(self, network: NetworkInput, n_feat: int) -> int:
         """Recurrent steps of ``network``'s windows (the future steps too, with exog)."""
         return math.ceil((network.lookback + (self.out if n_feat else 0)) / network.patch)
+
+
+def plan_for(params: Mapping[str, Any], freq: str | int, longest: int, n_windows: int) -> Plan:
+    """Resolve a forecaster's ``None`` defaults against the data's frequency and shape.
+
+    Parameters
+    ----------
+    params : mapping
+        The forecaster's ``get_params()``.
+    freq : str or int
+        The series' frequency.
+    longest : int
+        Length of the longest series.
+    n_windows : int
+        Training windows of all series: the sum of ``length - 1``.
+
+    Returns
+    -------
+    Plan
+        Season length, horizon, lookbacks (at most ``longest - 1``), the ensemble's networks
+        (the third and fourth of every four read the long lookback, every odd one its
+        window's scale), the batch (at most a quarter of the windows, at least 32) and the
+        budget of steps.
+
+    Examples
+    --------
+    >>> from tsrnn import RNNForecaster
+    >>> plan = plan_for(RNNForecaster().get_params(), "MS", longest=144, n_windows=143)
+    >>> plan.horizon, plan.lookback, plan.long_lookback, plan.batch, plan.steps
+    (12, 24, 48, 36, 300)
+    >>> [tuple(network) for network in plan.networks]
+    [(24, 2, False), (24, 2, True), (48, 4, False), (48, 4, True)]
+    """
+    season = int(params["season_length"] or season_length_for(freq))
+    horizon = int(params["horizon"] or (season if season > 1 else 8))
+    cap = max(int(longest) - 1, 1)
+    lookback = int(params["lookback"] or min(max(2 * horizon, 2 * season, 8), cap))
+    long_lookback = max(lookback, min(int(params["long_lookback"] or 2 * lookback), cap))
+
+    def patch_for(n: int) -> int:
+        return int(params["patch_size"] or max(1, round(n / _RNN_STEPS)))
+
+    def network(k: int) -> NetworkInput:
+        n = long_lookback if (k // 2) % 2 == 1 else lookback
+        return NetworkInput(n, patch_for(n), params["normalize"] == "window" and k % 2 == 1)
+
+    # A few windows need no large batch: at most a quarter of them (at least 32) per batch.
+    batch = int(min(params["batch_size"], max(_MIN_BATCH, math.ceil(n_windows / 4))))
+    if params["steps"] is not None:
+        steps = int(params["steps"])
+    else:
+        per_pass = max(math.ceil(n_windows / batch), 1)
+        steps = (
+            int(params["epochs"]) * per_pass
+            if params["epochs"] is not None
+            else int(np.clip(_AUTO_PASSES * per_pass, _MIN_STEPS, _MAX_STEPS))
+        )
+    return Plan(
+        horizon=horizon,
+        lookback=lookback,
+        long_lookback=long_lookback,
+        patch_size=patch_for(lookback),
+        out=horizon if params["strategy"] == "direct" else 1,
+        normalize=params["normalize"],
+        scaler=params["scaler"],
+        season_length=season,
+        deseasonalize=params["deseasonalize"],
+        networks=tuple(network(k) for k in range(params["n_models"])),
+        batch=batch,
+        steps=steps,
+        params={name: params[name] for name in FORWARDED},
+    )

@@ -35,7 +35,9 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
     meta : dict
         Frequency, resolved sizes, what each network reads (``network_inputs``: lookback,
         patch, scale channel), series ids, last timestamps (ISO strings or ints), index and
-        column names, scaler numbers, conformal quantiles.
+        column names, scaler numbers, conformal quantiles. A model fitted on a dataset of a
+        Dask cluster keeps no series: ``series_ids`` and ``last_index`` are None and there are
+        no arrays.
     arrays : dict of str to ndarray
         The per-series scaling (``scaling_log`` (n_series,), ``scaling_loc``,
         ``scaling_scale``, ``scaling_spread``, ``scaling_season`` (n_series, m)), the history
@@ -45,6 +47,7 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
     regressors : dict of str to RNNRegressor
         ``"model_0"``, ``"model_1"``, ... the fitted networks.
     """
+    keeps_none = model.series_ids_ is None  # fitted on a dataset of a Dask cluster
     meta = {
         "freq": model.freq_,
         "season_length": model.season_length_,
@@ -56,8 +59,8 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "steps": model.steps_,
         "batch_size": model.batch_size_,
         "multi": model.multi_,
-        "series_ids": [_jsonable(i) for i in model.series_ids_],
-        "last_index": [_jsonable(t) for t in model.last_index_],
+        "series_ids": None if keeps_none else [_jsonable(i) for i in model.series_ids_],
+        "last_index": None if keeps_none else [_jsonable(t) for t in model.last_index_],
         "index_names": list(model.index_names_),
         "name": model.name_,
         "feature_names": [str(c) for c in model.feature_names_in_],
@@ -71,6 +74,9 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "combine": model.combine_,
         "calibration_errors": model.calibration_errors_,
     }
+    regressors = {f"model_{k}": m for k, m in enumerate(model.models_)}
+    if keeps_none:
+        return meta, {}, regressors
     s = model.scaling_
     arrays = {
         "scaling_log": s.log.astype(np.uint8),
@@ -86,7 +92,6 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         t = model.theta_
         arrays.update(theta_level=t.level, theta_slope=t.slope, theta_alpha=t.alpha,
                       theta_length=t.length)  # fmt: skip
-    regressors = {f"model_{k}": m for k, m in enumerate(model.models_)}
     return meta, arrays, regressors
 
 
@@ -118,12 +123,12 @@ def fitted_attributes(
         wide = n_channels(len(meta["feature_names"]), True, patch)
         inputs = [[lookback, patch, m.n_channels_in_ == wide] for m in models]
     cov = meta["coverage_calibration"]
-    theta = None
-    if "theta_level" in arrays:
-        theta = Theta(
-            *(np.asarray(arrays[f"theta_{n}"], dtype=np.float64)
-              for n in ("level", "slope", "alpha", "length"))
-        )  # fmt: skip
+    per_series = dict.fromkeys(
+        ("series_ids_", "last_index_", "scaling_", "history_y_", "history_observed_",
+         "history_X_", "theta_"),
+    )  # fmt: skip
+    if meta["series_ids"] is not None:
+        per_series = _per_series(meta, arrays, datetime)
     return {
         "freq_": meta["freq"],
         "season_length_": int(meta["season_length"]),
@@ -135,8 +140,6 @@ def fitted_attributes(
         "steps_": int(meta["steps"]),
         "batch_size_": int(meta["batch_size"]),
         "multi_": bool(meta["multi"]),
-        "series_ids_": list(meta["series_ids"]),
-        "last_index_": [pd.Timestamp(t) if datetime else int(t) for t in meta["last_index"]],
         "index_names_": list(meta["index_names"]),
         "name_": meta["name"],
         "feature_names_in_": np.asarray(meta["feature_names"], dtype=object),
@@ -149,6 +152,22 @@ def fitted_attributes(
         "n_calibration_": int(meta["n_calibration"]),
         "combine_": str(meta["combine"]),
         "calibration_errors_": dict(meta["calibration_errors"]),
+        "models_": models,
+        **per_series,
+    }
+
+
+def _per_series(meta: dict, arrays: dict[str, np.ndarray], datetime: bool) -> dict[str, Any]:
+    """The fitted attributes of each series: ids, last stamps, scaling, history, Theta."""
+    theta = None
+    if "theta_level" in arrays:
+        theta = Theta(
+            *(np.asarray(arrays[f"theta_{n}"], dtype=np.float64)
+              for n in ("level", "slope", "alpha", "length"))
+        )  # fmt: skip
+    return {
+        "series_ids_": list(meta["series_ids"]),
+        "last_index_": [pd.Timestamp(t) if datetime else int(t) for t in meta["last_index"]],
         "scaling_": SeriesScaling(
             log=np.asarray(arrays["scaling_log"]).astype(bool),
             loc=np.asarray(arrays["scaling_loc"], dtype=np.float64),
@@ -159,7 +178,6 @@ def fitted_attributes(
         "history_y_": np.asarray(arrays["history_y"], dtype=np.float64),
         "history_observed_": np.asarray(arrays["history_observed"], dtype=np.float64),
         "history_X_": np.asarray(arrays["history_X"], dtype=np.float64),
-        "models_": models,
         "theta_": theta,
     }
 
