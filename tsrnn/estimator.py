@@ -22,12 +22,21 @@ from sklearn.utils.validation import validate_data
 
 from ._train.device import resolve_device, seeded, torch_threads
 from ._train.jobs import fit_jobs
-from ._train.loop import LOSSES, OPTIMIZERS, BatchSampler, Sync, predict_batches, train, train_steps
+from ._train.loop import (
+    LOSSES,
+    OPTIMIZERS,
+    BatchSampler,
+    Member,
+    Sync,
+    predict_batches,
+    train,
+    train_members,
+)
 from ._train.progress import epoch_bar, step_bar
 from .errors import DataError, NotFittedError, ParameterError, check_params
 from .nn import CELLS, RNNNet
 
-__all__ = ["RNNRegressor", "WindowsJob", "network_state", "restore_network"]
+__all__ = ["RNNRegressor", "WindowsJob", "fit_steps", "network_state", "restore_network"]
 
 #: Everything ``fit`` learns, the one list that resetting, adopting a fit made elsewhere,
 #: pickling and model files (:func:`network_state`) go by.
@@ -127,9 +136,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    :class:`~tsrnn.RNNForecaster` reaches its networks through two documented internal
-    methods, and through nothing else: :meth:`_fit_steps` trains a new network on batches the
-    forecaster draws itself, and :meth:`_predict_tensor` runs it on inputs it has encoded.
+    :class:`~tsrnn.RNNForecaster` reaches its networks through a small documented internal
+    interface, and through nothing else: :meth:`_fit_steps` trains a new network on batches
+    the forecaster draws itself (:func:`fit_steps` trains several in lockstep, as the ranks of
+    a fit on a Dask dataset do), and :meth:`_predict_tensor` runs it on inputs it has encoded.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -331,35 +341,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         -------
         self : RNNRegressor
         """
-        self._check_params()
-        self._reset()
-        self._initialize(n_channels=n_channels, n_outputs=n_outputs)
-        self.n_features_in_ = int(n_steps)
-        self._y_1d = False
-        device = self.device_
-
-        def on_device(step: int):
-            return tuple(t.to(device) for t in sample(step))
-
-        with (
-            torch_threads(self.n_threads),
-            seeded(self.seed_, self.device_),
-            step_bar(steps, 0 if quiet else self.verbose) as on_step,
-        ):
-            try:
-                train_steps(
-                    self.module_,
-                    self.optimizer_,
-                    self.loss,
-                    on_device if device.type != "cpu" else sample,
-                    steps=steps,
-                    clip_grad_norm=self.clip_grad_norm,
-                    history=self.history_,
-                    on_step=on_step,
-                    sync=sync,
-                )
-            finally:
-                self.n_iter_ = steps
+        fit_steps([self], [sample], n_steps=[n_steps], n_channels=[n_channels],
+                  n_outputs=n_outputs, steps=steps, sync=sync, quiet=quiet)  # fmt: skip
         return self
 
     def _predict_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -565,6 +548,75 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"{self.n_channels_in_} channels per step."
             )
         return torch.from_numpy(np.require(X, np.float32, ["C", "W"]))
+
+
+def fit_steps(
+    models: list[RNNRegressor],
+    samples: list[BatchSampler],
+    *,
+    n_steps: list[int],
+    n_channels: list[int],
+    n_outputs: int,
+    steps: int,
+    weights: list[float] | None = None,
+    sync: Sync | None = None,
+    quiet: bool = False,
+) -> list[RNNRegressor]:
+    """Train new networks for ``steps`` gradient steps each, in lockstep (one gradient exchange
+    a step for all of them with ``sync``); the case of one is :meth:`RNNRegressor._fit_steps`.
+
+    Parameters
+    ----------
+    models : list of RNNRegressor
+        Unfitted (or to be refitted) regressors, one per network; each is built from its own
+        parameters (``random_state``: its initial weights).
+    samples : list of callable(step) -> (inputs, targets, weights)
+        The batch sampler of each.
+    n_steps, n_channels : list of int
+        Shape of each network's windows.
+    n_outputs : int
+    steps : int
+    weights : list of float or None
+        Factor of each network's loss (a rank's share of the series); None: 1.
+    sync : Sync or None
+    quiet : bool, default=False
+
+    Returns
+    -------
+    list of RNNRegressor
+        ``models``, fitted.
+    """
+    members = []
+    for k, (model, sample) in enumerate(zip(models, samples, strict=True)):
+        model._check_params()
+        model._reset()
+        model._initialize(n_channels=n_channels[k], n_outputs=n_outputs)
+        model.n_features_in_ = int(n_steps[k])
+        model._y_1d = False
+        if model.device_.type != "cpu":
+            sample = _on_device(sample, model.device_)
+        members.append(Member(model.module_, model.optimizer_, sample, model.history_,
+                              1.0 if weights is None else float(weights[k])))  # fmt: skip
+    first = models[0]
+    with (
+        torch_threads(first.n_threads),
+        seeded(first.seed_, first.device_),
+        step_bar(steps, 0 if quiet else first.verbose) as on_step,
+    ):
+        try:
+            train_members(members, first.loss, steps=steps, clip_grad_norm=first.clip_grad_norm,
+                          on_step=on_step, sync=sync)  # fmt: skip
+        finally:
+            for model in models:
+                model.n_iter_ = steps
+    return models
+
+
+def _on_device(sample: BatchSampler, device: torch.device) -> BatchSampler:
+    def on_device(step: int):
+        return tuple(t.to(device) for t in sample(step))
+
+    return on_device
 
 
 @dataclasses.dataclass

@@ -1,0 +1,312 @@
+"""What a Dask worker holds of a dataset: buckets of whole series, read, checked and compacted.
+
+Runs in the workers. :class:`ReadParquet` reads one file of a Parquet dataset (a partition of
+the Dask DataFrame, with the file's number in a ``_file`` column so that a message can name
+it); after the shuffle by series id, :func:`make_shard` turns one partition (a bucket of whole
+series) into a :class:`Shard`: the series sorted by id, checked as
+:func:`tsrnn._data.checks.check_series` checks a series in memory, and stored as flat arrays.
+A bucket with a bad series becomes a shard carrying one message that names the series and its
+files; :func:`summarize` gives the client the few numbers a fit needs of a shard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._data.checks import check_series
+from .._data.groups import split_series
+from .._data.text import show
+from ..errors import DataError
+
+__all__ = ["FILE", "Columns", "ReadParquet", "Shard", "make_shard", "summarize"]
+
+#: The column that carries the number of the file a row was read from.
+FILE = "_file"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The roles of a dataset's columns.
+
+    Attributes
+    ----------
+    id, time, target : str
+    exog : tuple of str
+    """
+
+    id: str
+    time: str
+    target: str
+    exog: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """Every column read, in order: id, time, target, exogenous."""
+        return [self.id, self.time, self.target, *self.exog]
+
+
+class ReadParquet:
+    """Read one file of a Parquet dataset as a partition (``dd.from_map``'s function).
+
+    Projects columns (Dask pushes a column selection into it), adds the hive partition
+    columns of the file's folders, and a ``_file`` column with the file's number. A file that
+    cannot be read raises a :class:`~tsrnn.errors.DataError` naming it.
+
+    Parameters
+    ----------
+    filesystem : fsspec filesystem
+    base_dir : str
+        Root of the dataset (hive partitions are read from the folders below it).
+    columns : list of str
+        Columns to read (``_file`` is always added).
+    """
+
+    def __init__(self, filesystem: Any, base_dir: str, columns: list[str]) -> None:
+        self.filesystem, self.base_dir, self._columns = filesystem, base_dir, list(columns)
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self._columns, FILE]
+
+    def project_columns(self, columns: list[str]) -> ReadParquet:
+        return ReadParquet(self.filesystem, self.base_dir, [c for c in columns if c != FILE])
+
+    def __call__(self, item: tuple[int, str]) -> pd.DataFrame:
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        number, path = item
+        try:
+            dataset = ds.dataset(
+                [path], filesystem=self.filesystem, format="parquet", partitioning="hive",
+                partition_base_dir=self.base_dir,
+            )  # fmt: skip
+            frame = dataset.to_table(columns=self._columns).to_pandas()
+        except (pa.ArrowException, OSError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise DataError(
+                f"{path} is not a readable Parquet file ({reason.rstrip('.')}): write it again "
+                "or move it out of the dataset."
+            ) from None
+        frame[FILE] = np.int32(number)
+        return frame
+
+
+@dataclass
+class Shard:
+    """The whole series of one bucket, as flat arrays, sorted by id.
+
+    Attributes
+    ----------
+    ids : ndarray of shape (n_series,), object
+    lengths : ndarray of shape (n_series,), int64
+    values : ndarray of shape (n_rows,), float64
+        Every series' values, one after another, oldest first.
+    exog : ndarray of shape (n_rows, n_feat) or None
+    last : list
+        Last stamp of each series (Timestamp or int).
+    first_stamp, last_stamp : object
+        Earliest and latest stamps of the shard (None when it is empty).
+    freq : str or int or None
+        The common frequency of its series (None when it is empty).
+    error : str or None
+        Why the bucket cannot be used: one sentence naming a series and its file.
+    """
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    values: np.ndarray
+    exog: np.ndarray | None = None
+    last: list = field(default_factory=list)
+    first_stamp: Any = None
+    last_stamp: Any = None
+    freq: str | int | None = None
+    error: str | None = None
+
+    @property
+    def n_series(self) -> int:
+        return len(self.ids)
+
+    def split(self) -> tuple[list, list | None]:
+        """The values (and exogenous rows) of each series: views, no copy."""
+        cuts = np.cumsum(self.lengths)[:-1]
+        xs = None if self.exog is None else np.split(self.exog, cuts)
+        return np.split(self.values, cuts), xs
+
+    def select(self, positions: np.ndarray) -> Shard:
+        """A shard of the series at ``positions`` only (a copy)."""
+        values, xs = self.split()
+        return Shard(
+            ids=self.ids[positions],
+            lengths=self.lengths[positions],
+            values=_concat([values[k] for k in positions]),
+            exog=None if xs is None else _concat([xs[k] for k in positions], 2),
+            last=[self.last[k] for k in positions],
+            freq=self.freq,
+        )
+
+
+def empty_shard(n_feat: int = 0, error: str | None = None) -> Shard:
+    """A shard of no series."""
+    return Shard(
+        ids=np.empty(0, dtype=object),
+        lengths=np.empty(0, dtype=np.int64),
+        values=np.empty(0),
+        exog=np.empty((0, n_feat)) if n_feat else None,
+        error=error,
+    )
+
+
+def make_shard(
+    frame: pd.DataFrame, columns: Columns, label: str, files: list[str] | None = None
+) -> Shard:
+    """Check one bucket of whole series and store it as a :class:`Shard`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The bucket's rows, in any order: ``columns.names`` (and ``_file`` when read from
+        files).
+    columns : Columns
+    label : str
+        How messages name the data (the dataset's path).
+    files : list of str or None
+        The dataset's files, by the numbers of the ``_file`` column.
+
+    Returns
+    -------
+    Shard
+        With ``error`` set (and no series) when a series cannot be used: unsorted stamps are
+        fine (a bucket's rows come in any order), a duplicated stamp, a gap, a missing or
+        non-numeric value, or fewer than 2 observations are not.
+    """
+    n_feat = len(columns.exog)
+    if frame.empty:
+        return empty_shard(n_feat)
+    frame = frame.sort_values([columns.id, columns.time], kind="stable", ignore_index=True)
+    times = frame[columns.time]
+    if not (pd.api.types.is_datetime64_any_dtype(times) or pd.api.types.is_integer_dtype(times)):
+        times = pd.to_datetime(times, errors="coerce")
+        if times.isna().any():
+            pos = int(np.flatnonzero(times.isna().to_numpy())[0])
+            what = f"Column {columns.time!r} of {label} has a value that is not a date"
+            return _bad(frame, columns, files, pos, what)
+    index = pd.MultiIndex.from_arrays(
+        [frame[columns.id].to_numpy(dtype=object), times], names=[columns.id, columns.time]
+    )
+    y = pd.Series(frame[columns.target].to_numpy(), index=index, name=columns.target)
+    X = pd.DataFrame(frame[list(columns.exog)].to_numpy(), index=index) if n_feat else None
+    if X is not None:
+        X.columns = list(columns.exog)
+    name = f"column {columns.target!r} of {label}"
+    try:
+        y, X = check_series(y, X, name=name)
+    except DataError as exc:
+        return empty_shard(n_feat, _locate(frame, columns, files, name, str(exc)))
+    ids, values, _, last = split_series(y, None)
+    lengths = np.array([len(v) for v in values], dtype=np.int64)
+    if lengths.min() < 2:
+        k = int(np.argmin(lengths))
+        message = (
+            f"Series {ids[k]!r} of {label} has {lengths[k]} observation; a forecast needs at "
+            "least 2: drop that series or give it more history"
+        )
+        return empty_shard(n_feat, message + _files_of(frame, columns, files, ids[k]) + ".")
+    stamps = y.index.get_level_values(1)
+    return Shard(
+        ids=np.asarray(ids, dtype=object),
+        lengths=lengths,
+        values=y.to_numpy(dtype=np.float64),
+        exog=None if X is None else X.to_numpy(dtype=np.float64),
+        last=list(last),
+        first_stamp=stamps.min(),
+        last_stamp=stamps.max(),
+        freq=y.attrs["freq"],
+    )
+
+
+def summarize(shard: Shard) -> dict[str, Any]:
+    """The numbers a fit needs of a shard (a few dozen bytes, whatever its size).
+
+    Returns
+    -------
+    dict
+        ``n_series``, ``n_rows``, ``n_windows`` (sum of length - 1), ``longest``, ``freq``,
+        ``first``/``last`` stamps, ``first_id`` (for messages), ``error``, and for the
+        exogenous columns ``x_sum``, ``x_sumsq``, ``x_min``, ``x_max`` (lists).
+    """
+    out: dict[str, Any] = {
+        "n_series": shard.n_series,
+        "n_rows": int(shard.lengths.sum()),
+        "n_windows": int(np.sum(shard.lengths - 1)),
+        "longest": int(shard.lengths.max()) if shard.n_series else 0,
+        "freq": shard.freq,
+        "first": shard.first_stamp,
+        "last": shard.last_stamp,
+        "first_id": shard.ids[0] if shard.n_series else None,
+        "error": shard.error,
+    }
+    if shard.exog is not None and len(shard.exog):
+        out.update(
+            x_sum=shard.exog.sum(axis=0).tolist(),
+            x_sumsq=(shard.exog**2).sum(axis=0).tolist(),
+            x_min=shard.exog.min(axis=0).tolist(),
+            x_max=shard.exog.max(axis=0).tolist(),
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- messages
+
+
+def _locate(
+    frame: pd.DataFrame, columns: Columns, files: list[str] | None, name: str, message: str
+) -> str:
+    """The bucket's error as the first bad series' own message, with its files.
+
+    Each series is checked on its own, in id order, until one fails; an error that no single
+    series makes (two frequencies in one bucket) keeps the bucket's message.
+    """
+    ids = frame[columns.id].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    times = frame[columns.time]
+    for a, b in zip(starts, ends, strict=True):
+        part = frame.iloc[a:b]
+        y = pd.Series(part[columns.target].to_numpy(), index=pd.Index(times.iloc[a:b]))
+        X = part[list(columns.exog)].set_axis(y.index) if columns.exog else None
+        try:
+            check_series(y, X, name=f"{name} (series {ids[a]!r})")
+        except DataError as exc:
+            return str(exc).rstrip(".") + _files_of(frame, columns, files, ids[a]) + "."
+    return message
+
+
+def _bad(
+    frame: pd.DataFrame, columns: Columns, files: list[str] | None, pos: int, what: str
+) -> Shard:
+    key = frame[columns.id].iloc[pos]
+    value = frame[columns.time].iloc[pos]
+    message = f"{what} ({show(value)!r}, series {key!r}): fix it or drop the row"
+    return empty_shard(len(columns.exog), message + _files_of(frame, columns, files, key) + ".")
+
+
+def _files_of(frame: pd.DataFrame, columns: Columns, files: list[str] | None, key: Any) -> str:
+    """' (in file a.parquet)', ' (in files a.parquet, b.parquet and 3 more)', or ''."""
+    if files is None or FILE not in frame:
+        return ""
+    codes = np.unique(frame.loc[frame[columns.id] == key, FILE].to_numpy())
+    names = [files[int(c)] for c in codes[:2]]
+    more = f" and {len(codes) - 2} more" if len(codes) > 2 else ""
+    word = "file" if len(codes) == 1 else "files"
+    return f" (in {word} {', '.join(names)}{more})"
+
+
+def _concat(arrays: list, ndim: int = 1) -> np.ndarray:
+    if arrays:
+        return np.concatenate(arrays)
+    return np.empty(0) if ndim == 1 else np.empty((0, 0))
