@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from tsrnn import RNNForecaster, RNNRegressor
-from tsrnn._dask.trainer import _rank_task
+from tsrnn._dask.trainer import rank_task
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError
 from tsrnn.estimator import WindowsJob
@@ -74,7 +74,7 @@ def test_two_gloo_ranks_hold_the_same_weights_after_a_step(client, windows):
         shard = job.shard(rank, 2)
         futures.append(
             client.submit(
-                _rank_task,
+                rank_task,
                 shard,
                 shard.data,
                 rank,

@@ -1,7 +1,26 @@
-"""Train tsrnn's networks on a Dask cluster: side by side, or one network data-parallel.
+"""tsrnn on a Dask cluster: data in memory trained on the workers, or data that never passes
+through one process.
 
-The estimators know nothing of Dask. Inside :func:`train_on_dask`, each fit hands its networks
-to the cluster instead of training them one after another in this process:
+**Data that outgrow one process** (:func:`read_dataset`, :func:`fit_dataset`,
+:func:`forecast_dataset`, :func:`write_dataset`): a Parquet dataset (a folder, a glob or an
+fsspec URL such as ``s3://``) or a Dask DataFrame is read by the workers, bucketed by series
+id (one shuffle, skipped when every file already holds whole series), checked, trained on and
+forecast where it lives; the client holds the configuration, one summary per bucket and the
+networks' weights, never a row, an id list or per-series state. Forecasts come back as a
+lazy Dask DataFrame, or are written by the workers as a Parquet dataset::
+
+    from distributed import Client
+    from tsrnn import RNNForecaster
+    from tsrnn.parallel import fit_dataset, forecast_dataset, read_dataset, write_dataset
+
+    client = Client("tcp://scheduler:8786")
+    data = read_dataset("s3://lake/sales/", id_col="item", client=client)
+    model = fit_dataset(RNNForecaster(horizon=28), data)  # keeps no series: tsrnn.save it
+    write_dataset(forecast_dataset(model, data), "s3://lake/forecasts/")
+
+**Data in memory, networks on the cluster.** The estimators know nothing of Dask. Inside
+:func:`train_on_dask`, each fit hands its networks to the cluster instead of training them one
+after another in this process:
 
 * **Networks side by side.** The eight networks of a default :class:`~tsrnn.RNNForecaster` fit
   (four seeds, each with its calibration twin) are independent: each becomes one task, on any
@@ -34,11 +53,22 @@ from collections.abc import Iterator
 from distributed import Client
 
 from ._dask.connect import connect
+from ._dask.dataset import SeriesDataset, read_dataset
+from ._dask.fit import fit_dataset
+from ._dask.output import forecast_dataset, write_dataset
 from ._dask.trainer import DaskTrainer
 from ._train.jobs import using
 from .errors import ParameterError, check_positive_int
 
-__all__ = ["DaskTrainer", "train_on_dask"]
+__all__ = [
+    "DaskTrainer",
+    "SeriesDataset",
+    "fit_dataset",
+    "forecast_dataset",
+    "read_dataset",
+    "train_on_dask",
+    "write_dataset",
+]
 
 
 @contextlib.contextmanager

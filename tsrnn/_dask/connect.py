@@ -19,16 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
-from distributed import Client
+from distributed import Client, Future
 
 from ..cluster import gpu_worker_commands, local_cluster
 from ..errors import ClusterError, ParameterError
 from .worker import worker_facts
 
 __all__ = [
+    "RECEIVED",
     "Connection",
+    "Received",
     "Watchdog",
     "connect",
+    "fetch",
     "unsatisfiable",
     "wants_cuda",
     "warn_malloc_trap",
@@ -122,6 +125,30 @@ def connect(
     if not own:
         warn_malloc_trap(facts)
     return Connection(client, own, facts)
+
+
+@dataclass
+class Received:
+    """What reached this process from the workers through :func:`fetch`."""
+
+    objects: int = 0
+    bytes: int = 0
+
+
+#: The tally of :func:`fetch` in this process (a test reads it to check that the client's
+#: share of a job does not grow with the data).
+RECEIVED = Received()
+
+
+def fetch(client: Client, futures: list[Future]) -> list[Any]:
+    """``client.gather(futures)``, counted in :data:`RECEIVED`: every result of a dataset job
+    that reaches the client comes through here."""
+    from dask.sizeof import sizeof
+
+    results = client.gather(futures)
+    RECEIVED.objects += len(results)
+    RECEIVED.bytes += sum(int(sizeof(r)) for r in results)
+    return results
 
 
 def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:

@@ -52,47 +52,41 @@ class Columns:
 class ReadParquet:
     """Read one file of a Parquet dataset as a partition (``dd.from_map``'s function).
 
-    Projects columns (Dask pushes a column selection into it), adds the hive partition
-    columns of the file's folders, and a ``_file`` column with the file's number. A file that
-    cannot be read raises a :class:`~tsrnn.errors.DataError` naming it.
+    Reads the columns Dask asks for (its ``columns=`` keyword: a selection is pushed into the
+    read), with the hive partition columns of the file's folders, and a ``_file`` column with
+    the file's number. A file that cannot be read raises a :class:`~tsrnn.errors.DataError`
+    naming it.
 
     Parameters
     ----------
     filesystem : fsspec filesystem
     base_dir : str
         Root of the dataset (hive partitions are read from the folders below it).
-    columns : list of str
-        Columns to read (``_file`` is always added).
     """
 
-    def __init__(self, filesystem: Any, base_dir: str, columns: list[str]) -> None:
-        self.filesystem, self.base_dir, self._columns = filesystem, base_dir, list(columns)
+    def __init__(self, filesystem: Any, base_dir: str) -> None:
+        self.filesystem, self.base_dir = filesystem, base_dir
 
-    @property
-    def columns(self) -> list[str]:
-        return [*self._columns, FILE]
-
-    def project_columns(self, columns: list[str]) -> ReadParquet:
-        return ReadParquet(self.filesystem, self.base_dir, [c for c in columns if c != FILE])
-
-    def __call__(self, item: tuple[int, str]) -> pd.DataFrame:
+    def __call__(self, item: tuple[int, str], columns: list[str] | None = None) -> pd.DataFrame:
         import pyarrow as pa
         import pyarrow.dataset as ds
 
         number, path = item
+        wanted = None if columns is None else [c for c in columns if c != FILE]
         try:
             dataset = ds.dataset(
                 [path], filesystem=self.filesystem, format="parquet", partitioning="hive",
                 partition_base_dir=self.base_dir,
             )  # fmt: skip
-            frame = dataset.to_table(columns=self._columns).to_pandas()
+            frame = dataset.to_table(columns=wanted).to_pandas()
         except (pa.ArrowException, OSError) as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise DataError(
                 f"{path} is not a readable Parquet file ({reason.rstrip('.')}): write it again "
                 "or move it out of the dataset."
             ) from None
-        frame[FILE] = np.int32(number)
+        if columns is None or FILE in columns:
+            frame[FILE] = np.int32(number)
         return frame
 
 

@@ -22,7 +22,7 @@ from ..errors import ClusterError, ParameterError, TsrnnError
 from .connect import wants_cuda
 from .worker import warm_worker, worker_facts
 
-__all__ = ["DaskTrainer"]
+__all__ = ["DaskTrainer", "rank_task", "wait_for"]
 
 _LOCK = "tsrnn-data-parallel"  # one data-parallel fit at a time per cluster
 _POLL_S = 2.0  # seconds between checks that the ranks' workers are alive
@@ -102,7 +102,7 @@ class DaskTrainer:
                     _fit_task, light, shared[id(job.data)], key=f"tsrnn-net-{token}-{i}", pure=False
                 )
             )
-        return self._wait(futures, futures, {}, bar)
+        return wait_for(self.client, futures, futures, {}, bar)
 
     def _data_parallel(
         self, jobs: list[Job], ranks: int, workers: list[str], token: str, bar: Progress
@@ -120,7 +120,7 @@ class DaskTrainer:
                     shard = job.shard(rank, ranks)
                     [data] = client.scatter([shard.data], workers=[worker], hash=False)
                     future = client.submit(
-                        _rank_task,
+                        rank_task,
                         dataclasses.replace(shard, data=None),
                         data,
                         rank,
@@ -136,48 +136,8 @@ class DaskTrainer:
                     pinned[future] = (worker, rank, ranks)
                     if rank == 0:
                         firsts.append(future)
-            models.extend(self._wait(futures, firsts, pinned, bar))
+            models.extend(wait_for(client, futures, firsts, pinned, bar))
         return models
-
-    def _wait(
-        self,
-        futures: list[Future],
-        results: list[Future],
-        pinned: dict[Future, tuple[str, int, int]],
-        bar: Progress,
-    ) -> list[Any]:
-        """Wait for every future; fail fast on an error or on a pinned worker that left."""
-        pending = set(futures)
-        try:
-            while pending:
-                with contextlib.suppress(distributed.TimeoutError, CancelledError):
-                    distributed.wait(list(pending), timeout=_POLL_S, return_when="FIRST_COMPLETED")
-                done = [f for f in pending if f.done()]
-                if pinned and (
-                    len(done) < len(pending) or any(f.status != "finished" for f in done)
-                ):
-                    self._check_alive(pinned, pending)  # a lost rank explains the others' errors
-                for future in done:
-                    pending.discard(future)
-                    if future.status != "finished":
-                        _raise_failure(future)
-                    if future in results:
-                        bar.advance()
-        except BaseException:
-            self.client.cancel(futures, force=True)
-            raise
-        return self.client.gather(results)
-
-    def _check_alive(self, pinned: dict[Future, tuple[str, int, int]], pending: set) -> None:
-        alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
-        for future in pending:
-            worker, rank, world = pinned[future]
-            if worker not in alive:
-                raise ClusterError(
-                    f"Worker {worker} (rank {rank} of {world}) left the cluster during "
-                    "data-parallel training, and the fit was stopped: fit again once the "
-                    "cluster is whole (a nanny restarts a killed worker), or with fewer ranks."
-                )
 
     def _workers(self, jobs: list[Job]) -> list[str]:
         """The workers a fit may use: those with CUDA when its networks want a GPU and some
@@ -204,6 +164,50 @@ class DaskTrainer:
         return workers
 
 
+def wait_for(
+    client: Client,
+    futures: list[Future],
+    results: list[Future],
+    pinned: dict[Future, tuple[str, int, int]],
+    bar: Progress,
+) -> list[Any]:
+    """Wait for every future and gather ``results``; fail fast on an error, or on a worker of a
+    pinned task (a rank: worker, rank, world) that left the cluster.
+
+    On any failure every future is cancelled, so no rank waits on a peer that will not come.
+    """
+    pending = set(futures)
+    try:
+        while pending:
+            with contextlib.suppress(distributed.TimeoutError, CancelledError):
+                distributed.wait(list(pending), timeout=_POLL_S, return_when="FIRST_COMPLETED")
+            done = [f for f in pending if f.done()]
+            if pinned and (len(done) < len(pending) or any(f.status != "finished" for f in done)):
+                _check_alive(client, pinned, pending)  # a lost rank explains the others' errors
+            for future in done:
+                pending.discard(future)
+                if future.status != "finished":
+                    _raise_failure(future)
+                if future in results:
+                    bar.advance()
+    except BaseException:
+        client.cancel(futures, force=True)
+        raise
+    return client.gather(results)
+
+
+def _check_alive(client: Client, pinned: dict[Future, tuple[str, int, int]], pending: set) -> None:
+    alive = set(client.scheduler_info(n_workers=-1)["workers"])
+    for future in pending:
+        worker, rank, world = pinned[future]
+        if worker not in alive:
+            raise ClusterError(
+                f"Worker {worker} (rank {rank} of {world}) left the cluster during "
+                "data-parallel training, and the fit was stopped: fit again once the "
+                "cluster is whole (a nanny restarts a killed worker), or with fewer ranks."
+            )
+
+
 def _fit_task(job: Job, data: Any) -> Any:
     """One network trained in one worker (a task of any worker)."""
     from .worker import prepare_worker_thread
@@ -212,7 +216,7 @@ def _fit_task(job: Job, data: Any) -> Any:
     return dataclasses.replace(job, data=data).fit(quiet=True)
 
 
-def _rank_task(job: Job, data: Any, rank: int, world: int, name: str, timeout: float) -> Any:
+def rank_task(job: Job, data: Any, rank: int, world: int, name: str, timeout: float) -> Any:
     """One rank of a data-parallel fit, pinned to its worker."""
     from .rank import run_rank
 

@@ -22,7 +22,13 @@ from sklearn.isotonic import IsotonicRegression
 
 from ..errors import DataError
 
-__all__ = ["extend_quantiles", "pooled_quantiles"]
+__all__ = [
+    "conformal_level",
+    "extend_quantiles",
+    "order_statistic",
+    "pooled_quantiles",
+    "step_scale",
+]
 
 
 def pooled_quantiles(scores: np.ndarray, coverage: float) -> tuple[np.ndarray, float]:
@@ -63,13 +69,50 @@ def pooled_quantiles(scores: np.ndarray, coverage: float) -> tuple[np.ndarray, f
             "No calibration window has every step observed: pass longer series, a smaller "
             "horizon, or interval=None."
         )
-    steps = np.arange(scores.shape[1])
-    mean = scores.mean(axis=0)  # (horizon,)
-    step_scale = np.maximum(IsotonicRegression().fit(steps, mean).predict(steps), 1e-12)
-    ratios = (scores / step_scale).ravel()
-    n = len(ratios)
-    level = min(math.ceil((n + 1) * coverage) / n, 1.0)
-    return np.quantile(ratios, level, method="higher") * step_scale, float(level)
+    scale = step_scale(scores.mean(axis=0))
+    ratios = (scores / scale).ravel()
+    level = conformal_level(len(ratios), coverage)
+    return np.quantile(ratios, level, method="higher") * scale, level
+
+
+def step_scale(mean: np.ndarray) -> np.ndarray:
+    """The scale of each step ahead: the isotonic (non-decreasing) fit of the mean scores.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (horizon,)
+        Mean score of each step.
+
+    Returns
+    -------
+    ndarray of shape (horizon,)
+    """
+    steps = np.arange(len(mean))
+    return np.maximum(IsotonicRegression().fit(steps, mean).predict(steps), 1e-12)
+
+
+def conformal_level(n: int, coverage: float) -> float:
+    """The quantile level of ``n`` pooled ratios for a ``coverage`` interval.
+
+    Returns
+    -------
+    float
+        ``ceil((n + 1) * coverage) / n``, at most 1.
+    """
+    return float(min(math.ceil((n + 1) * coverage) / n, 1.0))
+
+
+def order_statistic(n: int, level: float) -> int:
+    """Position (from 0) in the sorted ratios of ``np.quantile(ratios, level, method="higher")``.
+
+    Examples
+    --------
+    >>> r = np.random.default_rng(1).random(101)
+    >>> k = order_statistic(101, 0.9)
+    >>> bool(np.sort(r)[k] == np.quantile(r, 0.9, method="higher"))
+    True
+    """
+    return int(np.ceil(level * (n - 1)))
 
 
 def extend_quantiles(quantiles: np.ndarray, horizon: int) -> np.ndarray:

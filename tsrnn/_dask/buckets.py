@@ -1,0 +1,225 @@
+"""What the workers compute of a fit on a dataset: training ranks, calibration scores, forecasts.
+
+Runs in the workers, on the shards they hold (:mod:`tsrnn._dask.shards`); the client sends the
+plan and the networks' weights, and gets back weights and a few numbers per bucket.
+
+* :class:`RankJob`: one rank of the training. It encodes the series of its buckets (final and
+  calibration parts) and trains every network of the ensemble in lockstep, drawing its share
+  of each batch from its own series; its loss is weighted by ``ranks * its series / all
+  series``, so that the gradient averaged over the ranks is the one of a batch drawn uniformly
+  over every series, as one process draws it.
+* :func:`score_shard` forecasts a bucket's held-out windows with the calibration networks;
+  :func:`score_sums`, :func:`ratio_counts` and :func:`ratios_in` reduce the scores for the
+  client without sending them.
+* :func:`forecast_shard`: a bucket's forecasts, as a pandas frame (a partition of the lazy Dask
+  DataFrame of forecasts).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._forecast.calibration import Scores, calibration_scores, held_out, held_out_cuts
+from .._forecast.covariates import Covariates
+from .._forecast.jobs import encode_series, sampler
+from .._forecast.plan import Plan, n_channels
+from .._forecast.predict import Fitted, forecast_histories
+from ..estimator import RNNRegressor, fit_steps
+from .shards import Columns, Shard
+
+__all__ = [
+    "RankJob",
+    "RankSpec",
+    "count_kept",
+    "forecast_shard",
+    "ratio_counts",
+    "ratios_in",
+    "score_shard",
+    "score_sums",
+]
+
+
+@dataclass
+class RankSpec:
+    """What every rank of a fit on a dataset needs (the same for all of them).
+
+    Attributes
+    ----------
+    plan : Plan
+    final_seeds, calibration_seeds : list of int
+        One seed per network (no calibration networks without intervals).
+    size : int
+        Held-out windows per series for the calibration networks.
+    n_series, n_kept : int
+        Series of the whole dataset, and those long enough to hold a window out.
+    covariates : Covariates
+    """
+
+    plan: Plan
+    final_seeds: list[int]
+    calibration_seeds: list[int] = field(default_factory=list)
+    size: int = 0
+    n_series: int = 1
+    n_kept: int = 1
+    covariates: Covariates | None = None
+
+
+@dataclass
+class RankJob:
+    """One rank of a fit on a dataset: the series of its buckets, and every network.
+
+    A job of :func:`tsrnn._dask.rank.run_rank` (``device``, ``fit``); ``data`` holds its shards.
+    """
+
+    spec: RankSpec
+    data: list[Shard] | None = None
+
+    @property
+    def device(self) -> str:
+        return str(self.spec.plan.params["device"])
+
+    @property
+    def size(self) -> int:
+        return sum(shard.n_series for shard in self.data or [])
+
+    def fit(self, sync=None, rank: int = 0, quiet: bool = True) -> tuple[list, list]:
+        """Train every network on this rank's series; the final and calibration networks."""
+        spec, plan = self.spec, self.spec.plan
+        world = 1 if sync is None else sync.world
+        values, xs = _series_of(self.data or [])
+        if xs is not None and spec.covariates is not None:
+            xs = spec.covariates.scaled(xs)
+        batch = math.ceil(plan.batch / world)
+        n_feat = 0 if xs is None else xs[0].shape[1]
+        models, samples, steps, channels, weights = [], [], [], [], []
+
+        def add(panel, seeds: list[int], share: float) -> None:
+            for network, seed in zip(plan.networks, seeds, strict=True):
+                models.append(RNNRegressor(**{**plan.params, "random_state": seed}))
+                steps.append(plan.n_steps(network, n_feat))
+                channels.append(n_channels(n_feat, network.scale_channel, network.patch))
+                if panel is None:  # no series here: zero batches, the ranks stay in step
+                    samples.append(_idle(batch, steps[-1], channels[-1], plan.out))
+                else:
+                    samples.append(
+                        sampler(panel, network, plan.out, plan.normalize, batch, seed + rank)
+                    )
+                weights.append(world * share)
+
+        final = encode_series(plan, values, xs).panel if values else None
+        add(final, spec.final_seeds, len(values) / spec.n_series)
+        if spec.calibration_seeds:
+            held = held_out(plan, values, xs, spec.size) if values else None
+            kept = 0 if held is None else len(held.keep)
+            add(None if held is None else held.panel, spec.calibration_seeds, kept / spec.n_kept)
+        fit_steps(models, samples, n_steps=steps, n_channels=channels, n_outputs=plan.out,
+                  steps=plan.steps, weights=weights, sync=sync, quiet=True)  # fmt: skip
+        k = len(spec.final_seeds)
+        return models[:k], models[k:]
+
+
+def count_kept(shard: Shard, horizon: int, size: int) -> int:
+    """Series of ``shard`` long enough to hold a calibration window out."""
+    return len(held_out_cuts(shard.lengths, horizon, size)[0])
+
+
+def score_shard(shard: Shard, fitted: Fitted, size: int, combine: str) -> Scores | None:
+    """The calibration scores of a bucket's held-out windows (None when it holds none).
+
+    ``fitted`` carries the calibration networks; ``combine`` is the forecaster's parameter.
+    """
+    if not shard.n_series:
+        return None
+    values, xs = shard.split()
+    if xs is not None:
+        xs = fitted.covariates.scaled(xs)
+    held = held_out(fitted.plan, values, xs, size)
+    if held is None:
+        return None
+    return calibration_scores(fitted.plan, values, xs, held, fitted.models, combine=combine)
+
+
+def score_sums(scores: Scores | None, horizon: int) -> dict[str, np.ndarray | int | None]:
+    """Per-step sums of a bucket's scores: ``n`` windows, ``alone`` and ``theta`` (horizon,)."""
+    if scores is None:
+        return {"n": 0, "alone": np.zeros(horizon), "theta": None}
+    theta = None if scores.theta is None else scores.theta.sum(axis=0)
+    return {"n": len(scores.alone), "alone": scores.alone.sum(axis=0), "theta": theta}
+
+
+def _ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
+    if scores is None:
+        return np.empty(0)
+    kept = scores.theta if which == "theta" else scores.alone
+    return (kept / scale).ravel()
+
+
+def ratio_counts(
+    scores: Scores | None, which: str, scale: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """How many of a bucket's ratios (scores over the step scale) fall below each edge.
+
+    Returns
+    -------
+    ndarray of shape (len(edges),), int64
+        Count of ratios ``<= edges[i]``.
+    """
+    ratios = np.sort(_ratios(scores, which, scale))
+    return np.searchsorted(ratios, edges, side="right").astype(np.int64)
+
+
+def ratios_in(scores: Scores | None, which: str, scale: np.ndarray, low: float, high: float):
+    """A bucket's ratios in ``(low, high]``, sorted (few, by the caller's choice of bounds)."""
+    ratios = _ratios(scores, which, scale)
+    return np.sort(ratios[(ratios > low) & (ratios <= high)])
+
+
+def forecast_shard(
+    shard: Shard, fitted: Fitted, horizon: int, columns: Columns, meta: pd.DataFrame
+) -> pd.DataFrame:
+    """The forecasts of a bucket's series: ``horizon`` rows per series.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``columns.id``, ``columns.time``, ``forecast``, ``lower``, ``upper``, with the
+        dtypes of ``meta``.
+    """
+    if not shard.n_series:
+        return meta.iloc[:0].copy()
+    values, xs = shard.split()
+    result = forecast_histories(fitted, values, xs, shard.last, None, horizon)
+    frame = pd.DataFrame(
+        {
+            columns.id: np.repeat(shard.ids, horizon),
+            columns.time: result.stamps.ravel(),
+            "forecast": result.forecast.ravel(),
+            "lower": result.lower.ravel(),
+            "upper": result.upper.ravel(),
+        }
+    )
+    return frame.astype(meta.dtypes.to_dict())
+
+
+def _series_of(shards: list[Shard]) -> tuple[list, list | None]:
+    values, xs = [], []
+    for shard in shards:
+        v, x = shard.split()
+        values += v
+        xs += x or []
+    return values, (xs or None)
+
+
+def _idle(batch: int, n_steps: int, n_channels: int, out: int):
+    """A sampler of zero batches with zero weights: a rank with no series in a group."""
+    inputs, targets = torch.zeros(batch, n_steps, n_channels), torch.zeros(batch, out)
+
+    def sample(step: int):
+        return inputs, targets, torch.zeros(batch, out)
+
+    return sample

@@ -1,0 +1,424 @@
+"""A dataset of series on a Dask cluster: read, bucketed by series id, checked where it lives.
+
+:func:`read_dataset` takes a Parquet dataset (a folder, a glob or an fsspec URL) or a Dask
+DataFrame and leaves, on the workers, one :class:`~tsrnn._dask.shards.Shard` per bucket of whole
+series; the client keeps the futures, one summary per bucket and the configuration, never a
+row, an id list or per-series state.
+
+Layout: a series may be split across files (data partitioned by date). Unless told
+(``whole_series``), the reader first checks whether any id appears in two partitions: a
+sample of partitions is compared pairwise, then, if none share an id, the count of distinct
+ids is compared with the sum of each partition's (a shuffle of one row per series and
+partition, not of the data). When a series spans partitions, one shuffle puts whole series
+into coarse buckets by pandas' keyed hash of the id (stable across processes, unlike
+Python's salted ``hash``); otherwise each partition is a bucket and nothing moves.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask
+import distributed
+import numpy as np
+import pandas as pd
+from distributed import Client, Future
+
+from ..errors import DataError, ParameterError
+from .connect import fetch
+from .shards import FILE, Columns, ReadParquet, make_shard, summarize
+
+__all__ = ["SeriesDataset", "read_dataset"]
+
+#: Rows a bucket aims at when the data must be shuffled (a few hundred MB in a worker).
+ROWS_PER_BUCKET = 1_000_000
+#: Partitions compared pairwise before the exact check of the layout.
+_SAMPLED = 8
+_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass
+class SeriesDataset:
+    """Series held by the workers of a Dask cluster, in buckets of whole series.
+
+    Attributes
+    ----------
+    client : distributed.Client
+    columns : Columns
+        The roles of the columns.
+    label : str
+        How messages name the data (its path, or "the Dask DataFrame").
+    shards : list of Future
+        One :class:`~tsrnn._dask.shards.Shard` per bucket, on the workers.
+    summaries : list of dict
+        One :func:`~tsrnn._dask.shards.summarize` per bucket: all the client knows of them.
+    id_dtype, time_dtype : dtype
+        Of the id and time columns (for the forecasts' schema).
+    shuffled : bool
+        Whether the rows were shuffled into buckets (series spanned partitions).
+    timings : dict of str to float
+        Seconds of each stage: ``"reading and shuffling"``, ``"statistics"``.
+    """
+
+    client: Client
+    columns: Columns
+    label: str
+    shards: list[Future]
+    summaries: list[dict]
+    id_dtype: Any
+    time_dtype: Any
+    shuffled: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def _sum(self, key: str) -> int:
+        return int(sum(s[key] for s in self.summaries))
+
+    @property
+    def n_series(self) -> int:
+        """Number of series."""
+        return self._sum("n_series")
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows (observations)."""
+        return self._sum("n_rows")
+
+    @property
+    def n_windows(self) -> int:
+        """Training windows: the sum over series of their length less one."""
+        return self._sum("n_windows")
+
+    @property
+    def longest(self) -> int:
+        """Length of the longest series."""
+        return max(s["longest"] for s in self.summaries)
+
+    @property
+    def freq(self) -> str | int:
+        """The series' common frequency."""
+        return next(s["freq"] for s in self.summaries if s["freq"] is not None)
+
+    @property
+    def span(self) -> tuple[Any, Any]:
+        """The first and last stamps of the dataset."""
+        firsts = [s["first"] for s in self.summaries if s["n_series"]]
+        lasts = [s["last"] for s in self.summaries if s["n_series"]]
+        return min(firsts), max(lasts)
+
+
+def read_dataset(
+    data: Any,
+    *,
+    id_col: str,
+    time_col: str | None = None,
+    target: str | None = None,
+    exog: list[str] | None = None,
+    client: Client | None = None,
+    whole_series: bool | None = None,
+    n_buckets: int | None = None,
+    storage_options: dict | None = None,
+) -> SeriesDataset:
+    """Read series into buckets on the workers of a Dask cluster (see the module docstring).
+
+    Parameters
+    ----------
+    data : str, path-like or dask.dataframe.DataFrame
+        A Parquet dataset: a folder (hive folders ``key=value`` become columns), a glob such
+        as ``"lake/sales/*.parquet"``, a file, or an fsspec URL (``s3://``, ``gs://``,
+        ``file://``...); or a Dask DataFrame in long format.
+    id_col : str
+        Column naming the series.
+    time_col, target : str or None
+        The time and target columns; None picks the only timestamp column, and the only
+        numeric column left.
+    exog : list of str or None
+        Exogenous columns (numeric).
+    client : distributed.Client or None
+        None: the default client (the last one made in this process).
+    whole_series : bool or None, default=None
+        Whether every series lies whole in one partition (file). None checks; True trusts it
+        (no check, no shuffle); False shuffles.
+    n_buckets : int or None
+        Buckets of a shuffle; None: about one per million rows, at least two per worker.
+    storage_options : dict or None
+        Passed to fsspec (credentials of ``s3://``...).
+
+    Returns
+    -------
+    SeriesDataset
+
+    Raises
+    ------
+    DataError
+        If the path is missing or holds no Parquet file, a column is missing or of the wrong
+        type, a file cannot be read, or a series cannot be used (the message names the series
+        and its file).
+    """
+    client = _client(client)
+    start = time.perf_counter()
+    exog = list(exog or [])
+    if _is_dask_frame(data):
+        frame, label, files = data, "the Dask DataFrame", None
+        columns = _roles(dict(frame.dtypes), id_col, time_col, target, exog, label)
+        frame = frame[columns.names]
+        rows = None
+    else:
+        frame, columns, label, files, rows = _read(
+            data, id_col, time_col, target, exog, storage_options
+        )
+    meta = frame._meta
+    whole = _whole_series(frame, columns.id) if whole_series is None else bool(whole_series)
+    workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    if not whole:
+        buckets = n_buckets or _default_buckets(rows, frame.npartitions, workers)
+        frame = frame.shuffle(on=columns.id, npartitions=int(buckets))
+    [known] = client.scatter([files], hash=False) if files else [None]
+    parts = frame.to_delayed()
+    shards = client.compute(
+        [dask.delayed(make_shard)(part, columns, label, known) for part in parts]
+    )
+    distributed.wait(shards)
+    read_s = time.perf_counter() - start
+    summaries = fetch(client, client.map(summarize, shards, pure=False))
+    stats_s = time.perf_counter() - start - read_s
+    _check(summaries, label)
+    dataset = SeriesDataset(
+        client=client,
+        columns=columns,
+        label=label,
+        shards=shards,
+        summaries=summaries,
+        id_dtype=meta[columns.id].dtype,
+        time_dtype=meta[columns.time].dtype,
+        shuffled=not whole,
+        timings={"reading and shuffling": read_s, "statistics": stats_s},
+    )
+    return dataset
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _client(client: Client | None) -> Client:
+    if client is not None:
+        if not isinstance(client, Client):
+            raise ParameterError(
+                f"client must be a distributed.Client; got {type(client).__name__}: connect "
+                "with distributed.Client('tcp://host:8786') first."
+            )
+        return client
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        raise ParameterError(
+            "No Dask client: make one first (distributed.Client('tcp://host:8786'), or "
+            "tsrnn.cluster.local_cluster()), or pass client=."
+        ) from None
+
+
+def _is_dask_frame(data: Any) -> bool:
+    return type(data).__module__.startswith("dask") and hasattr(data, "npartitions")
+
+
+def _read(
+    path: Any,
+    id_col: str,
+    time_col: str | None,
+    target: str | None,
+    exog: list[str],
+    storage_options: dict | None,
+) -> tuple[Any, Columns, str, list[str], int]:
+    """A Dask DataFrame of one partition per file, its columns, label, files and rows."""
+    import dask.dataframe as dd
+    import fsspec
+    import pyarrow.dataset as ds
+
+    label = os.fspath(path)
+    try:
+        fs, _, found = fsspec.get_fs_token_paths(label, storage_options=storage_options)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"Cannot open {label!r} ({exc}): check the path or URL.") from None
+    files = []
+    for item in sorted(found):
+        if fs.isdir(item):
+            files += sorted(f for f in fs.find(item) if _is_data_file(f))
+        elif fs.exists(item):
+            files.append(item)
+    if not found or not any(fs.exists(item) for item in found):
+        raise DataError(f"{label!r} does not exist: check the path (a folder, a glob or a file).")
+    if not files:
+        raise DataError(
+            f"{label!r} holds no Parquet file (.parquet or .pq): give the folder or glob of the "
+            "dataset's files."
+        )
+    base = _base_dir(label, fs)
+    try:
+        schema = ds.dataset(
+            files[:1], filesystem=fs, format="parquet", partitioning="hive",
+            partition_base_dir=base,
+        ).schema  # fmt: skip
+    except Exception as exc:  # pyarrow's errors have no common base with OSError
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"{files[0]} is not a readable Parquet file ({reason}).") from None
+    dtypes = {name: schema.field(name).type for name in schema.names}
+    columns = _roles(dtypes, id_col, time_col, target, exog, label)
+    reader = ReadParquet(fs, base)
+    meta = schema.empty_table().select(columns.names).to_pandas()
+    meta[FILE] = np.array([], dtype=np.int32)
+    frame = dd.from_map(reader, list(enumerate(files)), columns=[*columns.names, FILE],
+                        meta=meta, label="tsrnn-read", enforce_metadata=False)  # fmt: skip
+    rows = sum(_rows(fs, f) for f in files) if len(files) <= 10_000 else None
+    return frame, columns, label, files, rows
+
+
+def _is_data_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(_SUFFIXES) and not name.startswith(("_", "."))
+
+
+def _base_dir(label: str, fs: Any) -> str:
+    """The folder hive partitions are counted from: the path up to its first wildcard."""
+    stripped = fs._strip_protocol(label)
+    head = stripped.split("*")[0].split("?")[0].split("[")[0]
+    if head != stripped or not fs.isdir(stripped):
+        head = head.rsplit("/", 1)[0]
+    return head.rstrip("/") or "/"
+
+
+def _rows(fs: Any, path: str) -> int:
+    """Rows of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open(path, "rb") as f:
+            return pq.ParquetFile(f).metadata.num_rows
+    except Exception:  # a bad file is reported, with its name, when it is read
+        return 0
+
+
+def _roles(
+    dtypes: dict[str, Any],
+    id_col: str,
+    time_col: str | None,
+    target: str | None,
+    exog: list[str],
+    label: str,
+) -> Columns:
+    """The columns' roles, found by their types where not given; checked against the data."""
+    names = list(dtypes)
+    given = [("id_col", id_col), ("time_col", time_col), ("target", target)]
+    for role, column in [*given, *(("exog", c) for c in exog)]:
+        if column is not None and column not in dtypes:
+            raise DataError(
+                f"Column {column!r} given as {role}= (--{role.replace('_', '-')}) is not in "
+                f"{label}: its columns are {', '.join(map(repr, names[:10]))}."
+            )
+    reserved = {id_col, *exog, *(c for c in (time_col, target) if c is not None)}
+    if time_col is None:
+        stamps = [c for c in names if c not in reserved and _is_time(dtypes[c])]
+        if len(stamps) != 1:
+            found = "no timestamp column" if not stamps else f"timestamp columns {stamps}"
+            raise DataError(
+                f"{label} has {found}: name the time column with time_col= (--time-col)."
+            )
+        time_col = stamps[0]
+        reserved.add(time_col)
+    if target is None:
+        numbers = [c for c in names if c not in reserved and c != FILE and _is_number(dtypes[c])]
+        if len(numbers) != 1:
+            found = "no numeric column" if not numbers else f"numeric columns {numbers}"
+            raise DataError(
+                f"{label} has {found} left to forecast: name it with target= (--target)."
+            )
+        target = numbers[0]
+    for role, column in [("target", target), *(("exogenous", c) for c in exog)]:
+        if not _is_number(dtypes[column]):
+            raise DataError(
+                f"The {role} column {column!r} of {label} is of type {dtypes[column]}, not "
+                "numeric: choose another column or write it as numbers."
+            )
+    return Columns(id_col, time_col, target, tuple(exog))
+
+
+def _is_time(dtype: Any) -> bool:
+    import pyarrow as pa
+
+    if isinstance(dtype, pa.DataType):
+        return pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
+    return pd.api.types.is_datetime64_any_dtype(dtype)
+
+
+def _is_number(dtype: Any) -> bool:
+    import pyarrow as pa
+
+    if isinstance(dtype, pa.DataType):
+        return pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+# ---------------------------------------------------------------------- layout
+
+
+def _whole_series(frame: Any, id_col: str) -> bool:
+    """Whether no series id appears in two partitions (see the module docstring)."""
+    n = frame.npartitions
+    if n == 1:
+        return True
+    ids = frame[id_col]
+    parts = ids.to_delayed()
+    picked = sorted({round(i * (n - 1) / max(_SAMPLED - 1, 1)) for i in range(min(_SAMPLED, n))})
+    sets = [dask.delayed(_unique)(parts[i]) for i in picked]
+    if dask.delayed(_overlap)(sets).compute():
+        return False
+    pairs = ids.map_partitions(_unique_series, meta=ids._meta)
+    n_pairs, n_distinct = dask.compute(pairs.size, pairs.nunique(split_out=True))
+    return int(n_pairs) == int(n_distinct)
+
+
+def _unique(ids: pd.Series) -> np.ndarray:
+    return pd.unique(ids.to_numpy(dtype=object))
+
+
+def _unique_series(ids: pd.Series) -> pd.Series:
+    return ids.drop_duplicates()
+
+
+def _overlap(sets: list[np.ndarray]) -> bool:
+    seen: set = set()
+    for values in sets:
+        current = set(values.tolist())
+        if seen & current:
+            return True
+        seen |= current
+    return False
+
+
+def _default_buckets(rows: int | None, partitions: int, workers: int) -> int:
+    if rows is None:
+        return max(partitions, 2 * workers)
+    return int(np.clip(math.ceil(rows / ROWS_PER_BUCKET), 2 * workers, 4096))
+
+
+def _check(summaries: list[dict], label: str) -> None:
+    """Raise the first bucket's error; refuse an empty dataset or mixed frequencies."""
+    for summary in summaries:
+        if summary["error"] is not None:
+            raise DataError(summary["error"])
+    if not any(s["n_series"] for s in summaries):
+        raise DataError(f"{label} has no rows: give a dataset with series in it.")
+    freqs = {}
+    for s in summaries:
+        if s["n_series"]:
+            freqs.setdefault(s["freq"], s["first_id"])
+    if len(freqs) > 1:
+        shown = ", ".join(f"series {key!r}: {freq}" for freq, key in list(freqs.items())[:3])
+        raise DataError(
+            f"The series of {label} have different frequencies ({shown}); one model needs one "
+            "frequency: resample them to a common one first."
+        )

@@ -1,0 +1,151 @@
+"""Forecasts of a dataset where it lives: a lazy Dask DataFrame, and a Parquet dataset of it.
+
+:func:`forecast_dataset` makes one partition per bucket (the fitted networks travel to the
+workers once, as one scattered future); nothing is computed until the frame is, and then by
+the workers. :func:`write_dataset` writes such a frame as a Parquet dataset, one file per
+bucket, so that a failed run never leaves a dataset that looks complete: the files go to a
+hidden folder beside the destination, which replaces the old output only once every file is
+written, and a ``_SUCCESS`` marker is written last.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import dask
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..forecaster import RNNForecaster
+from .buckets import forecast_shard
+from .dataset import SeriesDataset
+
+__all__ = ["MARKER", "forecast_dataset", "write_dataset"]
+
+#: The file written last into a complete output dataset.
+MARKER = "_SUCCESS"
+
+
+def forecast_dataset(
+    model: RNNForecaster, dataset: SeriesDataset, horizon: int | None = None
+) -> Any:
+    """Forecast every series of ``dataset`` from its own history, where it lives.
+
+    Parameters
+    ----------
+    model : RNNForecaster
+        Fitted (on this dataset, on another one, or in memory); each series is scaled on its
+        own history (:func:`tsrnn._forecast.predict.forecast_histories`).
+    dataset : SeriesDataset
+    horizon : int or None, default=None
+        Steps ahead; None: the model's ``horizon_``.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy; one partition per bucket, columns id, time (named as in the dataset),
+        ``forecast``, ``lower``, ``upper``: ``horizon`` rows per series.
+    """
+    import dask.dataframe as dd
+
+    from ..errors import check_positive_int
+
+    model._check_fitted()
+    if len(model.feature_names_in_):
+        raise ParameterError(
+            "The model was fitted with exogenous columns, which a Dask dataset does not carry "
+            "yet: forecast it in this process with predict(X_future=...)."
+        )
+    if dataset.freq != model.freq_:
+        raise ParameterError(
+            f"{dataset.label} has frequency {dataset.freq!r} but the model was fitted on "
+            f"{model.freq_!r}: forecast series of the same frequency."
+        )
+    horizon = check_positive_int(model.horizon_ if horizon is None else horizon, "horizon")
+    columns = dataset.columns
+    [fitted] = dataset.client.scatter([model._fitted()], hash=False)
+    meta = _meta(dataset)
+    parts = [
+        dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta)
+        for shard in dataset.shards
+    ]
+    return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def write_dataset(frame: Any, path: str, storage_options: dict | None = None) -> str:
+    """Write a Dask DataFrame as a Parquet dataset at ``path``, replacing an older one whole.
+
+    The workers write one file per partition (``part-00000.parquet``, ...) into a hidden
+    folder beside ``path``; once all are written, the old output (if any) is removed, the
+    folder takes its name, and ``_SUCCESS`` is written in it last. On an error the hidden
+    folder is removed and the old output is left as it was.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+    path : str
+        A local folder or an fsspec URL.
+    storage_options : dict or None
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    import fsspec
+
+    fs, _, [root] = fsspec.get_fs_token_paths(path, storage_options=storage_options)
+    root = root.rstrip("/")
+    parent, name = root.rsplit("/", 1) if "/" in root else ("", root)
+    if parent and not fs.isdir(parent):
+        raise ParameterError(
+            f"The folder {parent!r} of {path!r} does not exist: create it first or choose "
+            "another output."
+        )
+    if fs.isfile(root):
+        raise ParameterError(f"{path!r} is a file: give a folder for the Parquet dataset.")
+    tmp = f"{parent}/.{name}.{secrets.token_hex(4)}.part" if parent else f".{name}.part"
+    try:
+        frame.to_parquet(
+            fs.unstrip_protocol(tmp), write_index=False, storage_options=storage_options,
+            name_function=lambda i: f"part-{i:05d}.parquet", write_metadata_file=False,
+        )  # fmt: skip
+        if fs.exists(root):
+            fs.rm(root, recursive=True)
+        if getattr(fs, "protocol", None) in ("file", ("file", "local")) or _is_local(fs):
+            os.rename(tmp, root)
+        else:
+            fs.mv(tmp, root, recursive=True)
+        fs.pipe_file(f"{root}/{MARKER}", b"")
+    finally:
+        if fs.exists(tmp):
+            fs.rm(tmp, recursive=True)
+    return path
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _meta(dataset: SeriesDataset) -> pd.DataFrame:
+    columns = dataset.columns
+    time_dtype = dataset.time_dtype
+    if not (
+        pd.api.types.is_datetime64_any_dtype(time_dtype)
+        or pd.api.types.is_integer_dtype(time_dtype)
+    ):
+        time_dtype = np.dtype("datetime64[ns]")  # text stamps, parsed by the workers
+    return pd.DataFrame(
+        {
+            columns.id: pd.Series([], dtype=dataset.id_dtype),
+            columns.time: pd.Series([], dtype=time_dtype),
+            "forecast": pd.Series([], dtype=np.float64),
+            "lower": pd.Series([], dtype=np.float64),
+            "upper": pd.Series([], dtype=np.float64),
+        }
+    )
