@@ -89,14 +89,103 @@ def training_cluster(
         yield
 
 
+def on_the_cluster(data: str | None, workers: int | None, scheduler: str | None) -> bool:
+    """Whether DATA is a Parquet dataset the workers of a cluster read (see ``Data``)."""
+    if data is None:
+        return False
+    text = str(data)
+    if "://" in text or any(c in text for c in "*?[") or Path(text).is_dir():
+        return True
+    cluster = workers is not None or scheduler is not None
+    return cluster and text.lower().endswith((".parquet", ".pq"))
+
+
+def check_dataset_output(output: str | None, plot) -> None:
+    """The output of a forecast on the cluster is a folder, and nothing is drawn."""
+    if output is None or str(output) == "-" or str(output).lower().endswith(".csv"):
+        raise typer.BadParameter(
+            "the forecast of a Parquet dataset on a cluster is written by the workers as a "
+            "Parquet dataset: give --output a folder, e.g. --output forecasts/ (to write CSV, "
+            "read a single file without --workers or --scheduler)",
+            param_hint="'--output'",
+        )
+    if plot is not None:
+        raise typer.BadParameter(
+            "--plot draws rows held by this process, and a dataset on a cluster never comes "
+            "here: drop --plot",
+            param_hint="'--plot'",
+        )
+
+
+@contextlib.contextmanager
+def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> Iterator:
+    """A client of the cluster asked for, or of a local one (one worker per core)."""
+    check_cluster(workers, scheduler)
+    from tsrnn.parallel import train_on_dask
+
+    where = f"the Dask cluster at {scheduler}" if scheduler else "local Dask workers"
+    stack = contextlib.ExitStack()
+    with stage(quiet, f"Starting {where} ..."):
+        client = stack.enter_context(train_on_dask(scheduler, n_workers=workers))
+    with stack:
+        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        say(quiet, f"{n_workers} Dask worker(s) ready; dashboard: {client.dashboard_link}")
+        yield client
+
+
+def check_dataset_columns(id_col: str | None, exog: list[str] | None) -> None:
+    """A dataset on a cluster needs --id-col and takes no --exog (yet): say so before starting."""
+    if id_col is None:
+        raise typer.BadParameter(
+            "a Parquet dataset on a cluster holds many series: name their id column with --id-col",
+            param_hint="'--id-col'",
+        )
+    if exog:
+        raise typer.BadParameter(
+            "exogenous columns are not read from a dataset on a cluster yet: drop --exog, or "
+            "read a single file without --workers or --scheduler",
+            param_hint="'--exog'",
+        )
+
+
+def read_dataset(quiet: bool, client, data: str, **columns):
+    """``tsrnn.parallel.read_dataset`` behind a spinner."""
+    from tsrnn.parallel import read_dataset as read
+
+    with stage(quiet, f"Reading {data} on the cluster ..."):
+        return read(data, client=client, **columns)
+
+
+def describe_dataset(dataset) -> str:
+    """'Read 10300000 rows of 100000 series from lake/ on the cluster: frequency D, ...'."""
+    from tsrnn.io import format_value
+
+    first, last = dataset.span
+    layout = "shuffled into" if dataset.shuffled else "already whole in"
+    return (
+        f"Read {dataset.n_rows} rows of {dataset.n_series} series from {dataset.label} on the "
+        f"cluster ({layout} {len(dataset.shards)} buckets): frequency {dataset.freq}, "
+        f"{format_value(first)} to {format_value(last)}."
+    )
+
+
+def describe_stages(*timings: dict) -> str:
+    """'Stages: reading and shuffling 3.1 s, statistics 0.1 s, training 60.2 s, ...'."""
+    parts = [f"{name} {seconds:.1f} s" for t in timings for name, seconds in t.items()]
+    return "Stages: " + ", ".join(parts) + "."
+
+
 # ---------------------------------------------------------------------- data options
 
 Data = Annotated[
-    Path,
+    str,
     typer.Argument(
-        metavar="FILE",
+        metavar="DATA",
         help="CSV file with a header row, or Parquet file (.parquet, .pq): a time column and "
-        "the values (one row per time step; many series in long format with --id-col).",
+        "the values (one row per time step; many series in long format with --id-col). A "
+        "Parquet dataset (a folder, a glob such as 'lake/*.parquet', or a URL such as "
+        "s3://bucket/lake/), or a Parquet file with --workers or --scheduler, is read by the "
+        "workers of a Dask cluster and never passes through this process.",
         show_default=False,
     ),
 ]

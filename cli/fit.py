@@ -17,15 +17,22 @@ from ._options import (
     TimeCol,
     Timer,
     Workers,
+    check_dataset_columns,
     check_outputs,
     count_series,
+    dataset_cluster,
+    describe_dataset,
     describe_series,
+    describe_stages,
     exog_columns,
     lookbacks,
     model_options,
+    on_the_cluster,
     progress_to_stderr,
     read_data,
+    read_dataset,
     say,
+    stage,
     training_cluster,
 )
 
@@ -58,6 +65,10 @@ def fit(
 ) -> None:
     """Fit a model on the file and save it, to forecast later with 'tsrnn predict'.
 
+    A Parquet dataset (a folder, a glob, a URL, or a Parquet file with --workers or
+    --scheduler) is read and trained on by the workers of a Dask cluster; the model file then
+    keeps no series, and 'tsrnn predict' forecasts them from --data.
+
     Example: tsrnn fit sales.csv --time-col date --target units --lookback 24 --cell gru
     --model model.tsrnn
     """
@@ -66,6 +77,27 @@ def fit(
 
     timer = Timer()
     check_outputs(model)
+    if on_the_cluster(data, workers, scheduler):
+        check_dataset_columns(id_col, exog_columns(exog))
+        from tsrnn.parallel import fit_dataset
+
+        with dataset_cluster(quiet, workers, scheduler) as client:
+            dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
+                                   id_col=id_col)  # fmt: skip
+            say(quiet, describe_dataset(dataset))
+            fitted = RNNForecaster(horizon=horizon, verbose=0, **params)
+            with stage(quiet, f"Training on {dataset.n_series} series ..."):
+                fit_dataset(fitted, dataset, ranks=ranks)
+        save(fitted, model)
+        say(quiet, describe_stages(dataset.timings, fitted.timings_))
+        say(
+            quiet,
+            f"Fitted {len(fitted.models_)} network(s) on {dataset.n_series} series "
+            f"({fitted.cell}, lookback {lookbacks(fitted)}, horizon {fitted.horizon_}, "
+            f"{fitted.steps_} steps each) in {timer}: {model} (model; it keeps no series: "
+            "forecast with 'tsrnn predict --data').",
+        )
+        return
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         y, X = read_data(

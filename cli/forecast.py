@@ -18,15 +18,22 @@ from ._options import (
     Timer,
     Workers,
     check_cluster,
+    check_dataset_columns,
+    check_dataset_output,
     check_outputs,
     count_series,
+    dataset_cluster,
+    describe_dataset,
     describe_outputs,
     describe_series,
+    describe_stages,
     exog_columns,
     lookbacks,
     model_options,
+    on_the_cluster,
     progress_to_stderr,
     read_data,
+    read_dataset,
     say,
     stage,
     training_cluster,
@@ -56,12 +63,18 @@ def forecast(
     The forecast CSV has the time column (and the id column), then forecast, lower and upper.
 
     With --workers N (a local Dask cluster) or --scheduler ADDRESS the networks train on
-    the cluster's workers.
+    the cluster's workers. A Parquet dataset (a folder, a glob, a URL, or a Parquet file
+    with --workers or --scheduler) is read, trained on and forecast by the workers, and the
+    forecast is written by them as a Parquet dataset into the --output folder.
 
     Example: tsrnn forecast sales.csv --horizon 12 --output forecast.csv --plot forecast.png
     """
     exog = exog_columns(exog)
     check_cluster(workers, scheduler)
+    if on_the_cluster(data, workers, scheduler):
+        _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
+                          workers, scheduler, ranks, params)  # fmt: skip
+        return
     if exog and future is None:
         raise typer.BadParameter(
             f"forecasting with --exog {','.join(exog)} needs their future values: pass them "
@@ -96,4 +109,33 @@ def forecast(
         f"Forecast {model.horizon_} steps of {count_series(result)} series ({model.cell}, "
         f"lookback {lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} "
         f"steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
+    )
+
+
+def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
+                      workers, scheduler, ranks, params) -> None:  # fmt: skip
+    """The forecast of a Parquet dataset, by the workers of a cluster."""
+    check_dataset_output(output, plot)
+    check_dataset_columns(id_col, exog)
+    from tsrnn.forecaster import RNNForecaster
+    from tsrnn.parallel import fit_dataset, forecast_dataset, write_dataset
+
+    timer = Timer()
+    with dataset_cluster(quiet, workers, scheduler) as client:
+        dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
+                               id_col=id_col)  # fmt: skip
+        say(quiet, describe_dataset(dataset))
+        model = RNNForecaster(horizon=horizon, verbose=0, **params)
+        with stage(quiet, f"Training on {dataset.n_series} series ..."):
+            fit_dataset(model, dataset, ranks=ranks)
+        with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
+            written = write_dataset(forecast_dataset(model, dataset), output)
+        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+    predicted = {"prediction": written["computing"], "writing": written["writing"]}
+    say(quiet, describe_stages(dataset.timings, model.timings_, predicted))
+    say(
+        quiet,
+        f"Forecast {model.horizon_} steps of {dataset.n_series} series ({model.cell}, lookback "
+        f"{lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} steps) on "
+        f"{n_workers} Dask worker(s) in {timer}: {output} (Parquet dataset).",
     )

@@ -13,15 +13,24 @@ from ._options import (
     Output,
     Plot,
     Quiet,
+    Scheduler,
     Target,
     TimeCol,
     Timer,
+    Workers,
+    check_dataset_columns,
+    check_dataset_output,
     check_outputs,
     count_series,
+    dataset_cluster,
+    describe_dataset,
     describe_outputs,
     describe_series,
+    describe_stages,
     exog_columns,
+    on_the_cluster,
     read_data,
+    read_dataset,
     say,
     stage,
 )
@@ -30,12 +39,13 @@ ModelIn = Annotated[
     Path, typer.Option("--model", "-m", metavar="PATH", help="Model file written by 'tsrnn fit'.")
 ]
 NewData = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--data",
-        metavar="FILE",
+        metavar="DATA",
         help="CSV or Parquet file of newer history to forecast from, in the layout the model "
-        "was fitted on (no refit).",
+        "was fitted on (no refit); a Parquet dataset (a folder, a glob, a URL, or a Parquet "
+        "file with --workers or --scheduler) is forecast by the workers of a Dask cluster.",
         show_default="the history seen in fit",
     ),
 ]
@@ -53,11 +63,15 @@ def predict(
     exog: Exog = None,
     future: Future = None,
     quiet: Quiet = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Forecast the next steps with a model saved by 'tsrnn fit'.
 
     With --data, the forecast starts after that file's last timestamp; the time, target, id
-    and exogenous columns default to the names the model was fitted with.
+    and exogenous columns default to the names the model was fitted with. A Parquet dataset
+    as --data (a folder, a glob, a URL, or a Parquet file with --workers or --scheduler) is
+    forecast by the workers of a Dask cluster into the --output folder.
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
     """
@@ -70,6 +84,12 @@ def predict(
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
+    if on_the_cluster(data, workers, scheduler):
+        check_dataset_output(output, plot)
+        check_dataset_columns(id_col, exog_columns(exog))
+        _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
+                         workers, scheduler, timer)  # fmt: skip
+        return
     exog = exog_columns(exog) or [str(c) for c in forecaster.feature_names_in_] or None
     if exog and future is None:
         raise typer.BadParameter(
@@ -99,4 +119,24 @@ def predict(
         quiet,
         f"Forecast {steps} steps of {count_series(result)} series in {timer}: "
         f"{describe_outputs(forecast=output, plot=plot)}.",
+    )
+
+
+def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
+                     workers, scheduler, timer) -> None:  # fmt: skip
+    """The forecast of a Parquet dataset with a saved model, by the workers of a cluster."""
+    from tsrnn.parallel import forecast_dataset, write_dataset
+
+    with dataset_cluster(quiet, workers, scheduler) as client:
+        dataset = read_dataset(quiet, client, data, time_col=time_col,
+                               target=target or forecaster.name_, id_col=id_col)  # fmt: skip
+        say(quiet, describe_dataset(dataset))
+        with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
+            written = write_dataset(forecast_dataset(forecaster, dataset, horizon), output)
+    predicted = {"prediction": written["computing"], "writing": written["writing"]}
+    say(quiet, describe_stages(dataset.timings, predicted))
+    say(
+        quiet,
+        f"Forecast {horizon or forecaster.horizon_} steps of {dataset.n_series} series in "
+        f"{timer}: {output} (Parquet dataset).",
     )

@@ -554,8 +554,8 @@ clip_grad_norm, device, verbose
         if y is None:
             raise DataError(
                 "This RNNForecaster was fitted on a dataset of a Dask cluster and keeps no "
-                "series: pass their history as y, or forecast the dataset with "
-                "tsrnn.parallel.forecast_dataset."
+                "series: pass their history (predict(y=...), or --data in the CLI), or "
+                "forecast the dataset with tsrnn.parallel.forecast_dataset."
             )
         ids, values, xs, last = self._newer(y, X)
         future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_)

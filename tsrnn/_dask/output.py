@@ -75,13 +75,14 @@ def forecast_dataset(
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
 
 
-def write_dataset(frame: Any, path: str, storage_options: dict | None = None) -> str:
+def write_dataset(frame: Any, path: str, storage_options: dict | None = None) -> dict[str, float]:
     """Write a Dask DataFrame as a Parquet dataset at ``path``, replacing an older one whole.
 
-    The workers write one file per partition (``part-00000.parquet``, ...) into a hidden
-    folder beside ``path``; once all are written, the old output (if any) is removed, the
-    folder takes its name, and ``_SUCCESS`` is written in it last. On an error the hidden
-    folder is removed and the old output is left as it was.
+    The workers compute the partitions (kept in their memory), then write one file per
+    partition (``part-00000.parquet``, ...) into a hidden folder beside ``path``; once all are
+    written, the old output (if any) is removed, the folder takes its name, and ``_SUCCESS``
+    is written in it last. On an error the hidden folder is removed and the old output is
+    left as it was.
 
     Parameters
     ----------
@@ -92,9 +93,12 @@ def write_dataset(frame: Any, path: str, storage_options: dict | None = None) ->
 
     Returns
     -------
-    str
-        ``path``.
+    dict of str to float
+        Seconds spent ``"computing"`` the partitions and ``"writing"`` them.
     """
+    import time
+
+    import distributed
     import fsspec
 
     fs, _, [root] = fsspec.get_fs_token_paths(path, storage_options=storage_options)
@@ -108,6 +112,10 @@ def write_dataset(frame: Any, path: str, storage_options: dict | None = None) ->
     if fs.isfile(root):
         raise ParameterError(f"{path!r} is a file: give a folder for the Parquet dataset.")
     tmp = f"{parent}/.{name}.{secrets.token_hex(4)}.part" if parent else f".{name}.part"
+    start = time.perf_counter()
+    frame = frame.persist()
+    distributed.wait(frame)
+    computed = time.perf_counter()
     try:
         frame.to_parquet(
             fs.unstrip_protocol(tmp), write_index=False, storage_options=storage_options,
@@ -123,7 +131,7 @@ def write_dataset(frame: Any, path: str, storage_options: dict | None = None) ->
     finally:
         if fs.exists(tmp):
             fs.rm(tmp, recursive=True)
-    return path
+    return {"computing": computed - start, "writing": time.perf_counter() - computed}
 
 
 def _is_local(fs: Any) -> bool:
