@@ -196,9 +196,12 @@ def test_forecast_many_series_from_parquet(tmp_path):
 
 
 def test_forecast_on_two_local_workers_equals_the_in_process_forecast(tmp_path):
-    """--workers 2: the networks train on a local Dask cluster, same seeds, same forecast."""
-    _stores().to_parquet(tmp_path / "stores.parquet", index=False)
-    common = ["forecast", "stores.parquet", "--id-col", "store", "-H", "2", "--lookback", "6",
+    """--workers 2: the networks train on a local Dask cluster, same seeds, same forecast.
+
+    A CSV file is read by this process (a Parquet one would be read by the workers, as a
+    dataset: tests/test_dataset.py)."""
+    _stores().to_csv(tmp_path / "stores.csv", index=False)
+    common = ["forecast", "stores.csv", "--id-col", "store", "-H", "2", "--lookback", "6",
               *FAST]  # fmt: skip
     here = run(*common, "-o", "here.csv", cwd=tmp_path)
     there = run(*common, "-o", "there.csv", "--workers", "2", cwd=tmp_path)

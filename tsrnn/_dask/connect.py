@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
+import distributed
 from distributed import Client, Future
 
 from ..cluster import gpu_worker_commands, local_cluster
@@ -32,6 +33,7 @@ __all__ = [
     "Watchdog",
     "connect",
     "fetch",
+    "hold",
     "unsatisfiable",
     "wants_cuda",
     "warn_malloc_trap",
@@ -125,6 +127,23 @@ def connect(
     if not own:
         warn_malloc_trap(facts)
     return Connection(client, own, facts)
+
+
+def hold(client: Client, data: Any, *, everywhere: bool = False) -> Future:
+    """``data`` on the cluster, as a future that Dask can rebuild: the result of a task that
+    carries it, not a scattered value, so that the work depending on it survives the death of
+    the worker that held it (a scattered value dies with its last copy and cancels every task
+    that needed it). ``everywhere``: a copy on every worker (many tasks read it).
+    """
+    future = client.submit(_same, data, pure=False)
+    if everywhere:
+        distributed.wait(future)
+        client.replicate([future])
+    return future
+
+
+def _same(data: Any) -> Any:
+    return data
 
 
 @dataclass

@@ -176,7 +176,7 @@ def read_dataset(
     if not whole:
         buckets = n_buckets or _default_buckets(rows, frame.npartitions, workers)
         frame = frame.shuffle(on=columns.id, npartitions=int(buckets))
-    [known] = client.scatter([files], hash=False) if files else [None]
+    known = dask.delayed(files) if files else None  # once in the graph, not in every task
     parts = frame.to_delayed()
     shards = client.compute(
         [dask.delayed(make_shard)(part, columns, label, known) for part in parts]

@@ -38,7 +38,7 @@ from .._train.progress import Progress
 from ..errors import ClusterError, ParameterError
 from ..forecaster import RNNForecaster
 from .buckets import RankJob, RankSpec, count_kept, ratio_counts, ratios_in, score_shard, score_sums
-from .connect import fetch
+from .connect import fetch, hold
 from .dataset import SeriesDataset
 from .trainer import rank_task, wait_for
 from .worker import prepare_worker_thread
@@ -219,7 +219,7 @@ def _calibrate(
 ) -> Calibration:
     """Score the held-out windows where they live; reduce to the conformal quantiles."""
     h = fitted.plan.horizon
-    [models] = client.scatter([fitted], hash=False)
+    models = hold(client, fitted, everywhere=True)
     scores = client.map(score_shard, dataset.shards, fitted=models, size=size, combine=combine,
                         pure=False)  # fmt: skip
     sums = fetch(client, client.map(score_sums, scores, horizon=h, pure=False))

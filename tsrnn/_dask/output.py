@@ -66,7 +66,7 @@ def forecast_dataset(
         )
     horizon = check_positive_int(model.horizon_ if horizon is None else horizon, "horizon")
     columns = dataset.columns
-    [fitted] = dataset.client.scatter([model._fitted()], hash=False)
+    fitted = dask.delayed(model._fitted())  # once in the graph, rebuilt if its worker dies
     meta = _meta(dataset)
     parts = [
         dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta)

@@ -19,7 +19,7 @@ from distributed import Client, Future
 from .._train.jobs import Job
 from .._train.progress import Progress
 from ..errors import ClusterError, ParameterError, TsrnnError
-from .connect import wants_cuda
+from .connect import hold, wants_cuda
 from .worker import warm_worker, worker_facts
 
 __all__ = ["DaskTrainer", "rank_task", "wait_for"]
@@ -88,14 +88,14 @@ class DaskTrainer:
 
     def _side_by_side(self, jobs: list[Job], token: str, bar: Progress) -> list[Any]:
         client = self.client
-        shared: dict[int, Future] = {}  # one scatter per data set (a forecaster's two panels)
+        shared: dict[int, Future] = {}  # one copy per data set (a forecaster's two panels)
         # With several tasks, every worker gets the data: the scheduler would otherwise queue
         # them on the worker that holds it. One task needs it on one worker only.
         broadcast = len(jobs) > 1
         futures = []
         for i, job in enumerate(jobs):
             if id(job.data) not in shared:
-                [shared[id(job.data)]] = client.scatter([job.data], hash=False, broadcast=broadcast)
+                shared[id(job.data)] = hold(client, job.data, everywhere=broadcast)
             light = dataclasses.replace(job, data=None)
             futures.append(
                 client.submit(

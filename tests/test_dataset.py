@@ -1,0 +1,232 @@
+"""Datasets that never pass through one process (tsrnn.parallel.read_dataset and friends).
+
+Real worker processes (a LocalCluster of nannies), Parquet datasets on disk, a worker killed by
+its PID. Small data: a few thousand series over a few files.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsrnn import RNNForecaster
+from tsrnn._dask.connect import RECEIVED
+from tsrnn.cluster import local_cluster
+from tsrnn.errors import DataError
+from tsrnn.parallel import fit_dataset, forecast_dataset, read_dataset, write_dataset
+
+pytestmark = pytest.mark.timeout(300)
+
+SMALL = {"steps": 30, "hidden_size": 8, "random_state": 0, "device": "cpu"}
+TSRNN = str(Path(sys.executable).with_name("tsrnn"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes (one thread each), shared by the tests of this module."""
+    with local_cluster(2) as c:
+        yield c
+
+
+def long_frame(n_series: int, seed: int = 0, start: str = "2022-01-03") -> pd.DataFrame:
+    """Weekly series of 12 to 60 points, ending on different weeks, in long format."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(n_series):
+        n = int(rng.integers(12, 60))
+        stamps = pd.date_range(start, periods=n + int(rng.integers(0, 20)), freq="W-MON")[-n:]
+        t = np.arange(n)
+        values = 30 + k % 17 + 3 * np.sin(t / 3 + k) + 0.1 * t + rng.normal(0, 0.5, n)
+        parts.append(pd.DataFrame({"item": f"i{k:05d}", "week": stamps, "sales": values}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def by_date(frame: pd.DataFrame, folder: Path, files: int = 4) -> Path:
+    """The frame as a dataset partitioned by date: most series span every file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    edges = frame["week"].quantile(np.linspace(0, 1, files + 1)).to_numpy()
+    part = np.clip(np.searchsorted(edges, frame["week"].to_numpy(), side="right") - 1, 0, files - 1)
+    for i in range(files):
+        rows = frame[part == i].sample(frac=1.0, random_state=i)  # any order inside a file
+        rows.to_parquet(folder / f"date-{i}.parquet", index=False)
+    return folder
+
+
+def in_memory(frame: pd.DataFrame) -> pd.Series:
+    return frame.set_index(["item", "week"]).sort_index()["sales"]
+
+
+@pytest.fixture(scope="module")
+def dataset_path(tmp_path_factory):
+    return by_date(long_frame(1200), tmp_path_factory.mktemp("lake") / "sales")
+
+
+# ---------------------------------------------------------------- the user story
+
+
+def test_cluster_forecast_equals_the_single_process_one_series_by_series(client, dataset_path):
+    """Fitted on the cluster, forecast by the workers: the forecast predict gives, in this
+    process, for each series' history with the same networks."""
+    data = read_dataset(dataset_path, id_col="item", client=client)
+    assert data.shuffled and data.n_series == 1200 and data.freq == "W-MON"
+    model = fit_dataset(RNNForecaster(horizon=4, **SMALL), data)
+    assert model.series_ids_ is None and len(model.models_) == 4
+    assert np.all(np.isfinite(model.quantiles_)) and model.n_calibration_ > 0
+    got = forecast_dataset(model, data).compute()
+    here = model.predict(y=in_memory(pd.read_parquet(dataset_path))).reset_index()
+    assert len(got) == len(here) == 4 * 1200
+    assert not got.duplicated(["item", "week"]).any()
+    merged = got.merge(here, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    for column in ("forecast", "lower", "upper"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+
+
+def test_a_model_fitted_in_memory_forecasts_the_dataset_as_predict_does(client, dataset_path):
+    y = in_memory(pd.read_parquet(dataset_path))
+    model = RNNForecaster(horizon=3, n_models=2, **SMALL).fit(y)
+    got = forecast_dataset(model, read_dataset(dataset_path, id_col="item", client=client))
+    got = got.compute().set_index(["item", "week"]).sort_index()
+    expected = model.predict().sort_index()
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6)
+
+
+def test_a_series_split_across_three_files_is_forecast_once(client, tmp_path):
+    frame = long_frame(40, seed=3)
+    folder = by_date(frame, tmp_path / "three", files=3)
+    spanning = [k for k, g in frame.groupby("item") if g["week"].nunique() > 30]
+    data = read_dataset(folder, id_col="item", client=client)
+    model = fit_dataset(RNNForecaster(horizon=5, n_models=1, interval=None, **SMALL), data)
+    out = forecast_dataset(model, data).compute()
+    counts = out.groupby("item").size()
+    assert set(counts.index) == set(frame["item"]) and (counts == 5).all()
+    assert spanning and set(spanning) <= set(counts.index)
+
+
+def test_files_of_whole_series_are_not_shuffled(client, tmp_path):
+    frame = long_frame(60, seed=4)
+    folder = tmp_path / "whole"
+    folder.mkdir()
+    for i, (_, part) in enumerate(frame.groupby(frame["item"].str[-1].astype(int) % 3)):
+        part.to_parquet(folder / f"part-{i}.parquet", index=False)
+    data = read_dataset(str(folder / "*.parquet"), id_col="item", client=client)
+    assert not data.shuffled and len(data.shards) == 3 and data.n_series == 60
+
+
+def test_the_client_receives_as_much_for_four_times_the_series(client, tmp_path):
+    """Counted, not timed: what reaches the client through fetch is per bucket, not per series."""
+    received = []
+    for n in (300, 1200):
+        folder = by_date(long_frame(n, seed=n), tmp_path / f"n{n}")
+        before = (RECEIVED.objects, RECEIVED.bytes)
+        data = read_dataset(folder, id_col="item", client=client, n_buckets=4)
+        model = fit_dataset(RNNForecaster(horizon=3, n_models=1, **SMALL), data)
+        write_dataset(forecast_dataset(model, data), str(tmp_path / f"out{n}"))
+        received.append((RECEIVED.objects - before[0], RECEIVED.bytes - before[1]))
+        assert len(pd.read_parquet(tmp_path / f"out{n}")) == 3 * n
+    (objects_small, bytes_small), (objects_big, bytes_big) = received
+    assert objects_big == objects_small
+    assert bytes_big < 1.5 * bytes_small
+
+
+def test_an_empty_file_is_an_empty_partition(client, tmp_path):
+    frame = long_frame(30, seed=5)
+    folder = by_date(frame, tmp_path / "with-empty", files=2)
+    frame.iloc[:0].to_parquet(folder / "empty.parquet", index=False)
+    data = read_dataset(folder, id_col="item", client=client, n_buckets=8)
+    model = fit_dataset(RNNForecaster(horizon=2, n_models=1, interval=None, **SMALL), data)
+    assert len(forecast_dataset(model, data).compute()) == 2 * 30
+
+
+def test_a_worker_killed_during_prediction_leaves_a_complete_output(
+    client, tmp_path, dataset_path, worker_killer
+):
+    """Dask recomputes what the dead worker held (the buckets have their lineage): the output
+    is complete and has no duplicate."""
+    data = read_dataset(dataset_path, id_col="item", client=client, n_buckets=8)
+    model = fit_dataset(RNNForecaster(horizon=4, n_models=2, interval=None, **SMALL), data)
+    killer = worker_killer(client, lambda key: "forecast_shard" in key)
+    write_dataset(forecast_dataset(model, data), str(tmp_path / "out"))
+    killer.join(timeout=60)
+    assert killer.pid is not None  # a worker really died during the forecast
+    out = pd.read_parquet(tmp_path / "out")
+    assert len(out) == 4 * 1200 and not out.duplicated(["item", "week"]).any()
+    assert (tmp_path / "out" / "_SUCCESS").exists()
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_a_gap_names_the_series_and_its_file(client, tmp_path):
+    frame = long_frame(50, seed=6)
+    bad = frame.index[frame["item"] == "i00007"][5]
+    folder = by_date(frame.drop(index=bad), tmp_path / "gap", files=2)
+    with pytest.raises(DataError, match=r"series 'i00007'.*gap.*\(in files? .*date-"):
+        read_dataset(folder, id_col="item", client=client)
+
+
+def test_a_corrupt_file_is_named(client, tmp_path):
+    folder = by_date(long_frame(20, seed=7), tmp_path / "corrupt", files=2)
+    (folder / "date-1.parquet").write_bytes(b"PAR1 not really a parquet file")
+    with pytest.raises(DataError, match=r"date-1\.parquet is not a readable Parquet file"):
+        read_dataset(folder, id_col="item", client=client)
+
+
+def test_a_missing_column_and_a_missing_folder_are_one_sentence(client, tmp_path):
+    folder = by_date(long_frame(10, seed=8), tmp_path / "cols", files=1)
+    with pytest.raises(DataError, match=r"Column 'store' given as id_col= .* is not in"):
+        read_dataset(folder, id_col="store", client=client)
+    with pytest.raises(DataError, match="does not exist"):
+        read_dataset(tmp_path / "nowhere", id_col="item", client=client)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([TSRNN, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.timeout(400)
+def test_cli_forecasts_a_dataset_into_a_dataset_and_replaces_it_whole(tmp_path):
+    by_date(long_frame(200, seed=9), tmp_path / "lake")
+    fast = ["--steps", "20", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"]
+    first = _run("forecast", "lake", "--id-col", "item", "-H", "3", "--workers", "2",
+                 "--output", "out/", *fast, cwd=tmp_path)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "Stages: reading and shuffling" in first.stderr
+    out = pd.read_parquet(tmp_path / "out")
+    assert len(out) == 600 and (tmp_path / "out" / "_SUCCESS").exists()
+    (tmp_path / "lake" / "date-2.parquet").write_bytes(b"not parquet")  # the rerun fails ...
+    failed = _run("forecast", "lake", "--id-col", "item", "-H", "3", "--workers", "2",
+                  "--output", "out/", *fast, cwd=tmp_path)  # fmt: skip
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "date-2.parquet is not a readable Parquet file" in failed.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out"), out)  # ... old output kept
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+@pytest.mark.timeout(400)
+def test_cli_fit_on_a_dataset_then_predict_it(tmp_path):
+    by_date(long_frame(100, seed=10), tmp_path / "lake", files=3)
+    fast = ["--steps", "20", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"]
+    fit = _run("fit", "lake/*.parquet", "--id-col", "item", "-H", "4", "--workers", "2",
+               "--model", "m.tsrnn", *fast, cwd=tmp_path)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    alone = _run("predict", "--model", "m.tsrnn", cwd=tmp_path)
+    assert alone.returncode == 2 and "keeps no series" in alone.stderr
+    predicted = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2",
+                     "--output", "fc", cwd=tmp_path)  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(pd.read_parquet(tmp_path / "fc")) == 400
+    csv = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2", "-o",
+               "fc.csv", cwd=tmp_path)  # fmt: skip
+    assert csv.returncode == 2 and "give --output a folder" in csv.stderr
+    assert not (tmp_path / "fc.csv").exists()
