@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -47,3 +48,81 @@ def worker_killer():
         return killer
 
     return start
+
+
+class DaskProcesses:
+    """A ``dask scheduler`` and ``dask worker`` processes started by a test, as a user would.
+
+    Each worker (a nanny and its worker process) runs in a session of its own, so that
+    :meth:`kill_group` can SIGKILL it whole, nanny included, as a crash of its machine would.
+    """
+
+    def __init__(self, folder, n_workers: int = 2, preload: bool = True) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        bin_dir = Path(sys.executable).parent
+        self.file = folder / f"scheduler-{time.monotonic_ns()}.json"
+        self.procs = []
+        self.scheduler = subprocess.Popen(
+            [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--dashboard-address", ":0", "--scheduler-file", str(self.file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not self.file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        extra = ["--preload", "tsrnn.cluster"] if preload else []
+        for i in range(n_workers):
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        str(bin_dir / "dask"),
+                        "worker",
+                        "--scheduler-file",
+                        str(self.file),
+                        "--nthreads",
+                        "1",
+                        "--memory-limit",
+                        "2GiB",
+                        "--name",
+                        f"w{i}",
+                        *extra,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+
+    @property
+    def address(self) -> str:
+        import json
+
+        return json.loads(self.file.read_text())["address"]
+
+    def kill_group(self, i: int) -> None:
+        """SIGKILL worker ``i``'s whole process group (its nanny and its worker)."""
+        os.killpg(self.procs[i].pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        for proc in [*self.procs, self.scheduler]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """``dask_processes(n_workers=2, preload=True)``: a started :class:`DaskProcesses`."""
+    started = []
+
+    def start(n_workers: int = 2, preload: bool = True) -> DaskProcesses:
+        cluster = DaskProcesses(tmp_path, n_workers, preload)
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.close()

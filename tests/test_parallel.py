@@ -6,6 +6,7 @@ by its PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -18,7 +19,9 @@ import pytest
 import torch
 
 from tsrnn import RNNForecaster, RNNRegressor
+from tsrnn._dask.connect import warn_malloc_trap
 from tsrnn._dask.trainer import rank_task
+from tsrnn._dask.worker import worker_facts
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError
 from tsrnn.estimator import WindowsJob
@@ -272,3 +275,58 @@ def test_local_cluster_workers_run_without_the_statistical_profiler():
         restarted = fresh.run(_profiling)
         assert list(restarted) != [address]  # a new worker process
         assert not any(restarted.values())
+
+
+@pytest.mark.timeout(300)
+def test_workers_started_with_the_preload_get_no_malloc_warning(dask_processes):
+    """`dask worker --preload tsrnn.cluster` retunes malloc: the warning that recommends it
+    stays silent (their nannies still set MALLOC_TRIM_THRESHOLD_)."""
+    import warnings
+
+    from distributed import Client
+
+    from tsrnn._dask.connect import connect
+
+    cluster = dask_processes(2, preload=True)
+    with contextlib.ExitStack() as stack, warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        connection = connect(cluster.address, n_workers=None, stack=stack)
+        connection.client.wait_for_workers(2, timeout=60)
+        facts = connection.client.run(worker_facts)
+        assert all(f["malloc_trim"] is not None and f["malloc_tuned"] for f in facts.values())
+    plain = dask_processes(1, preload=False)
+    with Client(plain.address, timeout="30s") as c, pytest.warns(RuntimeWarning, match="preload"):
+        c.wait_for_workers(1, timeout=60)
+        warn_malloc_trap(c.run(worker_facts))
+
+
+@pytest.mark.timeout(400)
+def test_a_worker_killed_whole_costs_only_its_networks(dask_processes):
+    """Fault (a) of the data-path issue: `dask scheduler` + 2 `dask worker` processes, one
+    worker's process group (nanny and worker) SIGKILLed during a forecaster's fit: the fit
+    ends as the other worker trains what the dead one held, its data having lineage."""
+    cluster = dask_processes(2, preload=True)
+    y = _panel(30)
+    params = dict(lookback=6, horizon=3, hidden_size=16, steps=400, random_state=0, device="cpu")
+    with train_on_dask(cluster.address, timeout=30) as client:
+        client.wait_for_workers(2, timeout=60)
+        started = threading.Event()
+
+        def kill_when_training() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if any(
+                    "tsrnn-net" in str(k) for keys in client.processing().values() for k in keys
+                ):
+                    time.sleep(1.0)
+                    cluster.kill_group(0)
+                    started.set()
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_when_training, daemon=True)
+        killer.start()
+        model = RNNForecaster(**params).fit(y)
+        killer.join(timeout=10)
+    assert started.is_set()  # the kill happened during the fit
+    assert len(model.models_) == 4 and np.isfinite(model.predict().to_numpy()).all()

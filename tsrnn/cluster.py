@@ -47,6 +47,7 @@ __all__ = [
     "fix_malloc_trim",
     "gpu_worker_commands",
     "local_cluster",
+    "malloc_tuned",
     "tune_worker_malloc",
     "visible_gpus",
 ]
@@ -57,6 +58,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD = 32 * 2**20
 _TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
 _NO_PROFILER = {"worker": {"profile": {"enabled": False}}}
+_TUNED = False  # set once fix_malloc_trim has retuned malloc in this process
 
 
 @contextlib.contextmanager
@@ -232,9 +234,18 @@ def fix_malloc_trim(force: bool = False) -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return bool(
+    global _TUNED
+    tuned = bool(
         mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     )
+    _TUNED = _TUNED or tuned
+    return tuned
+
+
+def malloc_tuned() -> bool:
+    """Whether :func:`fix_malloc_trim` retuned malloc in this process (e.g. at the start of a
+    worker, by ``--preload tsrnn.cluster``): the variable may still be set, its effect is not."""
+    return _TUNED
 
 
 def tune_worker_malloc(client: Client) -> dict[str, bool]:

@@ -171,8 +171,13 @@ def fetch(client: Client, futures: list[Future]) -> list[Any]:
 
 
 def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:
-    """Warn when workers run with distributed's ``MALLOC_TRIM_THRESHOLD_`` (slow training)."""
-    trapped = [address for address, f in facts.items() if f["malloc_trim"] is not None]
+    """Warn when workers run with distributed's ``MALLOC_TRIM_THRESHOLD_`` (slow training) and
+    nothing retuned malloc in them (``--preload tsrnn.cluster`` or the worker plugin do)."""
+    trapped = [
+        address
+        for address, f in facts.items()
+        if f["malloc_trim"] is not None and not f.get("malloc_tuned", False)
+    ]
     if trapped:
         warnings.warn(
             f"{len(trapped)} of {len(facts)} Dask workers run with MALLOC_TRIM_THRESHOLD_="

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..cluster import fix_malloc_trim
+from ..cluster import fix_malloc_trim, malloc_tuned
 
 __all__ = ["prepare_worker_thread", "warm_worker", "worker_address", "worker_facts"]
 
@@ -20,8 +20,9 @@ def worker_facts() -> dict[str, Any]:
     Returns
     -------
     dict
-        ``pid``, ``cuda`` (whether torch sees a GPU) and ``malloc_trim`` (the value of
-        ``MALLOC_TRIM_THRESHOLD_``, or None).
+        ``pid``, ``cuda`` (whether torch sees a GPU), ``malloc_trim`` (the value of
+        ``MALLOC_TRIM_THRESHOLD_``, or None) and ``malloc_tuned`` (whether malloc was retuned
+        in the worker, e.g. by ``--preload tsrnn.cluster``, which undoes the variable).
     """
     import torch
 
@@ -29,6 +30,7 @@ def worker_facts() -> dict[str, Any]:
         "pid": os.getpid(),
         "cuda": bool(torch.cuda.is_available()),
         "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        "malloc_tuned": malloc_tuned(),
     }
 
 
