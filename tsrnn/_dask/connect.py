@@ -138,7 +138,10 @@ def hold(client: Client, data: Any, *, everywhere: bool = False) -> Future:
     future = client.submit(_same, data, pure=False)
     if everywhere:
         distributed.wait(future)
-        client.replicate([future])
+        # Copies are a speed-up only (tasks start where their data is): a worker lost while
+        # they are made leaves the future, which Dask rebuilds where it is needed.
+        with contextlib.suppress(Exception):
+            client.replicate([future])
     return future
 
 
