@@ -173,14 +173,19 @@ class Cluster:
             )
             for i in range(2)
         ]
+        self.pids = self.worker_pids()
+
+    def worker_pids(self) -> list[int]:
+        """PIDs of the worker processes now, as the workers report them (a worker a nanny
+        restarts has a new one)."""
         from distributed import Client
 
         with Client(self.address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
-            self.pids = sorted(client.run(os.getpid).values())
+            return sorted(client.run(os.getpid).values())
 
-    def worker_pids(self) -> list[int]:
-        """PIDs of the worker processes now (a nanny's child is its worker)."""
+    def process_pids(self) -> list[int]:
+        """PIDs of the processes under the nannies (the workers), for their memory."""
         pids = []
         for nanny in self.workers:
             with contextlib.suppress(psutil.NoSuchProcess):
@@ -243,7 +248,7 @@ def run_cli(args: list[str], watch=None) -> tuple[float, str, int, dict[int, int
 
 def stages(stderr: str) -> dict[str, float]:
     line = next((ln for ln in stderr.splitlines() if ln.startswith("Stages: ")), "")
-    return {name: float(s) for name, s in re.findall(r"([a-z ]+?) ([\d.]+) s", line[8:])}
+    return {name: float(s) for name, s in re.findall(r"([a-z][a-z ]*?) ([\d.]+) s", line[8:])}
 
 
 # ---------------------------------------------------------------------- main
@@ -281,7 +286,7 @@ def main() -> int:
                     "--output",
                     str(out) + "/",
                 ],
-                watch=cluster.worker_pids,
+                watch=cluster.process_pids,
             )
             restarted = cluster.worker_pids() != cluster.pids
         finally:

@@ -17,7 +17,7 @@ absolute weekly change) of every seed and way, the speed-up of 2 workers over th
 (median seconds), and the seed-to-seed spread (standard deviation) of the process' MASE.
 
 With ``--cli``, the installed ``tsrnn forecast FILE --id-col id --horizon 8`` (defaults: eight
-networks with intervals) on a Parquet file of ``--cli-series`` series is timed without and
+networks with intervals) on a CSV file of ``--cli-series`` series is timed without and
 with ``--workers 2``, alternately, ``--cli-repeats`` times each.
 
 Two models: ``large`` (``hidden_size=128, batch_size=512``), where data-parallel training is the
@@ -150,10 +150,12 @@ def cli(n_series: int, repeats: int) -> bool:
 
     folder = Path(tempfile.mkdtemp(prefix="tsrnn-distributed-"))
     table = make_long(n_series)
-    import pyarrow.parquet as pq
+    import pyarrow.csv as pacsv
 
-    path = folder / f"many_{n_series}.parquet"
-    pq.write_table(table, path)
+    # CSV: read by the CLI process, the networks trained side by side on the workers (a Parquet
+    # file with --workers is read by the workers as a dataset: benchmarks/distributed_data.py).
+    path = folder / f"many_{n_series}.csv"
+    pacsv.write_csv(table, path)
     tsrnn = shutil.which("tsrnn", path=str(Path(sys.executable).parent)) or "tsrnn"
     base = [tsrnn, "forecast", str(path), "--id-col", "id", "--horizon", str(HORIZON), "-q"]
     seconds: dict[str, list[float]] = {"without": [], "--workers 2": []}

@@ -330,3 +330,17 @@ def test_a_worker_killed_whole_costs_only_its_networks(dask_processes):
         killer.join(timeout=10)
     assert started.is_set()  # the kill happened during the fit
     assert len(model.models_) == 4 and np.isfinite(model.predict().to_numpy()).all()
+
+
+@pytest.mark.timeout(300)
+def test_the_preload_stops_the_workers_statistical_profiler(dask_processes):
+    from distributed import Client
+
+    def profiling(dask_worker) -> bool:
+        return "profile" in dask_worker.periodic_callbacks
+
+    with_preload, without = dask_processes(1, preload=True), dask_processes(1, preload=False)
+    for cluster, expected in ((with_preload, False), (without, True)):
+        with Client(cluster.address, timeout="30s") as c:
+            c.wait_for_workers(1, timeout=60)
+            assert list(c.run(profiling).values()) == [expected]
