@@ -1,9 +1,10 @@
 """Tests of the forecaster's window encoding: scaling, seasonal phases, padded windows."""
 
 import numpy as np
+import pytest
 import torch
 
-from tsrnn._forecast.encoding import Panel, encode, fit_scaling, is_seasonal
+from tsrnn._forecast.encoding import Panel, encode, fit_scaling, is_seasonal, seasonal_indices
 
 
 def seasonal_series(n, seed=0, level=100.0):
@@ -92,3 +93,31 @@ def test_scale_channel_continues_over_the_exogenous_future_steps():
     assert inputs[0, :, 3].tolist() == [0, 0, 0, 0, 1, 1]
     assert inputs[0, :, 4].tolist() == [5, 5, 5, 5, 7, 7]
     assert inputs[0, 4:, :2].abs().sum() == 0  # no value, not observed, ahead
+
+
+@pytest.mark.parametrize("m", [4, 7, 12, 52])
+def test_fit_scaling_finds_the_seasons_one_series_at_a_time_would(m):
+    """The blocked (FFT, cumulative sums) test and indices equal is_seasonal and
+    seasonal_indices applied to each series on its own."""
+    rng = np.random.default_rng(m)
+    values = []
+    for k in range(400):
+        n = int(rng.integers(2, 8 * m))
+        t = np.arange(n)
+        amplitude = rng.choice([0.0, 0.05, 0.3])
+        values.append(np.exp(rng.normal(3, 1) + amplitude * np.sin(2 * np.pi * t / m + k)
+                             + rng.normal(0, 0.05, n)))  # fmt: skip
+    scaling = fit_scaling(values, "auto", m, True)
+    spreads = []
+    for k, v in enumerate(values):
+        z = np.log(v)
+        if is_seasonal(z, m):
+            index = seasonal_indices(z, m)
+            np.testing.assert_allclose(scaling.season[k], index[(len(v) + np.arange(m)) % m],
+                                       atol=1e-12)  # fmt: skip
+            z = z - index[np.arange(len(v)) % m]
+        else:
+            assert not scaling.season[k].any()
+        spreads.append(np.mean(np.abs(np.diff(z))) if len(z) > 1 else 0.0)
+    floor = max(0.1 * np.median(spreads), 1e-6)
+    np.testing.assert_allclose(scaling.spread, np.maximum(spreads, floor), atol=1e-12)

@@ -19,6 +19,7 @@ With exogenous columns, the window runs ``out`` steps past the origin: channel 0
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,8 @@ NORMALIZE = ("last", "window", "none")
 #: Smallest window scale of ``normalize="window"`` (encoded units: a 0.1% change for a log-scaled
 #: series). A flat window is read at this scale: its forecast stays flat.
 MIN_SCALE = 1e-3
+# Series deseasonalised at once by fit_scaling (a block of them is one padded matrix).
+_BLOCK = 2048
 
 
 def is_seasonal(z: np.ndarray, m: int) -> bool:
@@ -187,34 +190,102 @@ def fit_scaling(
     """
     n_series = len(values)
     m = max(int(season_length), 1)
-    log = np.zeros(n_series, dtype=bool)
+    lengths = np.array([len(v) for v in values], dtype=np.int64)
+    flat = np.concatenate(values).astype(np.float64, copy=False) if n_series else np.empty(0)
+    starts = np.cumsum(lengths) - lengths
+    owner = np.repeat(np.arange(n_series), lengths)
+    is_positive = np.minimum.reduceat(flat, starts) > 0 if n_series else np.zeros(0, bool)
+    if kind == "log" and not is_positive.all():
+        raise DataError(
+            f"scaler='log' needs positive values, but series {int(np.argmin(is_positive))} has a "
+            "value <= 0: use scaler='auto' or 'standard'."
+        )
+    log = np.ones(n_series, dtype=bool) if kind == "log" else np.zeros(n_series, dtype=bool)
+    if kind == "auto":
+        log = is_positive if positive is None else np.asarray(positive, dtype=bool).copy()
     loc, scale = np.zeros(n_series), np.ones(n_series)
+    if kind in ("auto", "standard"):
+        loc = np.add.reduceat(flat, starts) / lengths if n_series else loc
+        deviation = (flat - loc[owner]) ** 2
+        scale = np.sqrt(np.add.reduceat(deviation, starts) / lengths) if n_series else scale
+    elif kind == "minmax":
+        loc = np.minimum.reduceat(flat, starts)
+        scale = np.maximum.reduceat(flat, starts) - loc
+    loc, scale = np.where(log, 0.0, loc), np.where(log | (scale <= 0), 1.0, scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(log[owner], np.log(np.where(log[owner], flat, 1.0)),
+                     (flat - loc[owner]) / scale[owner])  # fmt: skip
     season = np.zeros((n_series, m))
-    spread = np.ones(n_series)
-    for k, v in enumerate(values):
-        is_positive = bool(np.all(v > 0))
-        if kind == "log" and not is_positive:
-            raise DataError(
-                f"scaler='log' needs positive values, but series {k} has a value <= 0: use "
-                "scaler='auto' or 'standard'."
-            )
-        if kind == "log" or (kind == "auto" and (is_positive if positive is None else positive[k])):
-            log[k] = True
-            z = np.log(v)
-        else:
-            if kind in ("auto", "standard"):
-                loc[k], scale[k] = v.mean(), v.std()
-            elif kind == "minmax":
-                loc[k], scale[k] = v.min(), v.max() - v.min()
-            scale[k] = scale[k] if scale[k] > 0 else 1.0
-            z = (v - loc[k]) / scale[k]
-        if deseasonalize and is_seasonal(z, m):
-            index = seasonal_indices(z, m)
-            season[k] = index[(len(v) + np.arange(m)) % m]  # phases from the step after the end
-            z = z - index[np.arange(len(v)) % m]
-        spread[k] = np.mean(np.abs(np.diff(z))) if len(z) > 1 else 0.0
-    floor = max(0.1 * float(np.median(spread)), 1e-6)
+    if deseasonalize and m > 1:
+        _deseasonalize(z, lengths, starts, m, season)
+    steps = np.abs(np.diff(z, prepend=z[:1]))
+    steps[starts] = 0.0  # no step between two series
+    spread = np.zeros(n_series)
+    if n_series:
+        spread = np.where(
+            lengths > 1, np.add.reduceat(steps, starts) / np.maximum(lengths - 1, 1), 0.0
+        )
+    floor = max(0.1 * float(np.median(spread)), 1e-6) if n_series else 1e-6
     return SeriesScaling(log, loc, scale, season, np.maximum(spread, floor))
+
+
+def _deseasonalize(
+    z: np.ndarray, lengths: np.ndarray, starts: np.ndarray, m: int, season: np.ndarray
+) -> None:
+    """Test every series for a season and take its indices out, in place, by blocks of series.
+
+    What :func:`is_seasonal` and :func:`seasonal_indices` do for one series, for thousands at
+    once: each block is a matrix of its series, left-aligned and zero-padded; the
+    autocorrelations come from one FFT per block, the centred moving average from cumulative
+    sums. ``season[k]`` receives series ``k``'s indices by phase from the step after its end.
+    """
+    candidates = np.flatnonzero(lengths >= 3 * m)
+    candidates = candidates[np.argsort(lengths[candidates], kind="stable")]
+    width = m + 1 if m % 2 == 0 else m  # taps of the centred moving average
+    offset = (width - 1) // 2
+    for block in np.array_split(candidates, max(1, math.ceil(len(candidates) / _BLOCK))):
+        if not len(block):
+            continue
+        n = lengths[block]
+        T = int(n.max())
+        cols = np.arange(T)
+        inside = cols[None, :] < n[:, None]
+        Z = np.zeros((len(block), T))
+        Z[inside] = z[(starts[block][:, None] + cols[None, :])[inside]]
+        mean = Z.sum(axis=1) / n
+        Zc = np.where(inside, Z - mean[:, None], 0.0)
+        size = 1 << int(2 * T - 1).bit_length()
+        power = np.abs(np.fft.rfft(Zc, size, axis=1)) ** 2
+        acf = np.fft.irfft(power, size, axis=1)[:, : m + 1]  # acf[:, k] = sum zc[t] zc[t + k]
+        den = acf[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = acf[:, 1:] / den[:, None]
+        limit = 1.645 * np.sqrt((1 + 2 * np.sum(r[:, :-1] ** 2, axis=1)) / n)
+        seasonal = (den > 0) & (np.abs(r[:, -1]) > limit)
+        if not seasonal.any():
+            continue
+        block, n, Z = block[seasonal], n[seasonal], Z[seasonal]
+        S = np.concatenate([np.zeros((len(block), 1)), np.cumsum(Z, axis=1)], axis=1)
+        span = T - width + 1
+        trend = S[:, width : width + span] - S[:, :span]
+        if m % 2 == 0:
+            trend -= 0.5 * (Z[:, :span] + Z[:, width - 1 : width - 1 + span])
+        trend /= m
+        valid = np.arange(span)[None, :] <= (n - width)[:, None]
+        detrended = np.where(valid, Z[:, offset : offset + span] - trend, 0.0)
+        folded = math.ceil((offset + span) / m) * m  # columns folded by phase (position % m)
+        sums = np.zeros((len(block), folded))
+        sums[:, offset : offset + span] = detrended
+        counts = np.zeros((len(block), folded))
+        counts[:, offset : offset + span] = valid
+        sums = sums.reshape(len(block), -1, m).sum(axis=1)
+        counts = counts.reshape(len(block), -1, m).sum(axis=1)
+        index = sums / np.maximum(counts, 1)
+        index -= index.mean(axis=1, keepdims=True)
+        season[block] = index[np.arange(len(block))[:, None], (n[:, None] + np.arange(m)) % m]
+        rows = np.repeat(np.arange(len(block)), n)
+        at = np.concatenate([np.arange(k) for k in n])
+        z[np.repeat(starts[block], n) + at] -= index[rows, at % m]
 
 
 def encode(

@@ -69,9 +69,21 @@ class Theta:
 def _padded(series: list) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.array([len(s) for s in series])
     values = np.zeros((len(series), int(lengths.max())))
-    for k, s in enumerate(series):
-        values[k, : len(s)] = s
+    values[np.arange(values.shape[1])[None, :] < lengths[:, None]] = np.concatenate(series)
     return values, lengths
+
+
+def _slopes(series: list, lengths: np.ndarray) -> np.ndarray:
+    """Least-squares slope per step of each series (what ``np.polyfit(t, s, 1)[0]`` gives)."""
+    flat = np.concatenate(series).astype(np.float64)
+    starts = np.cumsum(lengths) - lengths
+    owner = np.repeat(np.arange(len(series)), lengths)
+    t = np.arange(len(flat)) - starts[owner]
+    t_dev = t - (lengths[owner] - 1) / 2
+    y_dev = flat - (np.add.reduceat(flat, starts) / lengths)[owner]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.add.reduceat(t_dev * y_dev, starts) / np.add.reduceat(t_dev**2, starts)
+    return np.where(lengths > 1, slope, 0.0)
 
 
 def _smooth(values: np.ndarray, lengths: np.ndarray, alpha: np.ndarray, at=None) -> tuple:
@@ -128,7 +140,7 @@ def fit_theta(series: list) -> Theta:
     last, sse, _ = _smooth(values, lengths, grid)
     best = np.argmin(sse, axis=1)
     level = last[np.arange(len(series)), best]
-    slope = np.array([np.polyfit(np.arange(len(s)), s, 1)[0] for s in series])
+    slope = _slopes(series, lengths)
     return Theta(level, slope, _ALPHAS[best], lengths.astype(np.float64))
 
 
