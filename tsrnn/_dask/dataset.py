@@ -36,6 +36,8 @@ __all__ = ["SeriesDataset", "read_dataset"]
 
 #: Rows a bucket aims at when the data must be shuffled (a few hundred MB in a worker).
 ROWS_PER_BUCKET = 1_000_000
+#: Rows a worker shuffles with Dask's task shuffle (in memory); more go peer-to-peer (disk).
+_TASKS_ROWS = 10_000_000
 #: Partitions compared pairwise before the exact check of the layout.
 _SAMPLED = 8
 _SUFFIXES = (".parquet", ".pq")
@@ -175,7 +177,10 @@ def read_dataset(
     workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     if not whole:
         buckets = n_buckets or _default_buckets(rows, frame.npartitions, workers)
-        frame = frame.shuffle(on=columns.id, npartitions=int(buckets))
+        # Dask's task shuffle is the quicker below a few million rows a worker; above, its
+        # peer-to-peer shuffle, which spills to disk instead of holding every split in memory.
+        method = "tasks" if rows is not None and rows <= _TASKS_ROWS * workers else "p2p"
+        frame = frame.shuffle(on=columns.id, npartitions=int(buckets), shuffle_method=method)
     known = dask.delayed(files) if files else None  # once in the graph, not in every task
     parts = frame.to_delayed()
     shards = client.compute(
