@@ -115,8 +115,9 @@ class RankJob:
         add(final, spec.final_seeds, len(values) / spec.n_series)
         if spec.calibration_seeds:
             held = held_out(plan, values, xs, spec.size) if values else None
-            kept = 0 if held is None else len(held.keep)
-            add(None if held is None else held.panel, spec.calibration_seeds, kept / spec.n_kept)
+            kept, panel = (0, None) if held is None else (len(held.keep), held.panel)
+            del held  # its encoded series (float64) are not needed to train: free them
+            add(panel, spec.calibration_seeds, kept / spec.n_kept)
         fit_steps(models, samples, n_steps=steps, n_channels=channels, n_outputs=plan.out,
                   steps=plan.steps, weights=weights, sync=sync, quiet=True)  # fmt: skip
         k = len(spec.final_seeds)
