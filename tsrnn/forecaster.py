@@ -34,13 +34,20 @@ from ._data.calendar import future_stamps, season_length_for, steps_between
 from ._data.checks import check_series
 from ._data.groups import split_series
 from ._forecast.calibration import MIN_OBSERVATIONS, Calibration, calibrate, hold_out
-from ._forecast.conformal import extend_quantiles
 from ._forecast.covariates import Covariates, fit_columns
 from ._forecast.encoding import NORMALIZE, SCALERS, Panel
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.jobs import prepare
 from ._forecast.plan import FORWARDED, Plan, plan_for
-from ._forecast.predict import Fitted, Forecast, forecast_frame, forecast_histories
+from ._forecast.predict import (
+    Fitted,
+    Forecast,
+    decoded,
+    forecast_frame,
+    forecast_histories,
+    newer_history,
+    probabilities,
+)
 from ._forecast.state import fitted_attributes, forecaster_state
 from ._forecast.theta import Theta, fit_theta
 from ._train.jobs import fit_jobs
@@ -173,9 +180,15 @@ clip_grad_norm, device, verbose
         Last scaled rows of ``X`` of each series.
     last_index_ : list
         Last timestamp (or integer) of each series.
+    calibration_ : Ratios or None
+        The pooled signed calibration ratios (``tsrnn._forecast.conformal``): the bounds of
+        any level or quantile asked of ``predict`` (None without interval).
+    calibration_scores_ : ndarray of shape (n_calibration_, horizon_) or None
+        Signed errors of the calibration windows in units of each series' spread (None
+        without interval, or for a fit on a Dask dataset, whose scores stay on the workers).
     quantiles_ : ndarray of shape (horizon_,)
-        Conformal half-width per step ahead, in units of each series' ``spread`` (NaN
-        without interval).
+        Half-width per step of the ``interval`` bounds, in units of each series' ``spread``
+        (NaN without interval).
     coverage_calibration_ : float
         The quantile level used for the pooled calibration ratios.
     n_calibration_ : int
@@ -344,9 +357,7 @@ clip_grad_norm, device, verbose
                 plan, values, xs, held_out, models[: -len(jobs)],
                 combine=self.combine, interval=self.interval,
             )  # fmt: skip
-        self.quantiles_, self.coverage_calibration_ = found.quantiles, found.coverage
-        self.n_calibration_, self.calibration_errors_ = found.n, found.errors
-        self.combine_ = found.combine
+        self._set_calibration(found)
         self.theta_ = None
         if self.combine_ == "theta":
             self.theta_ = fit_theta(levels(encoded, self.scaling_.log))
@@ -367,6 +378,9 @@ clip_grad_norm, device, verbose
         X_future: pd.DataFrame | None = None,
         y: pd.Series | pd.DataFrame | None = None,
         X: pd.DataFrame | None = None,
+        *,
+        level: list[float] | None = None,
+        quantiles: list[float] | None = None,
     ) -> pd.DataFrame:
         """Forecast the next ``horizon`` steps of each series, with prediction intervals.
 
@@ -382,18 +396,27 @@ clip_grad_norm, device, verbose
             ids and frequency; no refit). At least 2 steps per series.
         X : DataFrame or None, default=None
             Exogenous values on the index of ``y``; required with ``y`` when ``fit`` had ``X``.
+        level : list of float or None, default=None
+            Central intervals to add, in percent: ``[80, 95]`` adds ``lo-80``, ``hi-80``,
+            ``lo-95``, ``hi-95`` (Nixtla's names), read from the calibration without a refit.
+        quantiles : list of float or None, default=None
+            Quantiles to add, in (0, 1): ``[0.1, 0.5, 0.9]`` adds ``q-0.1``, ``q-0.5``,
+            ``q-0.9``. ``q-0.1`` equals ``lo-80``; quantiles never cross.
 
         Returns
         -------
-        DataFrame of shape (horizon, 3) or (n_series * horizon, 3)
-            Columns ``forecast``, ``lower``, ``upper``, indexed by the future timestamps (the
+        DataFrame of shape (horizon, n_columns) or (n_series * horizon, n_columns)
+            Columns ``forecast`` (the mean), ``lower``, ``upper`` (the ``interval`` bounds),
+            then those of ``level`` and ``quantiles``, indexed by the future timestamps (the
             series' frequency continued), or by a ``MultiIndex`` (id, timestamp) for many
-            series.
+            series. Bounds of a log-scaled series are multiplicative (above 0); a series that
+            was never negative gets no negative value.
         """
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
+        wanted = probabilities(self.interval, level, quantiles)
         if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
-            return self._predict_histories(horizon, X_future, y, X)
+            return self._predict_histories(horizon, X_future, y, X, wanted)
         history = self._history(y, X)
         rows = history.rows
         keys = [self.series_ids_[r] for r in rows]
@@ -406,14 +429,8 @@ clip_grad_norm, device, verbose
             future_X, horizon=horizon, out=plan.out, normalize=self.normalize,
         )  # fmt: skip
         mean = with_theta(mean, history.theta, self.scaling_.log[rows])
-        half = (
-            extend_quantiles(self.quantiles_, horizon)[None] * self.scaling_.spread[rows][:, None]
-        )
-        decode, shifts = self.scaling_.decode, history.shifts
-        result = Forecast(
-            decode(mean, rows, shifts), decode(mean - half, rows, shifts),
-            decode(mean + half, rows, shifts), future_stamps(history.last, self.freq_, horizon),
-        )  # fmt: skip
+        columns = decoded(self._fitted(), mean, self.scaling_, rows, history.shifts, wanted)
+        result = Forecast(columns, future_stamps(history.last, self.freq_, horizon))
         return forecast_frame(
             keys if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
         )
@@ -486,6 +503,13 @@ clip_grad_norm, device, verbose
             params={name: getattr(self, name) for name in FORWARDED},
         )
 
+    def _set_calibration(self, found: Calibration) -> None:
+        """What the calibration gave, as fitted attributes."""
+        self.calibration_, self.calibration_scores_ = found.ratios, found.scores
+        self.quantiles_, self.coverage_calibration_ = found.quantiles, found.coverage
+        self.n_calibration_, self.calibration_errors_ = found.n, found.errors
+        self.combine_ = found.combine
+
     def _covariates(self) -> Covariates:
         return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_)
 
@@ -500,7 +524,9 @@ clip_grad_norm, device, verbose
                 self.history_y_, self.history_observed_, self.history_X_ if n_feat else None,
                 rows, list(self.last_index_), np.zeros(len(rows), dtype=np.int64), self.theta_,
             )  # fmt: skip
-        ids, values, xs, last = self._newer(y, X)
+        ids, values, xs, last = newer_history(
+            y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
+        )
         known = pd.Index(pd.Series(self.series_ids_, dtype=object))
         rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
         if (rows < 0).any():
@@ -519,37 +545,7 @@ clip_grad_norm, device, verbose
             theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
         return _History(past, observed, past_X, rows, last, shifts, theta)
 
-    def _newer(self, y, X) -> tuple[list, list, list | None, list]:
-        """``y`` (and ``X``) checked against the fit, split by series (see ``split_series``)."""
-        n_feat = len(self.feature_names_in_)
-        if n_feat and X is None:
-            raise DataError(
-                f"The model was fitted with X ({n_feat} columns): pass X aligned with y too."
-            )
-        if not n_feat and X is not None:
-            raise DataError("The model was fitted without X: call predict without X.")
-        y, X = check_series(y, X)
-        if y.attrs["freq"] != self.freq_:
-            raise DataError(
-                f"y has frequency {y.attrs['freq']!r} but the model was fitted on "
-                f"{self.freq_!r}: pass history at the same frequency."
-            )
-        if isinstance(y.index, pd.MultiIndex) != self.multi_:
-            kind = "many series (id, timestamp)" if self.multi_ else "one series"
-            raise DataError(f"The model was fitted on {kind}: pass y in the same layout.")
-        if X is not None:
-            self._covariates().check_columns(X, "X")
-        ids, values, xs, last = split_series(y, X)
-        for key, v in zip(ids, values, strict=True):
-            if len(v) < MIN_OBSERVATIONS:
-                who = "y" if key is None else f"series {key!r}"
-                raise DataError(
-                    f"The history of {who} has {len(v)} time step; pass at least "
-                    f"{MIN_OBSERVATIONS}."
-                )
-        return ids, values, xs, last
-
-    def _predict_histories(self, horizon: int, X_future, y, X) -> pd.DataFrame:
+    def _predict_histories(self, horizon: int, X_future, y, X, wanted) -> pd.DataFrame:
         """Forecast ``y``'s series from their own history (:mod:`tsrnn._forecast.predict`)."""
         if y is None:
             raise DataError(
@@ -557,9 +553,11 @@ clip_grad_norm, device, verbose
                 "series: pass their history (predict(y=...), or --data in the CLI), or "
                 "forecast the dataset with tsrnn.parallel.forecast_dataset."
             )
-        ids, values, xs, last = self._newer(y, X)
+        ids, values, xs, last = newer_history(
+            y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
+        )
         future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_)
-        result = forecast_histories(self._fitted(), values, xs, last, future_X, horizon)
+        result = forecast_histories(self._fitted(), values, xs, last, future_X, horizon, wanted)
         return forecast_frame(
             ids if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
         )
@@ -567,8 +565,8 @@ clip_grad_norm, device, verbose
     def _fitted(self) -> Fitted:
         """What every series' forecast needs from this fit (:mod:`tsrnn._forecast.predict`)."""
         return Fitted(
-            self._plan(), self.models_, self.quantiles_, self.combine_, self.freq_,
-            self._covariates(),
+            self._plan(), self.models_, getattr(self, "calibration_", None), self.quantiles_,
+            self.interval, self.combine_, self.freq_, self._covariates(),
         )  # fmt: skip
 
 

@@ -35,10 +35,11 @@ from .shards import Columns, Shard
 __all__ = [
     "RankJob",
     "RankSpec",
+    "all_ratios",
     "count_kept",
     "forecast_shard",
     "ratio_counts",
-    "ratios_in",
+    "ratio_edges",
     "score_shard",
     "score_sums",
 ]
@@ -146,11 +147,12 @@ def score_shard(shard: Shard, fitted: Fitted, size: int, combine: str) -> Scores
 
 
 def score_sums(scores: Scores | None, horizon: int) -> dict[str, np.ndarray | int | None]:
-    """Per-step sums of a bucket's scores: ``n`` windows, ``alone`` and ``theta`` (horizon,)."""
+    """Per-step sums of a bucket's absolute scores: ``n`` windows, ``alone`` and ``theta``
+    (horizon,)."""
     if scores is None:
         return {"n": 0, "alone": np.zeros(horizon), "theta": None}
-    theta = None if scores.theta is None else scores.theta.sum(axis=0)
-    return {"n": len(scores.alone), "alone": scores.alone.sum(axis=0), "theta": theta}
+    theta = None if scores.theta is None else np.abs(scores.theta).sum(axis=0)
+    return {"n": len(scores.alone), "alone": np.abs(scores.alone).sum(axis=0), "theta": theta}
 
 
 def _ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
@@ -160,48 +162,55 @@ def _ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
     return (kept / scale).ravel()
 
 
-def ratio_counts(
-    scores: Scores | None, which: str, scale: np.ndarray, edges: np.ndarray
-) -> np.ndarray:
-    """How many of a bucket's ratios (scores over the step scale) fall below each edge.
+def ratio_edges(grid: int) -> np.ndarray:
+    """Signed bounds from -1e6 to 1e6, ``grid`` either side of 0, evenly spaced in log."""
+    side = np.geomspace(1e-6, 1e6, grid)
+    return np.concatenate([-side[::-1], [0.0], side])
+
+
+def ratio_counts(scores: Scores | None, which: str, scale: np.ndarray, grid: int) -> np.ndarray:
+    """How many of a bucket's signed ratios (scores over the step scale) are at or below each
+    of :func:`ratio_edges` ``(grid)``.
 
     Returns
     -------
-    ndarray of shape (len(edges),), int64
-        Count of ratios ``<= edges[i]``.
+    ndarray of shape (2 * grid + 1,), int64
     """
     ratios = np.sort(_ratios(scores, which, scale))
-    return np.searchsorted(ratios, edges, side="right").astype(np.int64)
+    return np.searchsorted(ratios, ratio_edges(grid), side="right").astype(np.int64)
 
 
-def ratios_in(scores: Scores | None, which: str, scale: np.ndarray, low: float, high: float):
-    """A bucket's ratios in ``(low, high]``, sorted (few, by the caller's choice of bounds)."""
-    ratios = _ratios(scores, which, scale)
-    return np.sort(ratios[(ratios > low) & (ratios <= high)])
+def all_ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
+    """A bucket's ratios (few: the caller asks when there are few in all)."""
+    return _ratios(scores, which, scale)
 
 
 def forecast_shard(
-    shard: Shard, fitted: Fitted, horizon: int, columns: Columns, meta: pd.DataFrame
+    shard: Shard,
+    fitted: Fitted,
+    horizon: int,
+    columns: Columns,
+    meta: pd.DataFrame,
+    wanted: list[tuple[str, float]],
 ) -> pd.DataFrame:
     """The forecasts of a bucket's series: ``horizon`` rows per series.
 
     Returns
     -------
     DataFrame
-        Columns ``columns.id``, ``columns.time``, ``forecast``, ``lower``, ``upper``, with the
-        dtypes of ``meta``.
+        Columns ``columns.id``, ``columns.time``, ``forecast``, ``lower``, ``upper`` and those
+        of ``wanted`` (:func:`tsrnn._forecast.predict.probabilities`), with the dtypes of
+        ``meta``.
     """
     if not shard.n_series:
         return meta.iloc[:0].copy()
     values, xs = shard.split()
-    result = forecast_histories(fitted, values, xs, shard.last, None, horizon)
+    result = forecast_histories(fitted, values, xs, shard.last, None, horizon, wanted)
     frame = pd.DataFrame(
         {
             columns.id: np.repeat(shard.ids, horizon),
             columns.time: result.stamps.ravel(),
-            "forecast": result.forecast.ravel(),
-            "lower": result.lower.ravel(),
-            "upper": result.upper.ravel(),
+            **{name: values.ravel() for name, values in result.columns.items()},
         }
     )
     return frame.astype(meta.dtypes.to_dict())

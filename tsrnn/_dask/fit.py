@@ -10,9 +10,9 @@ the same sizes a fit in one process resolves), then:
    weighted by its share of the series, with one all-reduce of all gradients a step. Rank 0
    sends back the networks. A cluster-wide lock makes two such fits take turns.
 2. **calibration**: each bucket scores its own held-out windows with the calibration networks
-   and keeps the scores; the client receives per-step sums (to choose the combination with
-   Theta and the step scale) and finds the conformal quantile of the pooled ratios exactly,
-   by counting ratios below candidate bounds bucket by bucket until a few remain.
+   and keeps the (signed) scores; the client receives per-step sums (to choose the combination
+   with Theta and the step scale) and the pooled ratios: all of them when they are few, else
+   order statistics read off counts of ratios below a fine grid of bounds, bucket by bucket.
 
 The result is an :class:`~tsrnn.RNNForecaster` that keeps no series: networks, quantiles and
 sizes, no row and no per-series state (``series_ids_`` is None).
@@ -29,7 +29,7 @@ from distributed import Client, Future
 from sklearn.utils import check_random_state
 
 from .._forecast.calibration import Calibration, choose, no_window_error, windows_per_series
-from .._forecast.conformal import conformal_level, order_statistic, step_scale
+from .._forecast.conformal import RANKS_KEPT, Ratios, sorted_ratios, step_scale
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import network_seeds
 from .._forecast.plan import plan_for
@@ -37,7 +37,16 @@ from .._forecast.predict import Fitted
 from .._train.progress import Progress
 from ..errors import ClusterError, ParameterError
 from ..forecaster import RNNForecaster
-from .buckets import RankJob, RankSpec, count_kept, ratio_counts, ratios_in, score_shard, score_sums
+from .buckets import (
+    RankJob,
+    RankSpec,
+    all_ratios,
+    count_kept,
+    ratio_counts,
+    ratio_edges,
+    score_shard,
+    score_sums,
+)
 from .connect import fetch, hold
 from .dataset import SeriesDataset
 from .trainer import rank_task, wait_for
@@ -46,9 +55,9 @@ from .worker import prepare_worker_thread
 __all__ = ["fit_dataset"]
 
 _LOCK = "tsrnn-data-parallel"  # one data-parallel fit at a time per cluster (as the trainer's)
-#: Ratios gathered at most to pick the quantile among: bounds are narrowed until fewer remain.
+#: Ratios gathered at most: beyond, they are counted below a grid of bounds, bucket by bucket.
 _FEW = 20_000
-_BINS = 256
+_GRID = 8192  # bounds either side of 0
 
 
 def fit_dataset(
@@ -113,8 +122,8 @@ def fit_dataset(
         trained = time.perf_counter()
         found = Calibration.none(plan.horizon, model.combine)
         if model.interval is not None:
-            fitted = Fitted(plan, calibration, np.zeros(plan.horizon), "none", dataset.freq,
-                            covariates)  # fmt: skip
+            fitted = Fitted(plan, calibration, None, np.zeros(plan.horizon), model.interval,
+                            "none", dataset.freq, covariates)  # fmt: skip
             found = _calibrate(client, dataset, fitted, spec.size, model.combine, model.interval)
         bar.advance()
     model._set_plan(plan)
@@ -124,9 +133,7 @@ def fit_dataset(
     model.name_ = dataset.columns.target
     model.feature_names_in_ = np.asarray([], dtype=object)
     model.x_loc_, model.x_scale_ = covariates.loc, covariates.scale
-    model.quantiles_, model.coverage_calibration_ = found.quantiles, found.coverage
-    model.n_calibration_, model.calibration_errors_ = found.n, found.errors
-    model.combine_ = found.combine
+    model._set_calibration(found)
     model.models_ = final
     for name in ("series_ids_", "last_index_", "scaling_", "history_y_", "history_observed_",
                  "history_X_", "theta_"):  # fmt: skip
@@ -217,7 +224,7 @@ def _calibrate(
     combine: str,
     interval: float,
 ) -> Calibration:
-    """Score the held-out windows where they live; reduce to the conformal quantiles."""
+    """Score the held-out windows where they live; reduce to the pooled ratios."""
     h = fitted.plan.horizon
     models = hold(client, fitted, everywhere=True)
     scores = client.map(score_shard, dataset.shards, fitted=models, size=size, combine=combine,
@@ -235,41 +242,30 @@ def _calibrate(
     chosen = choose(errors, combine)
     which = "theta" if chosen == "theta" and theta is not None else "alone"
     scale = step_scale((theta if which == "theta" else alone) / n)
-    total = n * h
-    level = conformal_level(total, interval)
-    ratio = _kth(client, scores, which, scale, order_statistic(total, level), total)
+    ratios = _pooled(client, scores, which, scale, n * h)
     client.cancel(scores)
-    return Calibration(ratio * scale, level, n, errors, chosen)
+    return Calibration.of(ratios, interval, n, errors, chosen)
 
 
-def _kth(
-    client: Client, scores: list[Future], which: str, scale: np.ndarray, k: int, total: int
-) -> float:
-    """The ``k``-th smallest (from 0) of every bucket's ratios (``total`` in all), without
-    gathering them: count the ratios at or below a grid of bounds in each bucket, narrow to the
-    bin that holds rank ``k``, and once few ratios remain in it, gather those and pick."""
-    lo, hi, below = -np.inf, np.inf, 0  # the answer is in (lo, hi]; `below` ratios are <= lo
-    edges = np.concatenate([[0.0], np.geomspace(1e-6, 1e6, _BINS - 1)])
+def _pooled(
+    client: Client, scores: list[Future], which: str, scale: np.ndarray, total: int
+) -> Ratios:
+    """The pooled ratios of every bucket, without gathering them when there are many.
 
-    def counted(edges: np.ndarray) -> np.ndarray:
-        parts = client.map(ratio_counts, scores, which=which, scale=scale, edges=edges,
-                           pure=False)  # fmt: skip
-        return np.sum(fetch(client, parts), axis=0)
-
-    while True:
-        counts = counted(edges)
-        i = int(np.searchsorted(counts, k + 1))  # the first bound with more than k below it
-        if i > 0:
-            lo, below = float(edges[i - 1]), int(counts[i - 1])
-        if i < len(edges):
-            hi = float(edges[i])
-        inside = (int(counts[i]) if i < len(edges) else total) - below
-        if not np.isfinite(lo):  # at or below 0, the smallest a ratio can be
-            return 0.0
-        if inside <= _FEW or not np.isfinite(hi):
-            parts = client.map(ratios_in, scores, which=which, scale=scale, low=lo, high=hi,
-                               pure=False)  # fmt: skip
-            return float(np.sort(np.concatenate(fetch(client, parts)))[k - below])
-        if np.nextafter(lo, hi) >= hi:  # no float left between: they all equal hi
-            return hi
-        edges = np.linspace(lo, hi, _BINS + 1)[1:]
+    Up to :data:`_FEW` ratios in all are gathered and sorted (exact). Beyond, each bucket
+    counts its ratios at or below a fine grid of signed bounds (steps of 0.3%, from 1e-6 to
+    1e6 either side of 0), and the order statistics kept (:data:`RANKS_KEPT` of them) are
+    read off the summed counts by linear interpolation inside their cell: within 0.3% of
+    the exact ratio.
+    """
+    if total <= _FEW:
+        parts = client.map(all_ratios, scores, which=which, scale=scale, pure=False)
+        return sorted_ratios(np.sort(np.concatenate(fetch(client, parts))), scale)
+    edges = ratio_edges(_GRID)
+    parts = client.map(ratio_counts, scores, which=which, scale=scale, grid=_GRID, pure=False)
+    counts = np.sum(fetch(client, parts), axis=0).astype(np.float64)
+    ranks = np.unique(np.round(np.linspace(1, total, min(total, RANKS_KEPT))).astype(np.int64))
+    i = np.clip(np.searchsorted(counts, ranks, side="left"), 1, len(edges) - 1)
+    below, inside = counts[i - 1], np.maximum(counts[i] - counts[i - 1], 1.0)
+    values = edges[i - 1] + (edges[i] - edges[i - 1]) * np.clip((ranks - below) / inside, 0, 1)
+    return Ratios(values, ranks, total, scale)

@@ -18,6 +18,7 @@ import dask
 import numpy as np
 import pandas as pd
 
+from .._forecast.predict import probabilities
 from ..errors import ParameterError
 from ..forecaster import RNNForecaster
 from .buckets import forecast_shard
@@ -30,7 +31,12 @@ MARKER = "_SUCCESS"
 
 
 def forecast_dataset(
-    model: RNNForecaster, dataset: SeriesDataset, horizon: int | None = None
+    model: RNNForecaster,
+    dataset: SeriesDataset,
+    horizon: int | None = None,
+    *,
+    level: list[float] | None = None,
+    quantiles: list[float] | None = None,
 ) -> Any:
     """Forecast every series of ``dataset`` from its own history, where it lives.
 
@@ -42,12 +48,15 @@ def forecast_dataset(
     dataset : SeriesDataset
     horizon : int or None, default=None
         Steps ahead; None: the model's ``horizon_``.
+    level, quantiles : list of float or None
+        More bounds, as :meth:`~tsrnn.RNNForecaster.predict` adds them (``lo-80``, ``q-0.1``).
 
     Returns
     -------
     dask.dataframe.DataFrame
         Lazy; one partition per bucket, columns id, time (named as in the dataset),
-        ``forecast``, ``lower``, ``upper``: ``horizon`` rows per series.
+        ``forecast``, ``lower``, ``upper`` (and the bounds asked for): ``horizon`` rows per
+        series.
     """
     import dask.dataframe as dd
 
@@ -66,10 +75,17 @@ def forecast_dataset(
         )
     horizon = check_positive_int(model.horizon_ if horizon is None else horizon, "horizon")
     columns = dataset.columns
-    fitted = dask.delayed(model._fitted())  # once in the graph, rebuilt if its worker dies
-    meta = _meta(dataset)
+    wanted = probabilities(model.interval, level, quantiles)
+    fitted = model._fitted()
+    if fitted.ratios is None and any(name not in ("lower", "upper") for name, _ in wanted):
+        raise ParameterError(
+            "Levels and quantiles need a model fitted with an interval (and saved by a tsrnn "
+            "that keeps its calibration ratios): fit it again with interval=0.9."
+        )
+    fitted = dask.delayed(fitted)  # once in the graph, rebuilt if its worker dies
+    meta = _meta(dataset, [name for name, _ in wanted])
     parts = [
-        dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta)
+        dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta, wanted)
         for shard in dataset.shards
     ]
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
@@ -140,7 +156,7 @@ def _is_local(fs: Any) -> bool:
     return isinstance(fs, LocalFileSystem)
 
 
-def _meta(dataset: SeriesDataset) -> pd.DataFrame:
+def _meta(dataset: SeriesDataset, bounds: list[str]) -> pd.DataFrame:
     columns = dataset.columns
     time_dtype = dataset.time_dtype
     if not (
@@ -153,7 +169,6 @@ def _meta(dataset: SeriesDataset) -> pd.DataFrame:
             columns.id: pd.Series([], dtype=dataset.id_dtype),
             columns.time: pd.Series([], dtype=time_dtype),
             "forecast": pd.Series([], dtype=np.float64),
-            "lower": pd.Series([], dtype=np.float64),
-            "upper": pd.Series([], dtype=np.float64),
+            **{name: pd.Series([], dtype=np.float64) for name in bounds},
         }
     )

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import DataError
 from ..estimator import RNNRegressor
-from .conformal import pooled_quantiles
+from .conformal import Ratios, pooled_ratios
 from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import PanelJob, encode_series, network_job, network_seeds
@@ -83,31 +83,47 @@ class Calibration:
 
     Attributes
     ----------
+    ratios : Ratios or None
+        The pooled signed ratios: the bounds of any level or quantile (None without
+        intervals).
     quantiles : ndarray of shape (horizon,)
-        Conformal half-width per step, in units of each series' spread.
+        Half-width per step of the ``interval`` bounds, in units of each series' spread (NaN
+        without intervals).
     coverage : float
-        The quantile level used.
+        The nominal coverage of ``interval``.
     n : int
         Windows calibrated on.
     errors : dict of str to float
-        Mean scaled error of the networks alone (``"none"``) and, when tried, combined with
-        Theta (``"theta"``).
+        Mean absolute scaled error of the networks alone (``"none"``) and, when tried,
+        combined with Theta (``"theta"``).
     combine : {"none", "theta"}
         The combination chosen.
+    scores : ndarray of shape (n, horizon) or None
+        The chosen forecast's signed scores, when they were gathered (in one process).
     """
 
+    ratios: Ratios | None
     quantiles: np.ndarray
     coverage: float
     n: int
     errors: dict[str, float]
     combine: str
+    scores: np.ndarray | None = None
 
     @classmethod
     def none(cls, horizon: int, combine: str) -> Calibration:
         """No calibration (``interval=None``): NaN quantiles, the networks alone unless
         ``combine="theta"``."""
         chosen = "theta" if combine == "theta" else "none"
-        return cls(np.full(horizon, np.nan), float("nan"), 0, {}, chosen)
+        return cls(None, np.full(horizon, np.nan), float("nan"), 0, {}, chosen)
+
+    @classmethod
+    def of(cls, ratios: Ratios, interval: float, n: int, errors: dict, combine: str,
+           scores: np.ndarray | None = None) -> Calibration:  # fmt: skip
+        """The calibration with ``ratios``, its ``interval`` half-widths read from them."""
+        low, high = ratios.quantile([(1 - interval) / 2, (1 + interval) / 2])
+        return cls(ratios, (high - low) / 2 * ratios.scale, float(interval), n, errors, combine,
+                   scores)  # fmt: skip
 
 
 def windows_per_series(size: int | None, n_series: int, longest: int) -> int:
@@ -251,7 +267,8 @@ class Scores:
     Attributes
     ----------
     alone : ndarray of shape (n_windows, horizon)
-        Absolute errors of the networks alone, in units of each series' spread.
+        Signed errors (actual minus forecast) of the networks alone, in units of each series'
+        spread.
     theta : ndarray of shape (n_windows, horizon) or None
         Of the combination with Theta, when tried.
     """
@@ -311,8 +328,8 @@ def calibration_scores(
     spread = scaling.spread[series.numpy()][:, None]
     complete = weights.numpy().all(axis=1)
 
-    def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), in units of spread
-        return (np.abs(actual.numpy() - pred) / spread)[complete]
+    def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), signed, units of spread
+        return ((actual.numpy() - pred) / spread)[complete]
 
     combined = None
     if theta is not None:
@@ -330,7 +347,7 @@ def choose(errors: dict[str, float], combine: str) -> str:
 
 
 def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
-    """Pick the combination on the mean scores; conformal quantiles per step of its scores.
+    """Pick the combination on the mean absolute scores; pool the chosen one's signed scores.
 
     Parameters
     ----------
@@ -345,15 +362,14 @@ def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
     """
 
     def mean(a: np.ndarray) -> float:
-        return float(a.mean()) if len(a) else np.nan
+        return float(np.abs(a).mean()) if len(a) else np.nan
 
     errors = {"none": mean(scores.alone)}
     if scores.theta is not None:
         errors["theta"] = mean(scores.theta)
     chosen = choose(errors, combine)
     kept = scores.theta if chosen == "theta" and scores.theta is not None else scores.alone
-    quantiles, coverage = pooled_quantiles(kept, interval)
-    return Calibration(quantiles, coverage, len(kept), errors, chosen)
+    return Calibration.of(pooled_ratios(kept), interval, len(kept), errors, chosen, kept)
 
 
 def calibrate(

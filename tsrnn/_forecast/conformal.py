@@ -16,6 +16,7 @@ than the nominal share even of the calibration windows.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
@@ -23,10 +24,14 @@ from sklearn.isotonic import IsotonicRegression
 from ..errors import DataError
 
 __all__ = [
+    "RANKS_KEPT",
+    "Ratios",
     "conformal_level",
     "extend_quantiles",
     "order_statistic",
     "pooled_quantiles",
+    "pooled_ratios",
+    "sorted_ratios",
     "step_scale",
 ]
 
@@ -133,3 +138,129 @@ def extend_quantiles(quantiles: np.ndarray, horizon: int) -> np.ndarray:
         return q[:horizon]
     extra = q[-1] * np.sqrt(np.arange(len(q) + 1, horizon + 1) / len(q))
     return np.concatenate([q, extra])
+
+
+#: Pooled ratios kept by a fit: all of them up to this many, else this many evenly spaced ranks.
+RANKS_KEPT = 4001
+
+
+@dataclass
+class Ratios:
+    """What any level's (or quantile's) bounds need: the pooled calibration ratios.
+
+    A calibration window's signed error at step ``j`` (actual minus forecast, in units of its
+    series' spread) divided by the step scale ``scale[j]`` is a *ratio*; the ratios of every
+    window and step are pooled and sorted. The bound of quantile ``q`` at step ``j`` is the
+    forecast plus ``ratio_q * scale[j] * spread``, where ``ratio_q`` is the conformal order
+    statistic of the pooled ratios (:meth:`quantile`): bounds below and above the forecast
+    come from their own tail, so they may be asymmetric, and quantiles never cross.
+
+    Attributes
+    ----------
+    values : ndarray of shape (K,)
+        Sorted ratios, at ``ranks``.
+    ranks : ndarray of shape (K,)
+        Their 1-based positions among all ``n`` sorted ratios: ``1..n`` when ``n`` is at most
+        :data:`RANKS_KEPT`, else that many evenly spaced ranks, ``1`` and ``n`` included.
+    n : int
+        Pooled ratios (windows times steps).
+    scale : ndarray of shape (horizon,)
+        Step scale: the isotonic fit of each step's mean absolute error.
+    symmetric : bool
+        The ratios are absolute errors (one half-width for both sides).
+    """
+
+    values: np.ndarray
+    ranks: np.ndarray
+    n: int
+    scale: np.ndarray
+    symmetric: bool = False
+
+    def quantile(self, q: np.ndarray | float) -> np.ndarray:
+        """The ratio of quantile(s) ``q``: the conformal order statistic of each tail.
+
+        Below the median, rank ``floor((n + 1) q)``; above it, ``ceil((n + 1) q)`` (at least
+        1, at most ``n``): each tail of a central interval at level ``1 - a`` then misses
+        at most ``a / 2`` of exchangeable new errors. Symmetric ratios give ``-r`` and
+        ``r`` with ``r`` at rank ``ceil((n + 1) |2q - 1|)``.
+
+        Parameters
+        ----------
+        q : float or ndarray of floats in (0, 1)
+
+        Returns
+        -------
+        ndarray
+            Ratios, non-decreasing in ``q``.
+
+        Examples
+        --------
+        >>> r = Ratios(np.arange(1.0, 10.0), np.arange(1, 10), 9, np.ones(1))
+        >>> r.quantile([0.1, 0.5, 0.9]).tolist()
+        [1.0, 5.0, 9.0]
+        """
+        q = np.asarray(q, dtype=np.float64)
+        if self.symmetric:
+            rank = np.ceil((self.n + 1) * np.abs(2 * q - 1))
+            return np.sign(q - 0.5) * self._at(rank)
+        rank = np.where(q < 0.5, np.floor((self.n + 1) * q), np.ceil((self.n + 1) * q))
+        return self._at(rank)
+
+    def _at(self, rank: np.ndarray) -> np.ndarray:
+        rank = np.clip(rank, 1, self.n)
+        return np.interp(rank, self.ranks, self.values)
+
+    def steps(self, horizon: int) -> np.ndarray:
+        """The step scale over ``horizon`` steps (widened like a random walk past those
+        calibrated: :func:`extend_quantiles`)."""
+        return extend_quantiles(self.scale, horizon)
+
+
+def pooled_ratios(scores: np.ndarray, symmetric: bool = False) -> Ratios:
+    """Pool signed calibration scores (n_windows, horizon) into :class:`Ratios`.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_windows, horizon)
+        Signed errors (actual minus forecast) in units of each series' spread.
+    symmetric : bool, default=False
+        Pool the absolute errors instead (one half-width for both sides).
+
+    Returns
+    -------
+    Ratios
+
+    Raises
+    ------
+    DataError
+        If there is no calibration window.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> scores = rng.normal(0.3, 1.0, size=(500, 4)) * [1.0, 1.5, 2.0, 2.5]
+    >>> ratios = pooled_ratios(scores)
+    >>> low, high = ratios.quantile([0.05, 0.95])
+    >>> bool(low < 0 < high and abs(high) > abs(low))  # a biased forecaster: asymmetric bounds
+    True
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or len(scores) == 0:
+        raise DataError(
+            "No calibration window has every step observed: pass longer series, a smaller "
+            "horizon, or interval=None."
+        )
+    scale = step_scale(np.abs(scores).mean(axis=0))
+    ratios = scores / scale
+    return sorted_ratios(np.sort((np.abs(ratios) if symmetric else ratios).ravel()), scale,
+                         symmetric)  # fmt: skip
+
+
+def sorted_ratios(values: np.ndarray, scale: np.ndarray, symmetric: bool = False) -> Ratios:
+    """:class:`Ratios` of the sorted pooled ``values``, thinned to :data:`RANKS_KEPT` ranks."""
+    n = len(values)
+    ranks = np.arange(1, n + 1)
+    if n > RANKS_KEPT:
+        ranks = np.unique(np.round(np.linspace(1, n, RANKS_KEPT)).astype(np.int64))
+        values = values[ranks - 1]
+    return Ratios(np.asarray(values, dtype=np.float64), ranks, n, np.asarray(scale), symmetric)

@@ -106,6 +106,9 @@ class SeriesScaling:
         ``j`` applies to the future steps ``j, j + m, ...`` (all zeros without a season).
     spread : ndarray of shape (n_series,)
         Mean absolute one-step change of each encoded series: the unit of its interval.
+    floor : ndarray of shape (n_series,) or None
+        The least value a forecast or bound of each series may take: 0 for a series that was
+        never negative (counts, sales), else -inf. None: -inf for all.
     """
 
     log: np.ndarray
@@ -113,6 +116,11 @@ class SeriesScaling:
     scale: np.ndarray
     season: np.ndarray
     spread: np.ndarray
+    floor: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.floor is None:
+            self.floor = np.full(len(self.log), -np.inf)
 
     def encode(self, values: list, rows: np.ndarray, shifts: np.ndarray | None = None) -> list:
         """Scaled, deseasonalised series, computed on all rows at once.
@@ -226,7 +234,9 @@ def fit_scaling(
             lengths > 1, np.add.reduceat(steps, starts) / np.maximum(lengths - 1, 1), 0.0
         )
     floor = max(0.1 * float(np.median(spread)), 1e-6) if n_series else 1e-6
-    return SeriesScaling(log, loc, scale, season, np.maximum(spread, floor))
+    nonnegative = np.minimum.reduceat(flat, starts) >= 0 if n_series else np.zeros(0, bool)
+    lowest = np.where(nonnegative, 0.0, -np.inf)
+    return SeriesScaling(log, loc, scale, season, np.maximum(spread, floor), lowest)
 
 
 def _deseasonalize(

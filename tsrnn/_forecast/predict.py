@@ -12,21 +12,35 @@ forecasts, in a worker, the series of the bucket it holds, and it gives the very
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .._data.calendar import future_stamps
+from .._data.checks import check_series
+from .._data.groups import split_series
+from ..errors import DataError
 from ..estimator import RNNRegressor
-from .conformal import extend_quantiles
+from .calibration import MIN_OBSERVATIONS
+from .conformal import Ratios, extend_quantiles
 from .covariates import Covariates
+from .encoding import SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import encode_series
 from .plan import Plan
 from .theta import fit_theta
 
-__all__ = ["Fitted", "Forecast", "forecast_frame", "forecast_histories"]
+__all__ = [
+    "Fitted",
+    "Forecast",
+    "decoded",
+    "forecast_frame",
+    "forecast_histories",
+    "newer_history",
+    "probabilities",
+]
 
 
 @dataclass
@@ -38,9 +52,13 @@ class Fitted:
     plan : Plan
     models : list of RNNRegressor
         The final networks, in the order of ``plan.networks``.
+    ratios : Ratios or None
+        The pooled calibration ratios (None without intervals).
     quantiles : ndarray of shape (horizon,)
-        Conformal half-width per step, in units of each series' spread (NaN without
-        intervals).
+        Half-width per step of the ``interval`` bounds in units of each series' spread: what
+        a model file of format 2 or older holds instead of ``ratios``.
+    interval : float or None
+        The forecaster's ``interval``.
     combine : {"none", "theta"}
     freq : str or int
     covariates : Covariates
@@ -48,7 +66,9 @@ class Fitted:
 
     plan: Plan
     models: list[RNNRegressor]
+    ratios: Ratios | None
     quantiles: np.ndarray
+    interval: float | None
     combine: str
     freq: str | int
     covariates: Covariates
@@ -57,10 +77,113 @@ class Fitted:
 class Forecast(NamedTuple):
     """Forecasts of ``n`` series, ``horizon`` steps each, in the data's units."""
 
-    forecast: np.ndarray  # (n, horizon)
-    lower: np.ndarray  # (n, horizon)
-    upper: np.ndarray  # (n, horizon)
+    columns: dict[str, np.ndarray]  # name -> (n, horizon): forecast, lower, upper, lo-80, ...
     stamps: np.ndarray  # (n, horizon) datetime64[ns] or int64
+
+
+def probabilities(interval: float | None, level=None, quantiles=None) -> list[tuple[str, float]]:
+    """The bound columns asked for and the probability each is the quantile of.
+
+    ``lower`` and ``upper`` (the ``interval`` bounds, NaN without it), then ``lo-L`` and
+    ``hi-L`` for each level ``L`` in percent (Nixtla's names), then ``q-Q`` for each quantile.
+
+    Raises
+    ------
+    ParameterError
+        If a level is not in (0, 100) or a quantile not in (0, 1).
+
+    Examples
+    --------
+    >>> probabilities(0.9, level=[80], quantiles=[0.5])
+    [('lower', 0.05), ('upper', 0.95), ('lo-80', 0.1), ('hi-80', 0.9), ('q-0.5', 0.5)]
+    """
+    from ..errors import ParameterError
+
+    wanted = [("lower", np.nan), ("upper", np.nan)]
+    if interval is not None:
+        wanted = [
+            ("lower", round((1 - interval) / 2, 12)),
+            ("upper", round((1 + interval) / 2, 12)),
+        ]
+    for value in _listed(level):
+        if not (isinstance(value, Real) and 0 < value < 100) or isinstance(value, bool):
+            raise ParameterError(f"level must hold percentages in (0, 100), e.g. [80, 95]; got "
+                                 f"{value!r}.")  # fmt: skip
+        wanted += [(f"lo-{value:g}", round((1 - value / 100) / 2, 12)),
+                   (f"hi-{value:g}", round((1 + value / 100) / 2, 12))]  # fmt: skip
+    for value in _listed(quantiles):
+        if not (isinstance(value, Real) and 0 < value < 1) or isinstance(value, bool):
+            raise ParameterError(f"quantiles must be probabilities in (0, 1), e.g. [0.1, 0.5, "
+                                 f"0.9]; got {value!r}.")  # fmt: skip
+        wanted.append((f"q-{value:g}", float(value)))
+    return wanted
+
+
+def _listed(values) -> list:
+    if values is None:
+        return []
+    return [values] if isinstance(values, Real) else list(values)
+
+
+def decoded(
+    fitted: Fitted,
+    mean: np.ndarray,
+    scaling: SeriesScaling,
+    rows: np.ndarray,
+    shifts: np.ndarray,
+    wanted: list[tuple[str, float]],
+) -> dict[str, np.ndarray]:
+    """Every column asked for, in the data's units, from the encoded forecast ``mean``.
+
+    Each bound is ``mean + ratio(q) * step scale * spread`` on the encoded scale (multiplicative
+    for a log-scaled series: never below 0), decoded with the season put back; a series that
+    was never negative gets no negative value.
+
+    Parameters
+    ----------
+    fitted : Fitted
+    mean : ndarray of shape (n, horizon)
+        Encoded forecasts.
+    scaling : SeriesScaling
+        Of the series; row ``rows[i]`` is forecast row ``i``.
+    rows, shifts : ndarray of shape (n,)
+    wanted : list of (str, float)
+        From :func:`probabilities`.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n, horizon)
+        ``forecast``, then the columns of ``wanted``.
+
+    Raises
+    ------
+    DataError
+        If a level or quantile is asked of a model without its calibration ratios.
+    """
+    n, horizon = mean.shape
+    spread = scaling.spread[rows][:, None]
+    out = {"forecast": scaling.decode(mean, rows, shifts)}
+    for name, q in wanted:
+        if np.isnan(q) or (fitted.ratios is None and np.isnan(fitted.quantiles).all()):
+            if name not in ("lower", "upper"):
+                raise DataError(
+                    f"{name} needs the calibration of intervals, and the model was fitted with "
+                    "interval=None: fit it with an interval (e.g. interval=0.9)."
+                )
+            out[name] = np.full((n, horizon), np.nan)
+            continue
+        if fitted.ratios is not None:
+            half = fitted.ratios.quantile(q) * fitted.ratios.steps(horizon)
+        elif name in ("lower", "upper"):  # a model file of format 2: one symmetric level
+            half = np.sign(q - 0.5) * extend_quantiles(fitted.quantiles, horizon)
+        else:
+            raise DataError(
+                f"{name} needs the calibration ratios that model files of format 3 keep, and "
+                "this model was saved by an older tsrnn: fit it again to ask for levels."
+            )
+        out[name] = scaling.decode(mean + half[None] * spread, rows, shifts)
+    floor = scaling.floor[rows][:, None]
+    return {name: np.maximum(values, floor) for name, values in out.items()}
 
 
 def forecast_histories(
@@ -70,6 +193,7 @@ def forecast_histories(
     last: list,
     future_X: np.ndarray | None,
     horizon: int,
+    wanted: list[tuple[str, float]] | None = None,
 ) -> Forecast:
     """Forecast each series from its own history: scaled, deseasonalised and combined as the
     fit would have done for it.
@@ -86,6 +210,8 @@ def forecast_histories(
     future_X : ndarray of shape (n, horizon, n_feat) or None
         Scaled future exogenous values (:meth:`Covariates.future`).
     horizon : int
+    wanted : list of (str, float) or None
+        The bound columns (:func:`probabilities`); None: ``lower`` and ``upper``.
 
     Returns
     -------
@@ -104,13 +230,9 @@ def forecast_histories(
     mean = with_theta(mean, theta, scaling.log)
     rows = np.arange(len(values))
     shifts = np.zeros(len(values), dtype=np.int64)
-    half = extend_quantiles(fitted.quantiles, horizon)[None] * scaling.spread[:, None]
-    return Forecast(
-        scaling.decode(mean, rows, shifts),
-        scaling.decode(mean - half, rows, shifts),
-        scaling.decode(mean + half, rows, shifts),
-        future_stamps(last, fitted.freq, horizon),
-    )
+    wanted = probabilities(fitted.interval) if wanted is None else wanted
+    columns = decoded(fitted, mean, scaling, rows, shifts, wanted)
+    return Forecast(columns, future_stamps(last, fitted.freq, horizon))
 
 
 def forecast_frame(
@@ -134,16 +256,13 @@ def forecast_frame(
     Returns
     -------
     DataFrame
-        Columns ``forecast``, ``lower``, ``upper`` on the future stamps (with the frequency
-        set for one series), or on a ``MultiIndex`` (id, stamp).
+        Columns ``forecast``, ``lower``, ``upper`` (and any others of ``result``) on the
+        future stamps (with the frequency set for one series), or on a ``MultiIndex`` (id,
+        stamp).
     """
     horizon = result.stamps.shape[1]
     stamps = result.stamps.ravel()
-    columns = {
-        "forecast": result.forecast.ravel(),
-        "lower": result.lower.ravel(),
-        "upper": result.upper.ravel(),
-    }
+    columns = {name: values.ravel() for name, values in result.columns.items()}
     if keys is None:
         name = index_names[-1]
         if isinstance(freq, str):
@@ -155,3 +274,58 @@ def forecast_frame(
         [np.repeat(np.asarray(keys, dtype=object), horizon), stamps], names=index_names
     )
     return pd.DataFrame(columns, index=index)
+
+
+def newer_history(
+    y, X, *, freq: str | int, multi: bool, covariates: Covariates
+) -> tuple[list, list, list | None, list]:
+    """History given to ``predict``, checked against the fit and split by series.
+
+    Parameters
+    ----------
+    y, X
+        As ``RNNForecaster.predict`` takes them.
+    freq : str or int
+        The fitted frequency.
+    multi : bool
+        Whether the model was fitted on many series.
+    covariates : Covariates
+        The fitted exogenous columns.
+
+    Returns
+    -------
+    ids, values, xs, last
+        As :func:`tsrnn._data.groups.split_series` returns them.
+
+    Raises
+    ------
+    DataError
+        If ``X`` is missing or unexpected, the frequency or the layout differs from the
+        fit's, the columns differ, or a series has fewer than 2 steps.
+    """
+    n_feat = len(covariates.names)
+    if n_feat and X is None:
+        raise DataError(
+            f"The model was fitted with X ({n_feat} columns): pass X aligned with y too."
+        )
+    if not n_feat and X is not None:
+        raise DataError("The model was fitted without X: call predict without X.")
+    y, X = check_series(y, X)
+    if y.attrs["freq"] != freq:
+        raise DataError(
+            f"y has frequency {y.attrs['freq']!r} but the model was fitted on {freq!r}: pass "
+            "history at the same frequency."
+        )
+    if isinstance(y.index, pd.MultiIndex) != multi:
+        kind = "many series (id, timestamp)" if multi else "one series"
+        raise DataError(f"The model was fitted on {kind}: pass y in the same layout.")
+    if X is not None:
+        covariates.check_columns(X, "X")
+    ids, values, xs, last = split_series(y, X)
+    for key, v in zip(ids, values, strict=True):
+        if len(v) < MIN_OBSERVATIONS:
+            who = "y" if key is None else f"series {key!r}"
+            raise DataError(
+                f"The history of {who} has {len(v)} time step; pass at least {MIN_OBSERVATIONS}."
+            )
+    return ids, values, xs, last

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimator import RNNRegressor
+from .conformal import Ratios
 from .encoding import SeriesScaling
 from .plan import NetworkInput, n_channels
 from .theta import Theta
@@ -75,8 +76,16 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "calibration_errors": model.calibration_errors_,
     }
     regressors = {f"model_{k}": m for k, m in enumerate(model.models_)}
+    ratios = getattr(model, "calibration_", None)
+    calibration = {}
+    if ratios is not None:
+        meta.update(calibration_n=int(ratios.n), calibration_symmetric=bool(ratios.symmetric))
+        calibration = {"calibration_values": ratios.values, "calibration_scale": ratios.scale,
+                       "calibration_ranks": ratios.ranks.astype(np.int64)}  # fmt: skip
+    if getattr(model, "calibration_scores_", None) is not None:
+        calibration["calibration_scores"] = model.calibration_scores_
     if keeps_none:
-        return meta, {}, regressors
+        return meta, calibration, regressors
     s = model.scaling_
     arrays = {
         "scaling_log": s.log.astype(np.uint8),
@@ -84,10 +93,12 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "scaling_scale": s.scale,
         "scaling_season": s.season,
         "scaling_spread": s.spread,
+        "scaling_floor": s.floor,
         "history_y": model.history_y_,
         "history_observed": model.history_observed_,
         "history_X": model.history_X_,
     }
+    arrays.update(calibration)
     if model.theta_ is not None:
         t = model.theta_
         arrays.update(theta_level=t.level, theta_slope=t.slope, theta_alpha=t.alpha,
@@ -153,8 +164,23 @@ def fitted_attributes(
         "combine_": str(meta["combine"]),
         "calibration_errors_": dict(meta["calibration_errors"]),
         "models_": models,
+        "calibration_": _ratios(meta, arrays),
+        "calibration_scores_": arrays.get("calibration_scores"),
         **per_series,
     }
+
+
+def _ratios(meta: dict, arrays: dict[str, np.ndarray]) -> Ratios | None:
+    """The calibration ratios of a model file of format 3 (None in older files)."""
+    if "calibration_values" not in arrays:
+        return None
+    return Ratios(
+        np.asarray(arrays["calibration_values"], dtype=np.float64),
+        np.asarray(arrays["calibration_ranks"], dtype=np.int64),
+        int(meta["calibration_n"]),
+        np.asarray(arrays["calibration_scale"], dtype=np.float64),
+        bool(meta["calibration_symmetric"]),
+    )
 
 
 def _per_series(meta: dict, arrays: dict[str, np.ndarray], datetime: bool) -> dict[str, Any]:
@@ -174,6 +200,9 @@ def _per_series(meta: dict, arrays: dict[str, np.ndarray], datetime: bool) -> di
             scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
             season=np.asarray(arrays["scaling_season"], dtype=np.float64),
             spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
+            floor=np.asarray(arrays["scaling_floor"], dtype=np.float64)
+            if "scaling_floor" in arrays
+            else None,  # format 2: no floor
         ),
         "history_y_": np.asarray(arrays["history_y"], dtype=np.float64),
         "history_observed_": np.asarray(arrays["history_observed"], dtype=np.float64),
