@@ -71,3 +71,79 @@ def test_mase_rejects_bad_period_and_short_train():
         metrics.mase([1], [1], y_train=[1, 2, 3], m=0)
     with pytest.raises(DataError, match="at least 13"):
         metrics.mase([1], [1], y_train=np.arange(12.0), m=12)
+
+
+def test_coverage_counts_the_bounds_as_inside():
+    """A value equal to a bound is inside; hand count 3 of 5."""
+    y = [1.0, 2.0, 3.0, 4.0, 5.0]
+    lower = [1.0, 2.5, 0.0, 0.0, 6.0]
+    upper = [2.0, 3.0, 3.0, 3.0, 7.0]
+    assert metrics.coverage(y, lower, upper) == pytest.approx(2 / 5)
+    assert metrics.coverage([1.0, 2.0], [1.0, 2.0], [1.0, 2.0]) == 1.0
+
+
+def test_interval_score_hand_computed():
+    """Width plus 2 / alpha times each miss (alpha = 0.2 at 80 %)."""
+    y = np.array([5.0, 0.0, 12.0])
+    lower = np.array([4.0, 1.0, 8.0])
+    upper = np.array([6.0, 3.0, 10.0])
+    # widths 2, 2, 2; misses 0, 1 below, 2 above; 2 / 0.2 = 10
+    expected = (2 + (2 + 10 * 1) + (2 + 10 * 2)) / 3
+    assert metrics.interval_score(y, lower, upper, level=80) == pytest.approx(expected)
+    assert metrics.interval_score(y, y, y, level=80) == 0.0
+
+
+def test_interval_score_is_lowest_at_the_true_quantiles():
+    """A proper score: on normal noise the true 95 % bounds beat narrower and wider ones."""
+    y = np.random.default_rng(0).normal(size=200_000)
+    ones = np.ones_like(y)
+
+    def score(z):
+        return metrics.interval_score(y, -z * ones, z * ones, level=95)
+
+    assert score(1.96) < score(1.6) and score(1.96) < score(2.4)
+
+
+def test_msis_is_the_interval_score_over_the_seasonal_naive_scale():
+    """M4's MSIS: scale = mean |x_t - x_{t-m}| of the training series."""
+    train = np.array([1.0, 3.0, 2.0, 4.0, 3.0, 7.0])  # lag 2: |1|, |1|, |1|, |3| -> 1.5
+    y, lower, upper = [5.0, 9.0], [4.0, 4.0], [6.0, 6.0]
+    # widths 2 and 2; the second point misses by 3 above; at 95 %, 2 / 0.05 = 40
+    expected = (2 + (2 + 40 * 3)) / 2 / 1.5
+    assert metrics.msis(y, lower, upper, train, m=2) == pytest.approx(expected)
+
+
+def test_quantile_loss_hand_computed_and_median_is_half_the_mae():
+    y, f = np.array([1.0, 4.0, 2.0]), np.array([2.0, 2.0, 2.0])
+    # errors -1, 2, 0: q=0.25 -> 0.75 * 1, 0.25 * 2, 0
+    assert metrics.quantile_loss(y, f, 0.25) == pytest.approx((0.75 + 0.5) / 3)
+    assert 2 * metrics.quantile_loss(y, f, 0.5) == pytest.approx(metrics.mae(y, f))
+
+
+def test_scaled_quantile_loss_of_the_median_alone_is_the_mase():
+    train = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])
+    y, f = np.array([2.0, 6.0]), np.array([3.0, 5.0])
+    sql = metrics.scaled_quantile_loss(y, f[:, None], [0.5], train, m=1)
+    assert sql == pytest.approx(metrics.mase(y, f, train, m=1))
+
+
+def test_scaled_quantile_loss_hand_computed():
+    train = np.array([0.0, 2.0])  # scale 2
+    y = np.array([10.0, 0.0])
+    yq = np.array([[8.0, 12.0], [1.0, 3.0]])  # q=0.1 and q=0.9 forecasts
+    # q=0.1: errors 2, -1 -> 0.2, 0.9 -> mean 0.55; q=0.9: errors -2, -3 -> 0.2, 0.3 -> 0.25
+    expected = 2 * (0.55 + 0.25) / 2 / 2
+    assert metrics.scaled_quantile_loss(y, yq, [0.1, 0.9], train) == pytest.approx(expected)
+
+
+def test_probabilistic_metrics_reject_bad_input():
+    with pytest.raises(ParameterError, match="level"):
+        metrics.interval_score([1.0], [0.0], [2.0], level=100)
+    with pytest.raises(ParameterError, match="probability"):
+        metrics.quantile_loss([1.0], [1.0], q=1.5)
+    with pytest.raises(DataError, match="shape"):
+        metrics.scaled_quantile_loss([1.0, 2.0], [[1.0], [2.0]], [0.1, 0.9], [0.0, 1.0])
+    with pytest.raises(DataError, match="shape"):
+        metrics.coverage([1.0, 2.0], [0.0], [3.0, 3.0])
+    with pytest.raises(DataError, match="MSIS"):
+        metrics.msis([1.0], [0.0], [2.0], y_train=[1.0, 1.0, 1.0])

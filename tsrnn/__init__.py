@@ -16,7 +16,7 @@ import, lazy ones included)::
     regressor      estimator (RNNRegressor, its WindowsJob and codec)
     forecaster     _forecast/ (plan, encoding, jobs, ensemble, theta, conformal, calibration,
       engine       covariates, state)                 no Dask
-    forecaster     forecaster (RNNForecaster), evaluation (backtest)
+    forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
     model files    persist
     cluster        cluster, _dask/ (connect, worker, trainer, rank)
     distributed    parallel (train_on_dask), search/
@@ -35,6 +35,7 @@ _EXPORTS = {
     "RNNRegressor": "estimator",
     "RNNForecaster": "forecaster",
     "backtest": "evaluation",
+    "cross_validation": "evaluation",
     "read_series": "io",
     "load": "persist",
     "save": "persist",
@@ -73,6 +74,7 @@ __all__ = [
     "TsrnnError",
     "__version__",
     "backtest",
+    "cross_validation",
     "datasets",
     "load",
     "make_windows",

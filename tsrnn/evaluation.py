@@ -1,12 +1,19 @@
-"""Evaluation of a forecaster: :func:`backtest`, a rolling origin with an expanding window.
+"""Evaluation of a forecaster on the series' own past: :func:`cross_validation` and
+:func:`backtest`.
 
+:func:`cross_validation` forecasts ``n_windows`` windows at the end of every series, each from
+the history before it, and returns the long table of every forecast next to its actual value;
+:func:`backtest` is that table summarised, one row of metrics (``tsrnn.metrics``) per window.
 ``tsrnn.backtest`` is this module's :func:`backtest` (the function; the module is
 ``tsrnn.evaluation``, so that the two names never collide).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,7 +25,102 @@ from ._data.checks import check_series
 from ._data.groups import group_rows
 from .errors import DataError, check_positive_int
 
-__all__ = ["backtest"]
+__all__ = ["QUANTILES", "backtest", "cross_validation"]
+
+#: The quantiles of the scaled quantile loss in :func:`backtest` (an approximation of the CRPS).
+QUANTILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def cross_validation(
+    forecaster,
+    y: pd.Series | pd.DataFrame,
+    horizon: int,
+    n_windows: int = 3,
+    step_size: int | None = None,
+    *,
+    refit: bool = False,
+    X: pd.DataFrame | None = None,
+    level: list[float] | None = None,
+    quantiles: list[float] | None = None,
+) -> pd.DataFrame:
+    """Forecast the last ``n_windows`` windows of every series from the history before each,
+    and return every forecast next to its actual value.
+
+    The last window is the last ``horizon`` steps of each series; each earlier window starts
+    ``step_size`` steps before the next. Every series is cut at the same distance from its own
+    end. With ``refit=False`` one clone of ``forecaster`` is fitted on the history before the
+    first window, and forecasts every window from the history before it without a refit
+    (``predict(y=history)``), so the table costs one fit; with ``refit=True`` a fresh clone is
+    fitted before each window (an expanding window).
+
+    Parameters
+    ----------
+    forecaster : estimator
+        Unfitted forecaster with ``fit(y, X=None)`` and ``predict(horizon, X_future=None, y=None,
+        X=None, level=None, quantiles=None)`` returning a DataFrame with a ``forecast`` column,
+        e.g. :class:`tsrnn.RNNForecaster`. If it has a ``horizon`` parameter left at ``None``,
+        the clones get ``horizon``.
+    y : Series or one-column DataFrame of shape (n_timesteps,)
+        The whole series (or many, on a ``MultiIndex`` (id, timestamp)), as for ``fit``.
+    horizon : int
+        Steps forecast from each cutoff.
+    n_windows : int, default=3
+        Number of windows (cutoffs) per series.
+    step_size : int or None, default=None
+        Steps between consecutive cutoffs; None means ``horizon`` (windows that do not
+        overlap).
+    refit : bool, default=False
+        Fit again before every window instead of once before the first.
+    X : DataFrame of shape (n_timesteps, n_features) or None, default=None
+        Exogenous variables on the index of ``y``; each window's part is its ``X_future``.
+    level : list of float or None, default=None
+        Interval levels in percent to add (``lo-80``, ``hi-80``, ...), as ``predict`` takes.
+    quantiles : list of float or None, default=None
+        Quantiles to add (``q-0.1``, ...), as ``predict`` takes.
+
+    Returns
+    -------
+    DataFrame of shape (n_series * n_windows * horizon, n_columns)
+        One row per series, cutoff and step, in long format: the id (for many series; named
+        as ``y``'s index level, else ``id``), the timestamp (``timestamp`` unless ``y``'s
+        index is named), ``cutoff`` (the last timestamp the forecast saw), ``y`` (the actual
+        value), then the forecaster's columns (``forecast``, ``lower``, ``upper``, ``lo-80``,
+        ...). Rows are sorted by series, cutoff and timestamp. ``attrs["fit_seconds"]`` holds
+        the seconds of each fit.
+
+    Raises
+    ------
+    DataError
+        If the shortest series is too short for the windows asked.
+
+    Examples
+    --------
+    >>> from tsrnn import RNNForecaster, cross_validation
+    >>> from tsrnn.datasets import load
+    >>> y = load("airpassengers")
+    >>> model = RNNForecaster(epochs=2, hidden_size=8, random_state=0)
+    >>> table = cross_validation(model, y, horizon=12, n_windows=2, level=[80])
+    >>> table.columns.tolist()
+    ['ds', 'cutoff', 'y', 'forecast', 'lower', 'upper', 'lo-80', 'hi-80']
+    >>> table.groupby("cutoff").size().to_dict()
+    {Timestamp('1958-12-01 00:00:00'): 12, Timestamp('1959-12-01 00:00:00'): 12}
+    """
+    cv = _Windows.of(y, X, horizon, n_windows, step_size)
+    frames, seconds = [], []
+    for window in cv.forecasts(forecaster, refit=refit, level=level, quantiles=quantiles):
+        frames.append(cv.table(window))
+        seconds.append(window.fit_seconds)
+    table = pd.concat(frames, ignore_index=True)
+    if cv.multi:  # by series (in y's order), then cutoff
+        table = table.iloc[_series_major(cv, len(frames))].reset_index(drop=True)
+    table.attrs["fit_seconds"] = [s for s in seconds if s is not None]
+    return table
+
+
+def _series_major(cv: _Windows, n_windows: int) -> np.ndarray:
+    """Row order that puts each series' windows together (the windows are stacked)."""
+    n, h = len(cv.lengths), cv.horizon
+    return np.arange(n_windows * n * h).reshape(n_windows, n, h).transpose(1, 0, 2).ravel()
 
 
 def backtest(
@@ -30,14 +132,13 @@ def backtest(
     *,
     X: pd.DataFrame | None = None,
     season_length: int | None = None,
+    refit: bool = True,
 ) -> pd.DataFrame:
-    """Fit a fresh clone at each of ``n_origins`` forecast origins and score its forecast.
+    """Score the forecasts of :func:`cross_validation`, one row of metrics per window.
 
-    The last origin forecasts the last ``horizon`` points; each earlier origin sits ``step``
-    points before the next. At every origin a clone of ``forecaster`` is fitted on everything
-    before it (an expanding window) and predicts the next ``horizon`` points, which are
-    compared with the truth. For many series (a ``MultiIndex`` (id, timestamp)), every series
-    is cut at the same distance from its own end and the metrics are averaged over series.
+    At each of ``n_origins`` forecast origins (cutoffs) the forecaster forecasts the next
+    ``horizon`` points of every series from everything before it; each metric is computed per
+    series and averaged over series.
 
     Parameters
     ----------
@@ -57,15 +158,22 @@ def backtest(
     X : DataFrame of shape (n_timesteps, n_features) or None, default=None
         Exogenous variables on the index of ``y``; the future part is passed as ``X_future``.
     season_length : int or None, default=None
-        Seasonal period ``m`` of MASE; ``None`` infers it from the frequency (12 for monthly).
+        Seasonal period ``m`` of the scaled metrics; ``None`` infers it from the frequency
+        (12 for monthly).
+    refit : bool, default=True
+        Fit a fresh clone at each origin (an expanding window); False fits once before the
+        first origin and forecasts the later ones from their history (one fit).
 
     Returns
     -------
-    DataFrame of shape (n_origins + 1, 8)
+    DataFrame of shape (n_origins + 1, 10)
         One row per origin (index 1..n_origins) and a last row ``"mean"``; columns
         ``cutoff`` (last training timestamp), ``train_size``, ``mae``, ``rmse``, ``smape``,
-        ``mase``, ``coverage`` (share of true values inside [lower, upper]; NaN without
-        intervals) and ``fit_seconds``.
+        ``mase``, ``coverage`` (share of true values inside [lower, upper]), ``msis`` (of the
+        95 % interval), ``sql`` (the scaled quantile loss over :data:`QUANTILES`) and
+        ``fit_seconds`` (0 for the origins forecast without a fit). The last three
+        probabilistic columns are NaN when the forecaster gives no intervals (or takes no
+        ``level`` and ``quantiles``).
 
     Raises
     ------
@@ -79,43 +187,170 @@ def backtest(
     >>> y = load("airpassengers")
     >>> table = backtest(RNNForecaster(epochs=2, hidden_size=8, random_state=0), y,
     ...                  horizon=12, n_origins=2)
-    >>> table.index.tolist(), table.columns.tolist()[2:6]
-    ([1, 2, 'mean'], ['mae', 'rmse', 'smape', 'mase'])
+    >>> table.index.tolist(), table.columns.tolist()[2:9]
+    ([1, 2, 'mean'], ['mae', 'rmse', 'smape', 'mase', 'coverage', 'msis', 'sql'])
     """
-    horizon = check_positive_int(horizon, "horizon")
-    n_origins = check_positive_int(n_origins, "n_origins")
-    step = horizon if step is None else check_positive_int(step, "step", none=True)
-    y, X = check_series(y, X)
-    m = season_length or season_length_for(y.attrs["freq"])
-    lengths = _lengths(y)
-    shortest = int(lengths.min())
-    held_out = horizon + (n_origins - 1) * step
-    if shortest - held_out < m + 1:
-        raise DataError(
-            f"The shortest series has {shortest} time steps, but {n_origins} origins "
-            f"{step} apart with horizon={horizon} hold out {held_out}, leaving too little to "
-            "train on: use fewer origins, a smaller step or a longer series."
-        )
-    params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
-    rows = []
-    for k in range(n_origins):
-        back = horizon + (n_origins - 1 - k) * step  # points after the cutoff
-        train_pos, test_pos = _cut(lengths, back, horizon)
-        model = clone(forecaster)
-        if "horizon" in params and params["horizon"] is None:
-            model.set_params(horizon=horizon)
-        y_train = y.iloc[train_pos]
-        X_train = None if X is None else X.iloc[train_pos]
-        X_future = None if X is None else X.iloc[test_pos.ravel()]
-        start = time.perf_counter()
-        model.fit(y_train, X_train) if X is not None else model.fit(y_train)
-        fit_seconds = time.perf_counter() - start
-        pred = model.predict(horizon=horizon, X_future=X_future)
-        rows.append(_score(y, lengths, back, train_pos, test_pos, pred, m, fit_seconds))
+    cv = _Windows.of(y, X, horizon, n_origins, step, word="origins")
+    m = season_length or season_length_for(cv.y.attrs["freq"])
+    cv.check_trainable(m + 1)
+    probabilistic = _gives_levels(forecaster)
+    asked = {"level": [95], "quantiles": list(QUANTILES)} if probabilistic else {}
+    rows = [
+        cv.scores(window, m)
+        for window in cv.forecasts(forecaster, refit=refit, **asked)
+    ]  # fmt: skip
     table = pd.DataFrame(rows, index=pd.Index(range(1, n_origins + 1), name="origin"))
     table["train_size"] = table["train_size"].astype(float)
     mean = table.drop(columns="cutoff").mean().to_frame("mean").T
     return pd.concat([table, mean.rename_axis("origin")])[table.columns]
+
+
+def _gives_levels(forecaster) -> bool:
+    """Whether ``forecaster.predict`` takes ``level`` and ``quantiles`` and has intervals."""
+    try:
+        names = inspect.signature(forecaster.predict).parameters
+    except (TypeError, ValueError):
+        return False
+    params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
+    return {"level", "quantiles"} <= set(names) and params.get("interval", 0.9) is not None
+
+
+@dataclass
+class _Window:
+    """One window's forecasts: arrays of shape (n_series, horizon) in the order of ``y``."""
+
+    back: int  # steps from each series' cutoff to its end
+    train_pos: np.ndarray  # (n_train,) positions of the history rows in y
+    test_pos: np.ndarray  # (n_series, horizon) positions of the forecast rows in y
+    columns: dict[str, np.ndarray]
+    fit_seconds: float | None  # None: forecast without a fit
+
+
+@dataclass
+class _Windows:
+    """The windows at the end of every series of ``y``, each ``step`` after the previous."""
+
+    y: pd.Series
+    X: pd.DataFrame | None
+    horizon: int
+    n_windows: int
+    step: int
+    lengths: np.ndarray  # (n_series,)
+    multi: bool
+    names: list  # [id, time] or [time]
+    word: str = "windows"  # what the user calls them, for messages
+
+    @classmethod
+    def of(cls, y, X, horizon, n_windows, step, word: str = "windows") -> _Windows:
+        horizon = check_positive_int(horizon, "horizon")
+        n_windows = check_positive_int(n_windows, "n_windows")
+        step = horizon if step is None else check_positive_int(step, "step", none=True)
+        y, X = check_series(y, X)
+        multi = isinstance(y.index, pd.MultiIndex)
+        defaults = ["id", "timestamp"] if multi else ["timestamp"]
+        names = [n if n is not None else d for n, d in zip(y.index.names, defaults, strict=True)]
+        windows = cls(y, X, horizon, n_windows, step, _lengths(y), multi, names, word)
+        windows.check_trainable(2)
+        return windows
+
+    @property
+    def held_out(self) -> int:
+        return self.horizon + (self.n_windows - 1) * self.step
+
+    def check_trainable(self, least: int) -> None:
+        shortest = int(self.lengths.min())
+        if shortest - self.held_out < least:
+            raise DataError(
+                f"The shortest series has {shortest} time steps, but {self.n_windows} "
+                f"{self.word} {self.step} apart with horizon={self.horizon} hold out "
+                f"{self.held_out}, leaving too little to train on: use fewer {self.word}, a "
+                "smaller step or a longer series."
+            )
+
+    def forecasts(self, forecaster, *, refit: bool, **asked) -> Iterator[_Window]:
+        """Fit (once, or before each window) and forecast each window, oldest first."""
+        params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
+        asked = {k: v for k, v in asked.items() if v is not None}
+        model = None
+        for k in range(self.n_windows):
+            back = self.horizon + (self.n_windows - 1 - k) * self.step
+            train_pos, test_pos = _cut(self.lengths, back, self.horizon)
+            y_train = self.y.iloc[train_pos]
+            X_train = None if self.X is None else self.X.iloc[train_pos]
+            X_future = None if self.X is None else self.X.iloc[test_pos.ravel()]
+            seconds = None
+            if refit or model is None:
+                model = clone(forecaster)
+                if "horizon" in params and params["horizon"] is None:
+                    model.set_params(horizon=self.horizon)
+                start = time.perf_counter()
+                model.fit(y_train) if X_train is None else model.fit(y_train, X_train)
+                seconds = time.perf_counter() - start
+                pred = model.predict(horizon=self.horizon, X_future=X_future, **asked)
+            else:
+                pred = model.predict(
+                    horizon=self.horizon, X_future=X_future, y=y_train, X=X_train, **asked
+                )
+            columns = _forecasts(pred, self.y, self.horizon)
+            yield _Window(back, train_pos, test_pos, columns, seconds)
+
+    def table(self, window: _Window) -> pd.DataFrame:
+        """One window in long format (see :func:`cross_validation`)."""
+        index = self.y.index
+        stamps = (index.get_level_values(-1) if self.multi else index).to_numpy()
+        values = self.y.to_numpy()
+        test = window.test_pos.ravel()
+        cutoff = np.repeat(stamps[window.test_pos[:, 0] - 1], self.horizon)
+        data = {}
+        if self.multi:
+            data[self.names[0]] = index.get_level_values(0).to_numpy()[test]
+        data[self.names[-1]] = stamps[test]
+        data["cutoff"] = cutoff
+        data["y"] = values[test]
+        data.update({name: v.ravel() for name, v in window.columns.items()})
+        return pd.DataFrame(data)
+
+    def scores(self, window: _Window, m: int) -> dict:
+        """The metrics of one window, each per series then averaged over series."""
+        values = self.y.to_numpy()
+        truth = values[window.test_pos]
+        got = window.columns
+        trains = np.split(values[window.train_pos], np.cumsum(self.lengths - window.back)[:-1])
+        per_series = [_series_scores(truth[k], x, got, k, m) for k, x in enumerate(trains)]
+        cutoff = self.y.index[window.train_pos[-1]]
+        cutoff = cutoff[-1] if isinstance(cutoff, tuple) else cutoff
+        return {
+            "cutoff": cutoff,
+            "train_size": len(window.train_pos),
+            **pd.DataFrame(per_series).mean().to_dict(),
+            "fit_seconds": window.fit_seconds or 0.0,
+        }
+
+
+def _series_scores(truth: np.ndarray, train: np.ndarray, got: dict, k: int, m: int) -> dict:
+    """Metrics of series ``k`` (NaN where the forecaster gave no such column)."""
+    forecast = got["forecast"][k]
+    nan = float("nan")
+
+    def bounds(*names):
+        if not all(name in got for name in names):
+            return None
+        found = [got[name][k] for name in names]
+        return None if any(np.isnan(b).any() for b in found) else found
+
+    interval, wide = bounds("lower", "upper"), bounds("lo-95", "hi-95")
+    quantiles = bounds(*(f"q-{q:g}" for q in QUANTILES))
+    return {
+        "mae": metrics.mae(truth, forecast),
+        "rmse": metrics.rmse(truth, forecast),
+        "smape": metrics.smape(truth, forecast),
+        "mase": metrics.mase(truth, forecast, train, m=m),
+        "coverage": nan if interval is None else metrics.coverage(truth, *interval),
+        "msis": nan if wide is None else metrics.msis(truth, *wide, train, m=m),
+        "sql": nan
+        if quantiles is None
+        else metrics.scaled_quantile_loss(truth, np.stack(quantiles, -1), QUANTILES, train, m),
+    }
 
 
 def _lengths(y: pd.Series) -> np.ndarray:
@@ -138,8 +373,14 @@ def _cut(lengths: np.ndarray, back: int, horizon: int) -> tuple[np.ndarray, np.n
 
 def _forecasts(pred: pd.DataFrame, y: pd.Series, horizon: int) -> dict[str, np.ndarray]:
     """The forecaster's columns as arrays of shape (n_series, horizon), series in the order of
-    ``y``."""
-    columns = [c for c in ("forecast", "lower", "upper") if c in pred.columns]
+    ``y``.
+
+    Raises
+    ------
+    DataError
+        If the forecaster returned other than ``horizon`` rows for a series.
+    """
+    columns = list(pred.columns)
     values = pred[columns].to_numpy(dtype=np.float64)
     multi = isinstance(y.index, pd.MultiIndex)
     if multi:
@@ -161,37 +402,3 @@ def _forecasts(pred: pd.DataFrame, y: pd.Series, horizon: int) -> dict[str, np.n
         values = values[found.order].reshape(found.n_series, horizon, len(columns))[where]
     values = values.reshape(len(counts), horizon, len(columns))
     return {c: values[:, :, i] for i, c in enumerate(columns)}
-
-
-def _score(y, lengths, back, train_pos, test_pos, pred, m, fit_seconds) -> dict:
-    values = y.to_numpy()
-    horizon = test_pos.shape[1]
-    truth = values[test_pos]
-    got = _forecasts(pred, y, horizon)
-    trains = np.split(values[train_pos], np.cumsum(lengths - back)[:-1])
-    per_series = []
-    for k, train in enumerate(trains):
-        forecast = got["forecast"][k]
-        coverage = np.nan
-        if "lower" in got and "upper" in got:
-            lower, upper = got["lower"][k], got["upper"][k]
-            if not (np.isnan(lower).any() or np.isnan(upper).any()):
-                coverage = float(np.mean((truth[k] >= lower) & (truth[k] <= upper)))
-        per_series.append(
-            {
-                "mae": metrics.mae(truth[k], forecast),
-                "rmse": metrics.rmse(truth[k], forecast),
-                "smape": metrics.smape(truth[k], forecast),
-                "mase": metrics.mase(truth[k], forecast, train, m=m),
-                "coverage": coverage,
-            }
-        )
-    scores = pd.DataFrame(per_series).mean()
-    cutoff = y.index[train_pos[-1]]
-    cutoff = cutoff[-1] if isinstance(cutoff, tuple) else cutoff
-    return {
-        "cutoff": cutoff,
-        "train_size": len(train_pos),
-        **scores.to_dict(),
-        "fit_seconds": fit_seconds,
-    }
