@@ -1,4 +1,4 @@
-"""``--plot``: a PNG of the recent history, the forecast and its interval band.
+"""``--plot``: a PNG of the recent history, the forecast, its interval and the --level bands.
 
 Drawn on a bare matplotlib ``Figure`` rendered by the Agg canvas: no pyplot, no GUI backend and
 no global state, so it works on a headless machine and in parallel processes.
@@ -11,7 +11,8 @@ MAX_PANELS = 6
 
 
 def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
-    """Write a PNG of ``history``'s tail, ``forecast`` and its ``[lower, upper]`` band.
+    """Write a PNG of ``history``'s tail, ``forecast``, its ``[lower, upper]`` band and a
+    lighter band for each ``[lo-L, hi-L]`` pair of columns (``--level``).
 
     Parameters
     ----------
@@ -19,7 +20,8 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
         The observed series (``DatetimeIndex``, or ``MultiIndex`` (id, timestamp)); None draws
         the forecast alone. Only the last ``max(4 * horizon, 48)`` points are drawn.
     forecast : DataFrame
-        Columns ``forecast``, ``lower``, ``upper`` as returned by ``RNNForecaster.predict``.
+        Columns ``forecast``, ``lower``, ``upper`` (and ``lo-L``, ``hi-L``, ...) as returned by
+        ``RNNForecaster.predict``.
     path : str or path-like
         Where to write the PNG; written atomically.
     """
@@ -33,6 +35,8 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
     multi = isinstance(forecast.index, pd.MultiIndex)
     ids = forecast.index.get_level_values(0).unique().tolist() if multi else [None]
     shown = ids[:MAX_PANELS]
+    levels = [c[3:] for c in forecast.columns if c.startswith("lo-") and f"hi-{c[3:]}" in forecast]
+    levels.sort(key=float, reverse=True)
     if multi:
         forecasts = _series_of(forecast, shown)
         histories = _series_of(history, shown) if history is not None else {}
@@ -57,6 +61,9 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
                 lw=0,
                 label="interval",
             )
+        for level in levels:  # widest first
+            ax.fill_between(part.index, part[f"lo-{level}"], part[f"hi-{level}"],
+                            color="tab:blue", alpha=0.1, lw=0, label=f"{level} %")  # fmt: skip
         if multi:
             ax.set_title(f"{forecast.index.names[0] or 'series'} {key}")
         elif history is not None and history.name is not None:

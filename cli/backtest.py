@@ -1,6 +1,12 @@
-"""``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV or Parquet file."""
+"""``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV or Parquet file.
 
-from typing import Annotated
+The metrics are ``tsrnn.backtest``'s. With --forecasts the windows are forecast once, by
+``tsrnn.cross_validation`` (whose table is written), and ``tsrnn.backtest`` scores those very
+forecasts through :class:`_Replay`: one round of fits, and metrics that match the table.
+"""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -8,10 +14,13 @@ from ._options import (
     Data,
     Exog,
     IdCol,
+    Levels,
+    Quantiles,
     Quiet,
     Target,
     TimeCol,
     Timer,
+    check_levels,
     check_outputs,
     count_series,
     describe_series,
@@ -23,9 +32,10 @@ from ._options import (
     say,
 )
 
-Origins = Annotated[
-    int, typer.Option("--origins", metavar="INT", min=1, help="Forecast origins (refits).")
-]
+if TYPE_CHECKING:  # annotations only: the command imports pandas when it runs
+    import pandas as pd
+
+Origins = Annotated[int, typer.Option("--origins", metavar="INT", min=1, help="Forecast origins.")]
 Step = Annotated[
     int | None,
     typer.Option(
@@ -42,6 +52,26 @@ MetricsOut = Annotated[
         "the table.",
     ),
 ]
+Forecasts = Annotated[
+    str | None,
+    typer.Option(
+        "--forecasts",
+        metavar="PATH",
+        help="Also write every forecast beside its actual value, one row per series, origin "
+        "and step (the table of tsrnn.cross_validation: the id and time columns, cutoff, y, "
+        "forecast, lower, upper, then the --level and --quantile bounds): CSV, or Parquet when "
+        "PATH ends with .parquet or .pq; '-' writes the CSV to standard output instead of the "
+        "metrics table.",
+    ),
+]
+Refit = Annotated[
+    bool,
+    typer.Option(
+        "--refit/--no-refit",
+        help="Fit again at each origin (an expanding window), or fit once before the first "
+        "origin and forecast the later ones from their history (one fit: faster).",
+    ),
+]
 BacktestHorizon = Annotated[
     int, typer.Option("--horizon", "-H", metavar="INT", min=1, help="Steps ahead.")
 ]
@@ -54,6 +84,10 @@ def backtest(
     origins: Origins = 3,
     step: Step = None,
     output: MetricsOut = None,
+    forecasts: Forecasts = None,
+    level: Levels = None,
+    quantile: Quantiles = None,
+    refit: Refit = True,
     time_col: TimeCol = None,
     target: Target = None,
     id_col: IdCol = None,
@@ -62,32 +96,168 @@ def backtest(
     *,
     params: dict,
 ) -> None:
-    """Refit at several forecast origins and print the error metrics of each.
+    """Forecast at several origins from the history before each and print the error metrics.
 
     The last origin forecasts the last --horizon points; earlier ones sit --step points apart.
+    The model is fitted again at each origin unless --no-refit. Metrics per origin: MAE, RMSE,
+    sMAPE, MASE, the coverage of the interval, the MSIS of the 95 % interval and the scaled
+    quantile loss (sql), each averaged over the series.
 
-    Example: tsrnn backtest sales.csv --horizon 12 --origins 4
+    Example: tsrnn backtest sales.csv --horizon 12 --origins 4 --forecasts cv.csv --level 80
     """
     from tsrnn.evaluation import backtest as run_backtest
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import write_csv_atomic
 
     timer = Timer()
-    check_outputs(output)
+    if output == "-" and forecasts == "-":
+        raise typer.BadParameter(
+            "only one CSV can go to standard output: give a file to --output or to --forecasts",
+            param_hint="'--output' / '--forecasts'",
+        )
+    check_levels(level, quantile, params.get("interval", 0.9))
+    if (level or quantile) and forecasts is None:
+        raise typer.BadParameter(
+            "the bounds of --level and --quantile are columns of the forecasts table: add "
+            "--forecasts PATH",
+            param_hint="'--level' / '--quantile'",
+        )
+    check_outputs(output, forecasts)
     y, X = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
     )
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
-    table = run_backtest(forecaster, y, horizon=horizon, n_origins=origins, step=step, X=X)
+    windows = dict(horizon=horizon, n_origins=origins, step=step)
+    if forecasts is None:
+        table = run_backtest(forecaster, y, **windows, X=X, refit=refit)
+    else:
+        table, rows = _backtest_with_forecasts(forecaster, y, X, windows, refit, level, quantile)
+        _write_rows(rows, forecasts)
     if output is not None:
         write_csv_atomic(table.rename_axis("origin").reset_index(), output)
-    if output != "-":
+    if "-" not in (output, forecasts):
         print_table(table)
     say(quiet, describe_series(y, data))
-    where = f": {output} (metrics)" if output not in (None, "-") else ""
+    written = {"metrics": output, "forecasts": forecasts}
+    shown = [f"{path} ({what})" for what, path in written.items() if path not in (None, "-")]
+    where = f": {', '.join(shown)}" if shown else ""
     say(
         quiet,
         f"Backtested {origins} origins of {horizon} steps on {count_series(y)} series in "
         f"{timer}{where}.",
     )
+
+
+#: The interval whose MSIS ``tsrnn.backtest`` reports, in percent (see its docstring).
+MSIS_LEVEL = 95
+
+
+def _backtest_with_forecasts(
+    forecaster,
+    y: "pd.Series",
+    X: "pd.DataFrame | None",
+    windows: dict,
+    refit: bool,
+    level: list[float] | None,
+    quantiles: list[float] | None,
+) -> "tuple[pd.DataFrame, pd.DataFrame]":
+    """``tsrnn.backtest``'s metrics and ``tsrnn.cross_validation``'s table of the same windows,
+    from one round of fits.
+
+    The cross-validation forecasts every window with the bounds the metrics need (the MSIS
+    level, ``tsrnn.evaluation.QUANTILES``) besides those asked for; the table returned keeps
+    only the latter. ``fit_seconds`` are those of the cross-validation's fits.
+    """
+    import numpy as np
+
+    from tsrnn.evaluation import QUANTILES, backtest, cross_validation
+
+    level, quantiles = list(level or []), list(quantiles or [])
+    scored = forecaster.interval is not None  # tsrnn.backtest asks no bounds otherwise
+    more_levels = [MSIS_LEVEL] if scored and MSIS_LEVEL not in level else []
+    more_quantiles = [q for q in QUANTILES if scored and q not in quantiles]
+    n_origins = windows["n_origins"]
+
+    def cross_validate():
+        return cross_validation(
+            forecaster, y, windows["horizon"], n_origins, windows["step"], refit=refit, X=X,
+            level=level + more_levels or None, quantiles=quantiles + more_quantiles or None,
+        )  # fmt: skip
+
+    replay = _Replay(cross_validate, forecaster.interval)
+    metrics = backtest(replay, y, **windows, refit=True)  # checks the windows before any fit
+    seconds = list(replay.table.attrs["fit_seconds"])
+    seconds += [0.0] * (n_origins - len(seconds))  # origins forecast without a fit
+    metrics["fit_seconds"] = [*seconds, float(np.mean(seconds))]
+    extra = [f"{side}-{value:g}" for value in more_levels for side in ("lo", "hi")]
+    extra += [f"q-{value:g}" for value in more_quantiles]
+    return metrics, replay.table.drop(columns=extra)
+
+
+class _Replay:
+    """Stands in for the forecaster in ``tsrnn.backtest``: fitted on the history before a
+    window, it forecasts the window with the rows ``tsrnn.cross_validation`` made for it.
+
+    The metrics keep one definition, the library's, and the replay fits nothing: cloning it
+    gives itself back. ``cross_validate`` (no arguments, returns the table) runs on the first
+    fit, once ``tsrnn.backtest`` has checked that the series are long enough for its windows.
+    """
+
+    def __init__(
+        self, cross_validate: "Callable[[], pd.DataFrame]", interval: float | None
+    ) -> None:
+        self.cross_validate = cross_validate
+        self.interval = interval
+        self.table = None
+
+    def __sklearn_clone__(self) -> "_Replay":
+        return self
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"interval": self.interval}
+
+    def fit(self, y: "pd.Series", X: "pd.DataFrame | None" = None) -> "_Replay":
+        if self.table is None:
+            self.table = self.cross_validate()
+        self.history_ = y
+        return self
+
+    def predict(
+        self,
+        horizon: int,
+        X_future: "pd.DataFrame | None" = None,
+        y: "pd.Series | None" = None,
+        X: "pd.DataFrame | None" = None,
+        level: list[float] | None = None,
+        quantiles: list[float] | None = None,
+    ) -> "pd.DataFrame":
+        """The table's rows whose cutoff is each series' last time step in the history."""
+        import pandas as pd
+
+        table, history = self.table, self.history_ if y is None else y
+        names = list(table.columns[: table.columns.get_loc("cutoff")])  # [id,] time
+        columns = list(table.columns[table.columns.get_loc("y") + 1 :])
+        asked = [f"{side}-{v:g}" for v in level or [] for side in ("lo", "hi")]
+        missing = [c for c in [*asked, *(f"q-{q:g}" for q in quantiles or [])] if c not in columns]
+        if missing:
+            raise RuntimeError(f"tsrnn.backtest asked for {missing}, which were not forecast")
+        index = history.index
+        if not isinstance(index, pd.MultiIndex):
+            return table.loc[table["cutoff"] == index[-1]].set_index(names)[columns]
+        ends = pd.Series(index.get_level_values(-1)).groupby(
+            index.get_level_values(0).to_numpy(), sort=False
+        ).last()  # fmt: skip
+        keys = pd.DataFrame({names[0]: ends.index, "cutoff": ends.to_numpy()})
+        return keys.merge(table, on=[names[0], "cutoff"], how="left").set_index(names)[columns]
+
+
+def _write_rows(table: "pd.DataFrame", path: str) -> None:
+    """Write the forecasts table: Parquet when ``path`` ends with .parquet or .pq, else CSV."""
+    from tsrnn.io import atomic_path, write_csv_atomic
+
+    if str(path) != "-" and str(path).lower().endswith((".parquet", ".pq")):
+        with atomic_path(path) as tmp:
+            table.to_parquet(tmp, index=False)
+    else:
+        write_csv_atomic(table, path)

@@ -8,8 +8,10 @@ from ._options import (
     Future,
     Horizon,
     IdCol,
+    Levels,
     Output,
     Plot,
+    Quantiles,
     Quiet,
     Ranks,
     Scheduler,
@@ -20,6 +22,7 @@ from ._options import (
     check_cluster,
     check_dataset_columns,
     check_dataset_output,
+    check_levels,
     check_outputs,
     count_series,
     dataset_cluster,
@@ -51,6 +54,8 @@ def forecast(
     id_col: IdCol = None,
     exog: Exog = None,
     future: Future = None,
+    level: Levels = None,
+    quantile: Quantiles = None,
     quiet: Quiet = False,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -60,7 +65,8 @@ def forecast(
 ) -> None:
     """Fit a model on the file's history and write the forecast of the next steps.
 
-    The forecast CSV has the time column (and the id column), then forecast, lower and upper.
+    The forecast CSV has the time column (and the id column), then forecast, lower and upper,
+    then the bounds of each --level (lo-80, hi-80) and each --quantile (q-0.1).
 
     With --workers N (a local Dask cluster) or --scheduler ADDRESS the networks train on
     the cluster's workers. A Parquet dataset (a folder, a glob, a URL, or a Parquet file
@@ -71,9 +77,10 @@ def forecast(
     """
     exog = exog_columns(exog)
     check_cluster(workers, scheduler)
+    check_levels(level, quantile, params.get("interval", 0.9))
     if on_the_cluster(data, workers, scheduler):
         _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
-                          workers, scheduler, ranks, params)  # fmt: skip
+                          workers, scheduler, ranks, params, level, quantile)  # fmt: skip
         return
     if exog and future is None:
         raise typer.BadParameter(
@@ -97,7 +104,7 @@ def forecast(
         progress_to_stderr()
         model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
     with stage(quiet, f"Forecasting {n_series} series ..."):
-        result = model.predict(X_future=X_future)
+        result = model.predict(X_future=X_future, level=level, quantiles=quantile)
     write_forecast(result, output)
     if plot is not None:
         from ._plot import plot_forecast
@@ -113,7 +120,7 @@ def forecast(
 
 
 def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
-                      workers, scheduler, ranks, params) -> None:  # fmt: skip
+                      workers, scheduler, ranks, params, level, quantiles) -> None:  # fmt: skip
     """The forecast of a Parquet dataset, by the workers of a cluster."""
     check_dataset_output(output, plot)
     check_dataset_columns(id_col, exog)
@@ -129,7 +136,8 @@ def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exo
         with stage(quiet, f"Training on {dataset.n_series} series ..."):
             fit_dataset(model, dataset, ranks=ranks)
         with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
-            written = write_dataset(forecast_dataset(model, dataset), output)
+            forecasts = forecast_dataset(model, dataset, level=level, quantiles=quantiles)
+            written = write_dataset(forecasts, output)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, model.timings_, predicted))

@@ -10,8 +10,10 @@ from ._options import (
     Future,
     Horizon,
     IdCol,
+    Levels,
     Output,
     Plot,
+    Quantiles,
     Quiet,
     Scheduler,
     Target,
@@ -20,6 +22,7 @@ from ._options import (
     Workers,
     check_dataset_columns,
     check_dataset_output,
+    check_levels,
     check_outputs,
     count_series,
     dataset_cluster,
@@ -62,6 +65,8 @@ def predict(
     id_col: IdCol = None,
     exog: Exog = None,
     future: Future = None,
+    level: Levels = None,
+    quantile: Quantiles = None,
     quiet: Quiet = False,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -71,7 +76,8 @@ def predict(
     With --data, the forecast starts after that file's last timestamp; the time, target, id
     and exogenous columns default to the names the model was fitted with. A Parquet dataset
     as --data (a folder, a glob, a URL, or a Parquet file with --workers or --scheduler) is
-    forecast by the workers of a Dask cluster into the --output folder.
+    forecast by the workers of a Dask cluster into the --output folder. --level and --quantile
+    add their bounds (lo-80, hi-80, q-0.1) from the model's calibration, without a refit.
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
     """
@@ -81,6 +87,7 @@ def predict(
     timer = Timer()
     check_outputs(output, plot)
     forecaster = load(model)
+    check_levels(level, quantile, getattr(forecaster, "interval", 0.9), saved=True)
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
@@ -88,7 +95,7 @@ def predict(
         check_dataset_output(output, plot)
         check_dataset_columns(id_col, exog_columns(exog))
         _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                         workers, scheduler, timer)  # fmt: skip
+                         workers, scheduler, timer, level, quantile)  # fmt: skip
         return
     exog = exog_columns(exog) or [str(c) for c in forecaster.feature_names_in_] or None
     if exog and future is None:
@@ -106,7 +113,9 @@ def predict(
             X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
     which = f"{count_series(y)} series" if y is not None else "the series seen in fit"
     with stage(quiet, f"Forecasting {which} ..."):
-        result = forecaster.predict(horizon, X_future=X_future, y=y, X=X)
+        result = forecaster.predict(
+            horizon, X_future=X_future, y=y, X=X, level=level, quantiles=quantile
+        )
     write_forecast(result, output)
     if plot is not None:
         from ._plot import plot_forecast
@@ -123,7 +132,7 @@ def predict(
 
 
 def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                     workers, scheduler, timer) -> None:  # fmt: skip
+                     workers, scheduler, timer, level, quantiles) -> None:  # fmt: skip
     """The forecast of a Parquet dataset with a saved model, by the workers of a cluster."""
     from tsrnn.parallel import forecast_dataset, write_dataset
 
@@ -132,7 +141,9 @@ def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col
                                target=target or forecaster.name_, id_col=id_col)  # fmt: skip
         say(quiet, describe_dataset(dataset))
         with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
-            written = write_dataset(forecast_dataset(forecaster, dataset, horizon), output)
+            forecasts = forecast_dataset(forecaster, dataset, horizon, level=level,
+                                         quantiles=quantiles)  # fmt: skip
+            written = write_dataset(forecasts, output)
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted))
     say(

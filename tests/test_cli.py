@@ -4,6 +4,7 @@ Training is kept tiny (1-2 epochs, 4 hidden units); the bad-input cases run in p
 most of them fail before any training.
 """
 
+import itertools
 import os
 import pickle
 import shutil
@@ -116,6 +117,26 @@ def test_forecast_to_stdout_writes_only_csv(air, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def _assert_nested(table: pd.DataFrame) -> None:
+    """The 95 % bounds hold the 90 % interval (lower, upper), which holds the 80 % bounds."""
+    nested = ["lo-95", "lower", "lo-80", "hi-80", "upper", "hi-95"]
+    for inner, outer in itertools.pairwise(nested):
+        assert (table[inner] <= table[outer]).all(), (inner, outer)
+
+
+def test_forecast_with_levels_and_quantiles(air, tmp_path):
+    """--level and --quantile add their bounds after the default columns, nested by level."""
+    result = run("forecast", air, "-H", "6", "--level", "80", "--level", "95", "--quantile",
+                 "0.5", "-o", "fc.csv", "--plot", "fc.png", *FAST, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "fc.csv")
+    assert table.columns.tolist() == ["ds", "forecast", "lower", "upper", "lo-80", "hi-80",
+                                      "lo-95", "hi-95", "q-0.5"]  # fmt: skip
+    assert len(table) == 6
+    _assert_nested(table)
+    assert (tmp_path / "fc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_fit_then_predict_equals_forecast(air, tmp_path):
     """fit + predict from the saved model gives the very same CSV as forecast."""
     options = ["--time-col", "ds", "--target", "airpassengers", "--lookback", "24",
@@ -129,6 +150,15 @@ def test_fit_then_predict_equals_forecast(air, tmp_path):
     forecast = run("forecast", air, "-o", "f.csv", "--quiet", *options, cwd=tmp_path)
     assert forecast.returncode == 0, forecast.stderr
     assert (tmp_path / "p.csv").read_text() == (tmp_path / "f.csv").read_text()
+
+    # Levels from the saved model: the default columns as they were, then the bounds.
+    levels = run("predict", "--model", "model.tsrnn", "-H", "12", "--level", "80",
+                 "--quantile", "0.9", "-o", "l.csv", cwd=tmp_path)  # fmt: skip
+    assert levels.returncode == 0, levels.stderr
+    with_levels = pd.read_csv(tmp_path / "l.csv")
+    default = pd.read_csv(tmp_path / "p.csv")
+    assert with_levels.columns.tolist() == [*default.columns, "lo-80", "hi-80", "q-0.9"]
+    pd.testing.assert_frame_equal(with_levels[default.columns], default)
 
     # From newer history: the forecast starts after the data's last timestamp.
     (tmp_path / "older.csv").write_text("".join(air.read_text().splitlines(True)[:121]))
@@ -147,6 +177,109 @@ def test_backtest_prints_metrics_table(air, tmp_path):
     assert header[:2] == ["origin", "cutoff"] and "mae" in header and "mase" in header
     assert result.stdout.splitlines()[-1].split()[0] == "mean"
     assert pd.read_csv(tmp_path / "metrics.csv")["origin"].tolist() == ["1", "2", "mean"]
+
+
+def _noisy_stores() -> pd.DataFrame:
+    """``_stores()`` with a little noise, so that the seasonal-naive scale of MASE is not 0."""
+    frame = _stores()
+    frame["units"] += [(i * 7) % 5 * 0.3 for i in range(len(frame))]
+    return frame
+
+
+def test_backtest_writes_the_forecasts_of_its_windows(tmp_path):
+    """--forecasts: one row per series, origin and step; the metrics are those of its rows."""
+    _noisy_stores().to_csv(tmp_path / "stores.csv", index=False)
+    common = ["backtest", "stores.csv", "--id-col", "store", "-H", "2", "--origins", "2",
+              "--lookback", "6", *FAST]  # fmt: skip
+    result = run(*common, "--level", "80", "--forecasts", "cv.csv", "-o", "metrics.csv",
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0].split()
+    assert {"mae", "coverage", "msis", "sql"} <= set(header)
+    assert "cv.csv (forecasts)" in result.stderr and "metrics.csv (metrics)" in result.stderr
+    table = pd.read_csv(tmp_path / "cv.csv")
+    assert table.columns.tolist() == ["store", "month", "cutoff", "y", "forecast", "lower",
+                                      "upper", "lo-80", "hi-80"]  # fmt: skip
+    assert len(table) == 3 * 2 * 2  # series x origins x horizon
+    assert table.groupby("store")["cutoff"].nunique().tolist() == [2, 2, 2]
+    assert (table["month"] > table["cutoff"]).all()
+    actual = pd.read_csv(tmp_path / "stores.csv").set_index(["store", "month"])["units"]
+    assert table.set_index(["store", "month"])["y"].equals(actual.loc[table.set_index(
+        ["store", "month"]).index].rename("y"))  # fmt: skip
+    errors = (table["y"] - table["forecast"]).abs()
+    mae = errors.groupby([table["cutoff"], table["store"]]).mean().groupby(level=0).mean()
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics["mae"].iloc[:2].to_numpy() == pytest.approx(mae.to_numpy())
+
+    # --no-refit: one fit, its first window as above; Parquet by the extension.
+    once = run(*common, "--no-refit", "--forecasts", "cv.parquet", "-o", "once.csv", "-q",
+               cwd=tmp_path)  # fmt: skip
+    assert once.returncode == 0, once.stderr
+    parquet = pd.read_parquet(tmp_path / "cv.parquet")
+    assert parquet.columns.tolist() == table.columns[:-2].tolist() and len(parquet) == 12
+    first = parquet["cutoff"] == parquet["cutoff"].min()
+    assert parquet.loc[first, "forecast"].to_numpy() == pytest.approx(
+        table.loc[first.to_numpy(), "forecast"].to_numpy()
+    )
+    assert pd.read_csv(tmp_path / "once.csv")["fit_seconds"].iloc[1] == 0
+
+
+class _Drift:
+    """A cheap deterministic forecaster: the last value plus half a unit per step, bounds at
+    fixed distances (none with ``interval=None``)."""
+
+    def __init__(self, interval=0.9):
+        self.interval = interval
+
+    def get_params(self, deep=True):
+        return {"interval": self.interval}
+
+    def set_params(self, **params):
+        self.__dict__.update(params)
+        return self
+
+    def fit(self, y, X=None):
+        self.y_ = y
+        return self
+
+    def predict(self, horizon, X_future=None, y=None, X=None, level=None, quantiles=None):
+        import numpy as np
+
+        last = (self.y_ if y is None else y).groupby(level=0, sort=False).last()
+        index = pd.MultiIndex.from_product([last.index, range(horizon)])
+        mean = np.repeat(last.to_numpy(), horizon) + np.tile(0.5 * np.arange(1, horizon + 1),
+                                                             len(last))  # fmt: skip
+        half = 2.0 if self.interval is not None else np.nan
+        out = {"forecast": mean, "lower": mean - half, "upper": mean + half}
+        for value in level or []:
+            out[f"lo-{value:g}"], out[f"hi-{value:g}"] = mean - value / 20, mean + value / 20
+        for value in quantiles or []:
+            out[f"q-{value:g}"] = mean + (value - 0.5) * 8
+        return pd.DataFrame(out, index=index)
+
+
+@pytest.mark.parametrize("interval", [0.9, None])
+@pytest.mark.parametrize("refit", [True, False])
+def test_backtest_with_forecasts_scores_as_tsrnn_backtest(interval, refit):
+    """The metrics printed with --forecasts (one round of fits, scored through a replay of the
+    cross-validation's forecasts) are tsrnn.backtest's own."""
+    from tsrnn_cli.backtest import _backtest_with_forecasts
+
+    from tsrnn import backtest
+
+    frame = _noisy_stores().iloc[2:]  # series ending together, one starting later
+    y = frame.set_index(["store", "month"])["units"]
+    windows = {"horizon": 2, "n_origins": 3, "step": 1}
+    expected = backtest(_Drift(interval), y, **windows, refit=refit)
+    level = [80] if interval else None
+    got, table = _backtest_with_forecasts(_Drift(interval), y, None, windows, refit, level, None)
+    pd.testing.assert_frame_equal(got.drop(columns="fit_seconds"),
+                                  expected.drop(columns="fit_seconds"))  # fmt: skip
+    assert got["msis"].notna().all() == (interval is not None)
+    bounds = ["lo-80", "hi-80"] if interval else []
+    assert table.columns.tolist() == ["store", "month", "cutoff", "y", "forecast", "lower",
+                                      "upper", *bounds]  # fmt: skip
+    assert len(table) == 3 * 3 * 2
 
 
 def test_many_series_with_exogenous_columns(tmp_path):
@@ -209,6 +342,21 @@ def test_forecast_on_two_local_workers_equals_the_in_process_forecast(tmp_path):
     assert there.returncode == 0, there.stderr
     assert "2 Dask worker(s) ready to train" in there.stderr
     assert (tmp_path / "here.csv").read_text() == (tmp_path / "there.csv").read_text()
+
+
+def test_forecast_a_parquet_dataset_with_levels(tmp_path):
+    """A dataset forecast by the workers of a local cluster carries the --level bounds."""
+    (tmp_path / "lake").mkdir()
+    _stores().to_parquet(tmp_path / "lake" / "part-0.parquet", index=False)
+    result = run("forecast", "lake", "--id-col", "store", "-H", "2", "--workers", "2",
+                 "--level", "80", "--level", "95", "-o", "out/", "--lookback", "6", *FAST,
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_parquet(tmp_path / "out").sort_values(["store", "month"])
+    assert table.columns.tolist() == ["store", "month", "forecast", "lower", "upper", "lo-80",
+                                      "hi-80", "lo-95", "hi-95"]  # fmt: skip
+    assert len(table) == 6
+    _assert_nested(table)
 
 
 def test_a_bad_file_read_beside_a_starting_cluster_fails_in_one_line(tmp_path):
@@ -368,6 +516,23 @@ BAD_INPUTS = [
      "NaN"),
     ("backtest-too-short", {"data.csv": GOOD},
      ["backtest", "data.csv", "-H", "12", "--origins", "4", "-o", "out.csv", *FAST], "short"),
+    ("bad-level", {"data.csv": GOOD}, [*FORECAST, "--level", "120"],
+     "'--level': 120 is not a percentage in (0, 100)"),
+    ("bad-quantile", {"data.csv": GOOD}, [*FORECAST, "--quantile", "80", *FAST],
+     "'--quantile': 80 is not a probability in (0, 1)"),
+    ("level-without-interval", {"data.csv": GOOD}, [*FORECAST, "--level", "80", "--no-interval"],
+     "drop --no-interval"),
+    ("predict-bad-level", {}, ["predict", "-m", "model.tsrnn", "--level", "100", "-o", "out.csv"],
+     "100 is not a percentage"),
+    ("backtest-bad-level", {"data.csv": GOOD},
+     ["backtest", "data.csv", "-H", "2", "--level", "0", "--forecasts", "cv.csv", *FAST],
+     "0 is not a percentage"),
+    ("backtest-level-without-forecasts", {"data.csv": GOOD},
+     ["backtest", "data.csv", "-H", "2", "--level", "80", *FAST], "add --forecasts PATH"),
+    ("backtest-two-csv-to-stdout", {"data.csv": GOOD},
+     ["backtest", "data.csv", "-H", "2", "-o", "-", "--forecasts", "-", *FAST], "only one CSV"),
+    ("backtest-forecasts-missing-folder", {"data.csv": GOOD},
+     ["backtest", "data.csv", "-H", "2", "--forecasts", "no/cv.parquet", *FAST], "does not exist"),
     ("parquet-not-parquet", {"data.parquet": GOOD}, PARQUET, "is not a Parquet file"),
     ("parquet-truncated", {"data.parquet": lambda: _parquet()[:-100]}, PARQUET,
      "or a truncated one"),
