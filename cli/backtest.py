@@ -1,11 +1,10 @@
 """``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV or Parquet file.
 
 The metrics are ``tsrnn.backtest``'s. With --forecasts the windows are forecast once, by
-``tsrnn.cross_validation`` (whose table is written), and ``tsrnn.backtest`` scores those very
-forecasts through :class:`_Replay`: one round of fits, and metrics that match the table.
+``tsrnn.cross_validation`` (whose table is written), and ``tsrnn.evaluation.summarize`` scores
+that very table, as ``tsrnn.backtest`` does: one round of fits, and metrics that match it.
 """
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -149,10 +148,6 @@ def backtest(
     )
 
 
-#: The interval whose MSIS ``tsrnn.backtest`` reports, in percent (see its docstring).
-MSIS_LEVEL = 95
-
-
 def _backtest_with_forecasts(
     forecaster,
     y: "pd.Series",
@@ -163,93 +158,24 @@ def _backtest_with_forecasts(
     quantiles: list[float] | None,
 ) -> "tuple[pd.DataFrame, pd.DataFrame]":
     """``tsrnn.backtest``'s metrics and ``tsrnn.cross_validation``'s table of the same windows,
-    from one round of fits.
-
-    The cross-validation forecasts every window with the bounds the metrics need (the MSIS
-    level, ``tsrnn.evaluation.QUANTILES``) besides those asked for; the table returned keeps
-    only the latter. ``fit_seconds`` are those of the cross-validation's fits.
+    from one round of fits: the table, with the bounds the metrics need (the MSIS level,
+    ``tsrnn.evaluation.QUANTILES``) besides those asked for, summarised by
+    ``tsrnn.evaluation.summarize``; the table returned keeps only the bounds asked for.
     """
-    import numpy as np
-
-    from tsrnn.evaluation import QUANTILES, backtest, cross_validation
+    from tsrnn.evaluation import MSIS_LEVEL, QUANTILES, cross_validation, summarize
 
     level, quantiles = list(level or []), list(quantiles or [])
     scored = forecaster.interval is not None  # tsrnn.backtest asks no bounds otherwise
     more_levels = [MSIS_LEVEL] if scored and MSIS_LEVEL not in level else []
     more_quantiles = [q for q in QUANTILES if scored and q not in quantiles]
-    n_origins = windows["n_origins"]
-
-    def cross_validate():
-        return cross_validation(
-            forecaster, y, windows["horizon"], n_origins, windows["step"], refit=refit, X=X,
-            level=level + more_levels or None, quantiles=quantiles + more_quantiles or None,
-        )  # fmt: skip
-
-    replay = _Replay(cross_validate, forecaster.interval)
-    metrics = backtest(replay, y, **windows, refit=True)  # checks the windows before any fit
-    seconds = list(replay.table.attrs["fit_seconds"])
-    seconds += [0.0] * (n_origins - len(seconds))  # origins forecast without a fit
-    metrics["fit_seconds"] = [*seconds, float(np.mean(seconds))]
+    table = cross_validation(
+        forecaster, y, windows["horizon"], windows["n_origins"], windows["step"], refit=refit,
+        X=X, level=level + more_levels or None, quantiles=quantiles + more_quantiles or None,
+    )  # fmt: skip
+    metrics = summarize(table, y)
     extra = [f"{side}-{value:g}" for value in more_levels for side in ("lo", "hi")]
     extra += [f"q-{value:g}" for value in more_quantiles]
-    return metrics, replay.table.drop(columns=extra)
-
-
-class _Replay:
-    """Stands in for the forecaster in ``tsrnn.backtest``: fitted on the history before a
-    window, it forecasts the window with the rows ``tsrnn.cross_validation`` made for it.
-
-    The metrics keep one definition, the library's, and the replay fits nothing: cloning it
-    gives itself back. ``cross_validate`` (no arguments, returns the table) runs on the first
-    fit, once ``tsrnn.backtest`` has checked that the series are long enough for its windows.
-    """
-
-    def __init__(
-        self, cross_validate: "Callable[[], pd.DataFrame]", interval: float | None
-    ) -> None:
-        self.cross_validate = cross_validate
-        self.interval = interval
-        self.table = None
-
-    def __sklearn_clone__(self) -> "_Replay":
-        return self
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {"interval": self.interval}
-
-    def fit(self, y: "pd.Series", X: "pd.DataFrame | None" = None) -> "_Replay":
-        if self.table is None:
-            self.table = self.cross_validate()
-        self.history_ = y
-        return self
-
-    def predict(
-        self,
-        horizon: int,
-        X_future: "pd.DataFrame | None" = None,
-        y: "pd.Series | None" = None,
-        X: "pd.DataFrame | None" = None,
-        level: list[float] | None = None,
-        quantiles: list[float] | None = None,
-    ) -> "pd.DataFrame":
-        """The table's rows whose cutoff is each series' last time step in the history."""
-        import pandas as pd
-
-        table, history = self.table, self.history_ if y is None else y
-        names = list(table.columns[: table.columns.get_loc("cutoff")])  # [id,] time
-        columns = list(table.columns[table.columns.get_loc("y") + 1 :])
-        asked = [f"{side}-{v:g}" for v in level or [] for side in ("lo", "hi")]
-        missing = [c for c in [*asked, *(f"q-{q:g}" for q in quantiles or [])] if c not in columns]
-        if missing:
-            raise RuntimeError(f"tsrnn.backtest asked for {missing}, which were not forecast")
-        index = history.index
-        if not isinstance(index, pd.MultiIndex):
-            return table.loc[table["cutoff"] == index[-1]].set_index(names)[columns]
-        ends = pd.Series(index.get_level_values(-1)).groupby(
-            index.get_level_values(0).to_numpy(), sort=False
-        ).last()  # fmt: skip
-        keys = pd.DataFrame({names[0]: ends.index, "cutoff": ends.to_numpy()})
-        return keys.merge(table, on=[names[0], "cutoff"], how="left").set_index(names)[columns]
+    return metrics, table.drop(columns=extra)
 
 
 def _write_rows(table: "pd.DataFrame", path: str) -> None:

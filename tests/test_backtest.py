@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
 
-from tsrnn import RNNForecaster, backtest, metrics
+from tsrnn import RNNForecaster, backtest, cross_validation, metrics
 from tsrnn.errors import DataError, ParameterError
+from tsrnn.evaluation import summarize
 
 
 class LastValue(BaseEstimator):
@@ -138,3 +139,83 @@ def test_many_series_missing_forecasts_name_the_series():
     y = pd.concat({"a": series(30), "b": series(30)})
     with pytest.raises(DataError, match="returned 0 forecasts for 3 test points of series 'b'"):
         backtest(DropsB(), y, horizon=3, n_origins=1)
+
+
+class LastValueOfHistory(LastValuePerSeries):
+    """Forecasts each series' last value, from the fitted series or from the history given to
+    predict (for cross_validation without refit); counts its fits; gives lo-50/hi-50 bounds."""
+
+    fits = 0
+
+    def fit(self, y, X=None):
+        LastValueOfHistory.fits += 1
+        return super().fit(y)
+
+    def predict(self, horizon=None, X_future=None, y=None, X=None, level=None, quantiles=None):
+        fitted = self.y_
+        if y is not None:
+            self.y_ = y
+        out = super().predict(horizon)
+        self.y_ = fitted
+        for value in level or []:
+            out[f"lo-{value:g}"] = out["forecast"] - value / 10
+            out[f"hi-{value:g}"] = out["forecast"] + value / 10
+        return out
+
+
+def test_cross_validation_rows_and_cutoffs_against_a_hand_computed_case():
+    """Series a (10 steps) and b (12 steps), horizon 2, 2 windows 3 apart: every series is cut
+    at its own end, each row carries its cutoff, actual value and forecast, one fit in all."""
+    a = pd.Series(np.arange(10.0), index=pd.date_range("2000-01-01", periods=10, freq="MS"))
+    b = pd.Series(100 + np.arange(12.0), index=pd.date_range("2001-01-01", periods=12, freq="MS"))
+    y = pd.concat({"a": a, "b": b}, names=["shop", "month"])
+    LastValueOfHistory.fits = 0
+    table = cross_validation(LastValueOfHistory(), y, horizon=2, n_windows=2, step_size=3,
+                             level=[50])  # fmt: skip
+    assert LastValueOfHistory.fits == 1
+    assert list(table.columns) == ["shop", "month", "cutoff", "y", "forecast", "lo-50", "hi-50"]
+    # a: windows at positions 5-6 (cutoff 4) and 8-9 (cutoff 7); b: 7-8 (6) and 10-11 (9)
+    expected = []
+    for key, s, cut in (("a", a, [4, 7]), ("b", b, [6, 9])):
+        for c in cut:
+            for j in (1, 2):
+                expected.append((key, s.index[c + j], s.index[c], s.iloc[c + j], s.iloc[c]))
+    got = list(table[["shop", "month", "cutoff", "y", "forecast"]].itertuples(index=False))
+    assert [tuple(r) for r in got] == expected
+    np.testing.assert_allclose(table["hi-50"] - table["lo-50"], 10.0)
+    assert table.attrs["fit_seconds"][1] == 0.0  # the second window was not fitted for
+
+
+def test_cross_validation_refit_fits_before_each_window():
+    LastValueOfHistory.fits = 0
+    y = pd.concat({"a": series(30), "b": series(30)})
+    table = cross_validation(LastValueOfHistory(), y, horizon=3, n_windows=3, refit=True)
+    assert LastValueOfHistory.fits == 3
+    assert len(table) == 2 * 3 * 3
+    assert all(s > 0 for s in table.attrs["fit_seconds"])
+
+
+def test_backtest_is_the_summary_of_the_cross_validation_table():
+    """summarize(cross_validation(...)) is backtest's table, metric by metric."""
+    y = pd.concat({"a": series(30), "b": series(40) * 2 + 1})
+    cv = cross_validation(LastValuePerSeries(), y, horizon=3, n_windows=2, refit=True)
+    direct = backtest(LastValuePerSeries(), y, horizon=3, n_origins=2, season_length=1)
+    summary = summarize(cv, y, season_length=1)
+    columns = ["train_size", "mae", "rmse", "smape", "mase"]
+    pd.testing.assert_frame_equal(summary[columns], direct[columns])
+    # by hand: window 1 of series b (cut 6 before its end)
+    b = series(40) * 2 + 1
+    train, test = b.iloc[:34], b.iloc[34:37]
+    forecast = np.full(3, train.iloc[-1])
+    rows = cv[(cv["id"] == "b") & (cv["cutoff"] == b.index[33])]
+    np.testing.assert_allclose(rows["forecast"], forecast)
+    mae_a = metrics.mae(series(30).iloc[24:27], np.full(3, series(30).iloc[23]))
+    assert summary.loc[1, "mae"] == pytest.approx((metrics.mae(test, forecast) + mae_a) / 2)
+
+
+def test_backtest_reports_msis_and_the_scaled_quantile_loss_of_an_rnn_forecaster():
+    y = series(60) + 10 * np.sin(np.arange(60))
+    model = RNNForecaster(lookback=12, hidden_size=4, epochs=2, device="cpu", random_state=0)
+    table = backtest(model, y, horizon=6, n_origins=2, refit=False)
+    assert np.isfinite(table[["msis", "sql"]].to_numpy(dtype=float)).all()
+    assert table.loc[2, "fit_seconds"] == 0.0 and table.loc[1, "fit_seconds"] > 0

@@ -25,10 +25,12 @@ from ._data.checks import check_series
 from ._data.groups import group_rows
 from .errors import DataError, check_positive_int
 
-__all__ = ["QUANTILES", "backtest", "cross_validation"]
+__all__ = ["MSIS_LEVEL", "QUANTILES", "backtest", "cross_validation", "summarize"]
 
 #: The quantiles of the scaled quantile loss in :func:`backtest` (an approximation of the CRPS).
 QUANTILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+#: The level (in percent) of the interval whose MSIS :func:`backtest` reports (the M4's).
+MSIS_LEVEL = 95
 
 
 def cross_validation(
@@ -86,7 +88,7 @@ def cross_validation(
         index is named), ``cutoff`` (the last timestamp the forecast saw), ``y`` (the actual
         value), then the forecaster's columns (``forecast``, ``lower``, ``upper``, ``lo-80``,
         ...). Rows are sorted by series, cutoff and timestamp. ``attrs["fit_seconds"]`` holds
-        the seconds of each fit.
+        the seconds of the fit before each window (0.0 for a window forecast without a fit).
 
     Raises
     ------
@@ -109,11 +111,11 @@ def cross_validation(
     frames, seconds = [], []
     for window in cv.forecasts(forecaster, refit=refit, level=level, quantiles=quantiles):
         frames.append(cv.table(window))
-        seconds.append(window.fit_seconds)
+        seconds.append(window.fit_seconds or 0.0)
     table = pd.concat(frames, ignore_index=True)
     if cv.multi:  # by series (in y's order), then cutoff
         table = table.iloc[_series_major(cv, len(frames))].reset_index(drop=True)
-    table.attrs["fit_seconds"] = [s for s in seconds if s is not None]
+    table.attrs["fit_seconds"] = seconds
     return table
 
 
@@ -193,16 +195,87 @@ def backtest(
     cv = _Windows.of(y, X, horizon, n_origins, step, word="origins")
     m = season_length or season_length_for(cv.y.attrs["freq"])
     cv.check_trainable(m + 1)
-    probabilistic = _gives_levels(forecaster)
-    asked = {"level": [95], "quantiles": list(QUANTILES)} if probabilistic else {}
-    rows = [
-        cv.scores(window, m)
-        for window in cv.forecasts(forecaster, refit=refit, **asked)
-    ]  # fmt: skip
-    table = pd.DataFrame(rows, index=pd.Index(range(1, n_origins + 1), name="origin"))
-    table["train_size"] = table["train_size"].astype(float)
-    mean = table.drop(columns="cutoff").mean().to_frame("mean").T
-    return pd.concat([table, mean.rename_axis("origin")])[table.columns]
+    asked = {"level": [MSIS_LEVEL], "quantiles": list(QUANTILES)}
+    table = cross_validation(
+        forecaster, cv.y, horizon, n_origins, step, refit=refit, X=cv.X,
+        **(asked if _gives_levels(forecaster) else {}),
+    )  # fmt: skip
+    return summarize(table, cv.y, season_length=m)
+
+
+def summarize(
+    table: pd.DataFrame, y: pd.Series | pd.DataFrame, *, season_length: int | None = None
+) -> pd.DataFrame:
+    """The metrics of a :func:`cross_validation` table, one row per window, as
+    :func:`backtest` reports them.
+
+    Each metric is computed per series and window (the scaled ones against the series'
+    history up to the window's cutoff), then averaged over the series of each window.
+
+    Parameters
+    ----------
+    table : DataFrame
+        As :func:`cross_validation` returns it (its ``attrs["fit_seconds"]`` are reported when
+        present): the id (for many series) and time columns, ``cutoff``, ``y``, ``forecast``,
+        and optionally ``lower``/``upper``, ``lo-95``/``hi-95`` and ``q-0.1`` ... ``q-0.9``.
+    y : Series or one-column DataFrame
+        The series the table was made from.
+    season_length : int or None, default=None
+        Seasonal period ``m`` of the scaled metrics; None infers it from the frequency.
+
+    Returns
+    -------
+    DataFrame of shape (n_windows + 1, 10)
+        As :func:`backtest` returns it; a metric whose columns the table lacks is NaN.
+
+    Raises
+    ------
+    DataError
+        If a series of the table is not in ``y``, or the table has no ``cutoff`` column.
+    """
+    y, _ = check_series(y)
+    m = season_length or season_length_for(y.attrs["freq"])
+    if "cutoff" not in table.columns:
+        raise DataError("The table has no 'cutoff' column: pass what cross_validation returns.")
+    keys = list(table.columns[: table.columns.get_loc("cutoff")])
+    history = _histories(y)
+    window = table.groupby(keys[:-1] or (lambda _: 0), sort=False)["cutoff"].rank(method="dense")
+    rows = []
+    for _, part in table.groupby(window.to_numpy().astype(int), sort=True):
+        per_series = []
+        train_size = 0
+        for key, series in part.groupby(keys[:-1] or (lambda _: 0), sort=False):
+            key = (key[0] if isinstance(key, tuple) else key) if keys[:-1] else None
+            if key not in history:
+                raise DataError(
+                    f"Series {key!r} of the table is not in y: pass the y it came from."
+                )
+            stamps, values = history[key]
+            train = values[stamps <= series["cutoff"].iloc[0]]
+            train_size += len(train)
+            per_series.append(_series_scores(series, train, m))
+        scores = pd.DataFrame(per_series).mean()
+        rows.append({"cutoff": part["cutoff"].iloc[-1], "train_size": float(train_size),
+                     **scores.to_dict()})  # fmt: skip
+    summary = pd.DataFrame(rows, index=pd.Index(range(1, len(rows) + 1), name="origin"))
+    seconds = table.attrs.get("fit_seconds")
+    summary["fit_seconds"] = (
+        seconds if seconds is not None and len(seconds) == len(rows) else np.nan
+    )
+    mean = summary.drop(columns="cutoff").mean().to_frame("mean").T
+    return pd.concat([summary, mean.rename_axis("origin")])[summary.columns]
+
+
+def _histories(y: pd.Series) -> dict:
+    """Id (None for one series) -> (timestamps, values) of each series of ``y``."""
+    if not isinstance(y.index, pd.MultiIndex):
+        return {None: (y.index.to_numpy(), y.to_numpy())}
+    groups = group_rows(y.index.get_level_values(0))
+    stamps = y.index.get_level_values(-1).to_numpy()[groups.order]
+    values = y.to_numpy()[groups.order]
+    bounds = np.cumsum(groups.lengths)[:-1]
+    parts = zip(np.split(stamps, bounds), np.split(values, bounds), strict=True)
+    return dict(zip(groups.keys, parts, strict=True))
 
 
 def _gives_levels(forecaster) -> bool:
@@ -310,35 +383,19 @@ class _Windows:
         data.update({name: v.ravel() for name, v in window.columns.items()})
         return pd.DataFrame(data)
 
-    def scores(self, window: _Window, m: int) -> dict:
-        """The metrics of one window, each per series then averaged over series."""
-        values = self.y.to_numpy()
-        truth = values[window.test_pos]
-        got = window.columns
-        trains = np.split(values[window.train_pos], np.cumsum(self.lengths - window.back)[:-1])
-        per_series = [_series_scores(truth[k], x, got, k, m) for k, x in enumerate(trains)]
-        cutoff = self.y.index[window.train_pos[-1]]
-        cutoff = cutoff[-1] if isinstance(cutoff, tuple) else cutoff
-        return {
-            "cutoff": cutoff,
-            "train_size": len(window.train_pos),
-            **pd.DataFrame(per_series).mean().to_dict(),
-            "fit_seconds": window.fit_seconds or 0.0,
-        }
 
-
-def _series_scores(truth: np.ndarray, train: np.ndarray, got: dict, k: int, m: int) -> dict:
-    """Metrics of series ``k`` (NaN where the forecaster gave no such column)."""
-    forecast = got["forecast"][k]
+def _series_scores(part: pd.DataFrame, train: np.ndarray, m: int) -> dict:
+    """Metrics of one series' window (NaN where the table has no such column)."""
+    truth, forecast = part["y"].to_numpy(), part["forecast"].to_numpy()
     nan = float("nan")
 
     def bounds(*names):
-        if not all(name in got for name in names):
+        if not all(name in part.columns for name in names):
             return None
-        found = [got[name][k] for name in names]
+        found = [part[name].to_numpy(dtype=np.float64) for name in names]
         return None if any(np.isnan(b).any() for b in found) else found
 
-    interval, wide = bounds("lower", "upper"), bounds("lo-95", "hi-95")
+    interval, wide = bounds("lower", "upper"), bounds(f"lo-{MSIS_LEVEL}", f"hi-{MSIS_LEVEL}")
     quantiles = bounds(*(f"q-{q:g}" for q in QUANTILES))
     return {
         "mae": metrics.mae(truth, forecast),
@@ -346,7 +403,7 @@ def _series_scores(truth: np.ndarray, train: np.ndarray, got: dict, k: int, m: i
         "smape": metrics.smape(truth, forecast),
         "mase": metrics.mase(truth, forecast, train, m=m),
         "coverage": nan if interval is None else metrics.coverage(truth, *interval),
-        "msis": nan if wide is None else metrics.msis(truth, *wide, train, m=m),
+        "msis": nan if wide is None else metrics.msis(truth, *wide, train, m=m, level=MSIS_LEVEL),
         "sql": nan
         if quantiles is None
         else metrics.scaled_quantile_loss(truth, np.stack(quantiles, -1), QUANTILES, train, m),
