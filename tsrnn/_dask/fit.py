@@ -241,7 +241,8 @@ def _calibrate(
         errors["theta"] = float(theta.sum() / (n * h))
     chosen = choose(errors, combine)
     which = "theta" if chosen == "theta" and theta is not None else "alone"
-    scale = step_scale((theta if which == "theta" else alone) / n)
+    bounds = np.sum([s[f"bounds_{which}"] for s in sums if s["n"]], axis=0)
+    scale = step_scale(bounds / n)
     ratios = _pooled(client, scores, which, scale, n * h)
     client.cancel(scores)
     return Calibration.of(ratios, interval, n, errors, chosen)

@@ -3,7 +3,8 @@
 :func:`hold_out` cuts every series short of its last windows and prepares the calibration
 fit (the same plan, other seeds); once its networks are trained, :func:`calibrate` forecasts
 the held-out windows, picks the combination with Theta that errs less on them, and pools their
-scores into one conformal quantile per step (:func:`tsrnn._forecast.conformal.pooled_quantiles`).
+signed errors, each in the unit of its series' bounds at its step, into the sorted ratios any
+level or quantile is read from (:func:`tsrnn._forecast.conformal.pooled_ratios`).
 """
 
 from __future__ import annotations
@@ -87,8 +88,8 @@ class Calibration:
         The pooled signed ratios: the bounds of any level or quantile (None without
         intervals).
     quantiles : ndarray of shape (horizon,)
-        Half-width per step of the ``interval`` bounds, in units of each series' spread (NaN
-        without intervals).
+        Half-width per step of the ``interval`` bounds, in units of each series' bounds
+        (:meth:`SeriesScaling.units`; NaN without intervals).
     coverage : float
         The nominal coverage of ``interval``.
     n : int
@@ -99,7 +100,8 @@ class Calibration:
     combine : {"none", "theta"}
         The combination chosen.
     scores : ndarray of shape (n, horizon) or None
-        The chosen forecast's signed scores, when they were gathered (in one process).
+        The chosen forecast's signed errors in units of the bounds, when they were gathered
+        (in one process).
     """
 
     ratios: Ratios | None
@@ -268,13 +270,27 @@ class Scores:
     ----------
     alone : ndarray of shape (n_windows, horizon)
         Signed errors (actual minus forecast) of the networks alone, in units of each series'
-        spread.
+        spread (the unit that chooses the combination).
     theta : ndarray of shape (n_windows, horizon) or None
         Of the combination with Theta, when tried.
+    units : ndarray of shape (n_windows, horizon)
+        The unit of each window's bounds at each step (:meth:`SeriesScaling.units`) over its
+        series' spread: a score over it is in the units of the bounds.
     """
 
     alone: np.ndarray
     theta: np.ndarray | None
+    units: np.ndarray
+
+    def ratios(self, which: str) -> np.ndarray:
+        """The signed errors of ``which`` (``"alone"`` or ``"theta"``) in units of the bounds.
+
+        Returns
+        -------
+        ndarray of shape (n_windows, horizon)
+        """
+        kept = self.theta if which == "theta" and self.theta is not None else self.alone
+        return kept / self.units
 
 
 def calibration_scores(
@@ -327,6 +343,7 @@ def calibration_scores(
     actual, weights = panel.ahead(series, origins, h)
     spread = scaling.spread[series.numpy()][:, None]
     complete = weights.numpy().all(axis=1)
+    units = (scaling.units(series.numpy(), h) / spread)[complete]
 
     def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), signed, units of spread
         return ((actual.numpy() - pred) / spread)[complete]
@@ -336,7 +353,7 @@ def calibration_scores(
         at = [cut[k] + np.arange(counts[k]) for k in range(len(keep))]
         states = theta_at(levels(encoded, scaling.log), theta, at)
         combined = scores_of(with_theta(alone, states, scaling.log[series.numpy()]))
-    return Scores(scores_of(alone), combined)
+    return Scores(scores_of(alone), combined, units)
 
 
 def choose(errors: dict[str, float], combine: str) -> str:
@@ -347,7 +364,8 @@ def choose(errors: dict[str, float], combine: str) -> str:
 
 
 def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
-    """Pick the combination on the mean absolute scores; pool the chosen one's signed scores.
+    """Pick the combination on the mean absolute scores; pool the chosen one's signed errors
+    in units of the bounds (:meth:`Scores.ratios`).
 
     Parameters
     ----------
@@ -368,7 +386,7 @@ def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
     if scores.theta is not None:
         errors["theta"] = mean(scores.theta)
     chosen = choose(errors, combine)
-    kept = scores.theta if chosen == "theta" and scores.theta is not None else scores.alone
+    kept = scores.ratios("theta" if chosen == "theta" else "alone")
     return Calibration.of(pooled_ratios(kept), interval, len(kept), errors, chosen, kept)
 
 

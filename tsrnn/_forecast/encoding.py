@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from .theta import smoothing_noise
 
 __all__ = ["Panel", "SeriesScaling", "encode", "fit_scaling", "is_seasonal", "seasonal_indices"]
 
@@ -105,10 +106,16 @@ class SeriesScaling:
         Seasonal index of each phase counted from the step after the series' end: column
         ``j`` applies to the future steps ``j, j + m, ...`` (all zeros without a season).
     spread : ndarray of shape (n_series,)
-        Mean absolute one-step change of each encoded series: the unit of its interval.
+        Mean absolute one-step change of each encoded series: the unit of the calibration
+        errors that choose the combination with Theta.
     floor : ndarray of shape (n_series,) or None
         The least value a forecast or bound of each series may take: 0 for a series that was
         never negative (counts, sales), else -inf. None: -inf for all.
+    noise, alpha : ndarray of shape (n_series,) or None
+        The one-step error of simple exponential smoothing of each encoded series and its
+        smoothing weight (:func:`tsrnn._forecast.theta.smoothing_noise`): the unit of its
+        bounds at each step ahead, :meth:`units`. None (a model file of format 3 or older):
+        ``spread`` at every step.
     """
 
     log: np.ndarray
@@ -117,10 +124,35 @@ class SeriesScaling:
     season: np.ndarray
     spread: np.ndarray
     floor: np.ndarray | None = None
+    noise: np.ndarray | None = None
+    alpha: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.floor is None:
             self.floor = np.full(len(self.log), -np.inf)
+
+    def units(self, rows: np.ndarray, horizon: int) -> np.ndarray:
+        """The unit of each series' bounds at each step ahead, on the encoded scale.
+
+        ``noise * sqrt(1 + j * alpha ** 2)`` at step ``j + 1``: how the error of simple
+        exponential smoothing grows with the step, series by series. A pooled calibration
+        ratio times this unit is the bound's distance from the forecast, so that a series
+        that stays near its level gets bounds that hardly widen, and one that wanders gets
+        bounds that widen like a random walk's.
+
+        Parameters
+        ----------
+        rows : ndarray of shape (n,)
+        horizon : int
+
+        Returns
+        -------
+        ndarray of shape (n, horizon)
+        """
+        if self.noise is None or self.alpha is None:
+            return np.repeat(self.spread[rows][:, None], horizon, axis=1)
+        growth = 1.0 + np.arange(horizon)[None, :] * self.alpha[rows][:, None] ** 2
+        return self.noise[rows][:, None] * np.sqrt(growth)
 
     def encode(self, values: list, rows: np.ndarray, shifts: np.ndarray | None = None) -> list:
         """Scaled, deseasonalised series, computed on all rows at once.
@@ -233,10 +265,16 @@ def fit_scaling(
         spread = np.where(
             lengths > 1, np.add.reduceat(steps, starts) / np.maximum(lengths - 1, 1), 0.0
         )
-    floor = max(0.1 * float(np.median(spread)), 1e-6) if n_series else 1e-6
     nonnegative = np.minimum.reduceat(flat, starts) >= 0 if n_series else np.zeros(0, bool)
     lowest = np.where(nonnegative, 0.0, -np.inf)
-    return SeriesScaling(log, loc, scale, season, np.maximum(spread, floor), lowest)
+    alpha, noise = smoothing_noise(np.split(z, starts[1:])) if n_series else (spread, spread)
+    return SeriesScaling(log, loc, scale, season, _floored(spread), lowest, _floored(noise),
+                         alpha)  # fmt: skip
+
+
+def _floored(unit: np.ndarray) -> np.ndarray:
+    """Units of at least a tenth of their median (a constant series still gets bounds)."""
+    return np.maximum(unit, max(0.1 * float(np.median(unit)), 1e-6) if len(unit) else 1e-6)
 
 
 def _deseasonalize(

@@ -56,7 +56,7 @@ class Fitted:
         The pooled calibration ratios (None without intervals).
     quantiles : ndarray of shape (horizon,)
         Half-width per step of the ``interval`` bounds in units of each series' spread: what
-        a model file of format 2 or older holds instead of ``ratios``.
+        a model file of format 3 or older holds instead of ``ratios``.
     interval : float or None
         The forecaster's ``interval``.
     combine : {"none", "theta"}
@@ -135,9 +135,10 @@ def decoded(
 ) -> dict[str, np.ndarray]:
     """Every column asked for, in the data's units, from the encoded forecast ``mean``.
 
-    Each bound is ``mean + ratio(q) * step scale * spread`` on the encoded scale (multiplicative
-    for a log-scaled series: never below 0), decoded with the season put back; a series that
-    was never negative gets no negative value.
+    Each bound is ``mean + ratio(q) * step scale * unit`` on the encoded scale (``unit``: of
+    each series and step, :meth:`SeriesScaling.units`; multiplicative for a log-scaled series,
+    so never below 0), decoded with the season put back; a series that was never negative
+    gets no negative value.
 
     Parameters
     ----------
@@ -161,7 +162,7 @@ def decoded(
         If a level or quantile is asked of a model without its calibration ratios.
     """
     n, horizon = mean.shape
-    spread = scaling.spread[rows][:, None]
+    unit = scaling.units(rows, horizon)
     out = {"forecast": scaling.decode(mean, rows, shifts)}
     for name, q in wanted:
         if np.isnan(q) or (fitted.ratios is None and np.isnan(fitted.quantiles).all()):
@@ -174,14 +175,14 @@ def decoded(
             continue
         if fitted.ratios is not None:
             half = fitted.ratios.quantile(q) * fitted.ratios.steps(horizon)
-        elif name in ("lower", "upper"):  # a model file of format 2: one symmetric level
+        elif name in ("lower", "upper"):  # a model file of format 3 or older: one symmetric level
             half = np.sign(q - 0.5) * extend_quantiles(fitted.quantiles, horizon)
         else:
             raise DataError(
-                f"{name} needs the calibration ratios that model files of format 3 keep, and "
+                f"{name} needs the calibration ratios that model files of format 4 keep, and "
                 "this model was saved by an older tsrnn: fit it again to ask for levels."
             )
-        out[name] = scaling.decode(mean + half[None] * spread, rows, shifts)
+        out[name] = scaling.decode(mean + half[None] * unit, rows, shifts)
     floor = scaling.floor[rows][:, None]
     return {name: np.maximum(values, floor) for name, values in out.items()}
 

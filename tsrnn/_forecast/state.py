@@ -94,6 +94,7 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "scaling_season": s.season,
         "scaling_spread": s.spread,
         "scaling_floor": s.floor,
+        **({} if s.noise is None else {"scaling_noise": s.noise, "scaling_alpha": s.alpha}),
         "history_y": model.history_y_,
         "history_observed": model.history_observed_,
         "history_X": model.history_X_,
@@ -171,7 +172,7 @@ def fitted_attributes(
 
 
 def _ratios(meta: dict, arrays: dict[str, np.ndarray]) -> Ratios | None:
-    """The calibration ratios of a model file of format 3 (None in older files)."""
+    """The calibration ratios of a model file of format 4 (None in older files)."""
     if "calibration_values" not in arrays:
         return None
     return Ratios(
@@ -203,12 +204,18 @@ def _per_series(meta: dict, arrays: dict[str, np.ndarray], datetime: bool) -> di
             floor=np.asarray(arrays["scaling_floor"], dtype=np.float64)
             if "scaling_floor" in arrays
             else None,  # format 2: no floor
+            noise=_optional(arrays, "scaling_noise"),  # format 3 and older: the spread
+            alpha=_optional(arrays, "scaling_alpha"),
         ),
         "history_y_": np.asarray(arrays["history_y"], dtype=np.float64),
         "history_observed_": np.asarray(arrays["history_observed"], dtype=np.float64),
         "history_X_": np.asarray(arrays["history_X"], dtype=np.float64),
         "theta_": theta,
     }
+
+
+def _optional(arrays: dict, name: str) -> np.ndarray | None:
+    return np.asarray(arrays[name], dtype=np.float64) if name in arrays else None
 
 
 def _jsonable(value):

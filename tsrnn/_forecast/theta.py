@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Theta", "fit_theta", "theta_at"]
+__all__ = ["Theta", "fit_theta", "smoothing_noise", "theta_at"]
 
 _ALPHAS = np.linspace(0.05, 1.0, 20)
 
@@ -166,3 +166,37 @@ def theta_at(series: list, theta: Theta, origins: list) -> Theta:
     seen = np.concatenate(origins).astype(int)
     _, _, levels = _smooth(values, lengths, theta.alpha[:, None], at=(rows, seen - 1))
     return Theta(levels[:, 0], theta.slope[rows], theta.alpha[rows], seen.astype(np.float64))
+
+
+def smoothing_noise(series: list) -> tuple[np.ndarray, np.ndarray]:
+    """The one-step error of simple exponential smoothing of each series, and its weight.
+
+    Each series is smoothed with the weight (on the grid of :func:`fit_theta`) that gives the
+    least one-step squared error; ``sigma`` is the root mean of those errors. Under simple
+    exponential smoothing the error ``h`` steps ahead has the standard deviation
+    ``sigma * sqrt(1 + (h - 1) * alpha ** 2)`` (Hyndman et al. 2008, table 6.1): it grows fast
+    for a series that wanders (``alpha`` near 1) and hardly at all for one that stays near its
+    level.
+
+    Parameters
+    ----------
+    series : list of ndarray of shape (n_k,)
+
+    Returns
+    -------
+    alpha : ndarray of shape (n_series,)
+    sigma : ndarray of shape (n_series,)
+        0 for a series of one value.
+
+    Examples
+    --------
+    >>> alpha, sigma = smoothing_noise([np.array([1.0, 3.0, 1.0, 3.0, 1.0]), np.arange(6.0)])
+    >>> alpha.round(2).tolist(), sigma.round(2).tolist()  # a series that swings, a line
+    ([0.15, 1.0], [1.36, 1.0])
+    """
+    values, lengths = _padded(series)
+    grid = np.broadcast_to(_ALPHAS, (len(series), len(_ALPHAS)))
+    _, sse, _ = _smooth(values, lengths, grid)
+    best = np.argmin(sse, axis=1)
+    sigma = np.sqrt(sse[np.arange(len(series)), best] / np.maximum(lengths - 1, 1))
+    return _ALPHAS[best], sigma
