@@ -173,7 +173,8 @@ def run_tsrnn(name: str, seed: int, overrides: dict) -> dict:
     result["combine"] = model.combine_
     # The same fit with symmetric bounds (absolute scores pooled): the method the default
     # (signed scores) was chosen against.
-    model.calibration_ = pooled_ratios(model.calibration_scores_, symmetric=True)
+    unit = model.calibration_.unit
+    model.calibration_ = pooled_ratios(model.calibration_scores_, symmetric=True, unit=unit)
     symmetric = tsrnn_scores(model, ids, train, test, m)
     result.update({f"sym_{k}": v for k, v in symmetric.items() if k not in ("cal_over_test",)})
     return result

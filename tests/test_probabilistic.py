@@ -102,7 +102,7 @@ def test_bias_gives_asymmetric_bounds():
 def test_symmetric_ratios_give_symmetric_bounds_around_the_forecast(noisy):
     """The alternative the default was measured against stays available offline."""
     model, _ = noisy
-    ratios = pooled_ratios(model.calibration_scores_, symmetric=True)
+    ratios = pooled_ratios(model.calibration_scores_, symmetric=True, unit=model.calibration_.unit)
     low, high = ratios.quantile([0.1, 0.9])
     assert low == pytest.approx(-high)
 

@@ -11,9 +11,11 @@ in modules named for them::
 
 Prediction intervals and quantiles are split-conformal: the same pipeline is first fitted on
 every series without its last ``horizon + calibration_size - 1`` values, and its forecasts of
-the held-out windows give signed errors (actual minus forecast, each divided by its series'
-mean absolute step change and by a step scale that grows with the step ahead). The fit keeps
-these ratios of every series and step, pooled and sorted; ``predict(level=[80, 95],
+the held-out windows give signed errors (actual minus forecast), each divided by the unit of
+its series' bounds at its step (:meth:`SeriesScaling.units`: powers of the series' step change,
+of its exponential-smoothing error and of that error's growth with the step, fitted to the
+errors) and by a step scale. The fit keeps these ratios of every series and step, pooled and
+sorted; ``predict(level=[80, 95],
 quantiles=[0.1, 0.9])`` reads any level or quantile from them without a refit (the lower bound
 from the low tail, the upper from the high tail, so bounds may be asymmetric and quantiles
 never cross).
@@ -186,13 +188,14 @@ clip_grad_norm, device, verbose
     last_index_ : list
         Last timestamp (or integer) of each series.
     calibration_ : Ratios or None
-        The pooled signed calibration ratios (``tsrnn._forecast.conformal``): the bounds of
-        any level or quantile asked of ``predict`` (None without interval).
+        The pooled signed calibration ratios and the weights of each series' unit
+        (``tsrnn._forecast.conformal``): the bounds of any level or quantile asked of
+        ``predict`` (None without interval).
     calibration_scores_ : ndarray of shape (n_calibration_, horizon_) or None
-        Signed errors of the calibration windows in units of each series' spread (None
+        Signed errors of the calibration windows in units of each series' bounds (None
         without interval, or for a fit on a Dask dataset, whose scores stay on the workers).
     quantiles_ : ndarray of shape (horizon_,)
-        Half-width per step of the ``interval`` bounds, in units of each series' ``spread``
+        Half-width per step of the ``interval`` bounds, in units of each series' bounds
         (NaN without interval).
     coverage_calibration_ : float
         The quantile level used for the pooled calibration ratios.

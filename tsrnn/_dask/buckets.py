@@ -148,24 +148,30 @@ def score_shard(shard: Shard, fitted: Fitted, size: int, combine: str) -> Scores
 
 def score_sums(scores: Scores | None, horizon: int) -> dict[str, np.ndarray | int | None]:
     """Per-step sums of a bucket's absolute scores: ``n`` windows, ``alone`` and ``theta``
-    (horizon,) in units of the spread (they choose the combination), and ``bounds_alone``,
-    ``bounds_theta`` in units of the bounds (their step scale)."""
+    (horizon,) in units of the spread (they choose the combination), and the least-squares
+    sums of their units (``unit_alone``, ``unit_theta``: :meth:`Scores.unit_sums`)."""
     if scores is None:
-        zero = np.zeros(horizon)
-        return {"n": 0, "alone": zero, "theta": None, "bounds_alone": zero, "bounds_theta": None}
+        return {"n": 0, "alone": np.zeros(horizon), "theta": None, "unit_alone": None,
+                "unit_theta": None}  # fmt: skip
     sums = {"n": len(scores.alone), "alone": np.abs(scores.alone).sum(axis=0),
-            "bounds_alone": np.abs(scores.ratios("alone")).sum(axis=0)}  # fmt: skip
-    sums["theta"] = sums["bounds_theta"] = None
+            "unit_alone": scores.unit_sums("alone"), "theta": None, "unit_theta": None}  # fmt: skip
     if scores.theta is not None:
         sums["theta"] = np.abs(scores.theta).sum(axis=0)
-        sums["bounds_theta"] = np.abs(scores.ratios("theta")).sum(axis=0)
+        sums["unit_theta"] = scores.unit_sums("theta")
     return sums
 
 
-def _ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
+def bound_sums(scores: Scores | None, which: str, unit: np.ndarray, horizon: int) -> np.ndarray:
+    """Per-step sums of a bucket's absolute errors in units of the bounds, (horizon,)."""
+    if scores is None:
+        return np.zeros(horizon)
+    return np.abs(scores.ratios(which, unit)).sum(axis=0)
+
+
+def _ratios(scores: Scores | None, which: str, unit: np.ndarray, scale: np.ndarray) -> np.ndarray:
     if scores is None:
         return np.empty(0)
-    return (scores.ratios(which) / scale).ravel()
+    return (scores.ratios(which, unit) / scale).ravel()
 
 
 def ratio_edges(grid: int) -> np.ndarray:
@@ -174,7 +180,9 @@ def ratio_edges(grid: int) -> np.ndarray:
     return np.concatenate([-side[::-1], [0.0], side])
 
 
-def ratio_counts(scores: Scores | None, which: str, scale: np.ndarray, grid: int) -> np.ndarray:
+def ratio_counts(
+    scores: Scores | None, which: str, unit: np.ndarray, scale: np.ndarray, grid: int
+) -> np.ndarray:
     """How many of a bucket's signed ratios (scores over the step scale) are at or below each
     of :func:`ratio_edges` ``(grid)``.
 
@@ -182,13 +190,15 @@ def ratio_counts(scores: Scores | None, which: str, scale: np.ndarray, grid: int
     -------
     ndarray of shape (2 * grid + 1,), int64
     """
-    ratios = np.sort(_ratios(scores, which, scale))
+    ratios = np.sort(_ratios(scores, which, unit, scale))
     return np.searchsorted(ratios, ratio_edges(grid), side="right").astype(np.int64)
 
 
-def all_ratios(scores: Scores | None, which: str, scale: np.ndarray) -> np.ndarray:
+def all_ratios(
+    scores: Scores | None, which: str, unit: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
     """A bucket's ratios (few: the caller asks when there are few in all)."""
-    return _ratios(scores, which, scale)
+    return _ratios(scores, which, unit, scale)
 
 
 def forecast_shard(

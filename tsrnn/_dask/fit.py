@@ -29,7 +29,7 @@ from distributed import Client, Future
 from sklearn.utils import check_random_state
 
 from .._forecast.calibration import Calibration, choose, no_window_error, windows_per_series
-from .._forecast.conformal import RANKS_KEPT, Ratios, sorted_ratios, step_scale
+from .._forecast.conformal import RANKS_KEPT, Ratios, sorted_ratios, step_scale, unit_weights
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import network_seeds
 from .._forecast.plan import plan_for
@@ -41,6 +41,7 @@ from .buckets import (
     RankJob,
     RankSpec,
     all_ratios,
+    bound_sums,
     count_kept,
     ratio_counts,
     ratio_edges,
@@ -241,15 +242,22 @@ def _calibrate(
         errors["theta"] = float(theta.sum() / (n * h))
     chosen = choose(errors, combine)
     which = "theta" if chosen == "theta" and theta is not None else "alone"
-    bounds = np.sum([s[f"bounds_{which}"] for s in sums if s["n"]], axis=0)
-    scale = step_scale(bounds / n)
-    ratios = _pooled(client, scores, which, scale, n * h)
+    parts = [s[f"unit_{which}"] for s in sums if s["n"]]
+    unit = unit_weights(sum(p[0] for p in parts), sum(p[1] for p in parts))
+    bounds = client.map(bound_sums, scores, which=which, unit=unit, horizon=h, pure=False)
+    scale = step_scale(np.sum(fetch(client, bounds), axis=0) / n)
+    ratios = _pooled(client, scores, which, unit, scale, n * h)
     client.cancel(scores)
     return Calibration.of(ratios, interval, n, errors, chosen)
 
 
 def _pooled(
-    client: Client, scores: list[Future], which: str, scale: np.ndarray, total: int
+    client: Client,
+    scores: list[Future],
+    which: str,
+    unit: np.ndarray,
+    scale: np.ndarray,
+    total: int,
 ) -> Ratios:
     """The pooled ratios of every bucket, without gathering them when there are many.
 
@@ -260,13 +268,14 @@ def _pooled(
     the exact ratio.
     """
     if total <= _FEW:
-        parts = client.map(all_ratios, scores, which=which, scale=scale, pure=False)
-        return sorted_ratios(np.sort(np.concatenate(fetch(client, parts))), scale)
+        parts = client.map(all_ratios, scores, which=which, unit=unit, scale=scale, pure=False)
+        return sorted_ratios(np.sort(np.concatenate(fetch(client, parts))), scale, unit=unit)
     edges = ratio_edges(_GRID)
-    parts = client.map(ratio_counts, scores, which=which, scale=scale, grid=_GRID, pure=False)
+    parts = client.map(ratio_counts, scores, which=which, unit=unit, scale=scale, grid=_GRID,
+                       pure=False)  # fmt: skip
     counts = np.sum(fetch(client, parts), axis=0).astype(np.float64)
     ranks = np.unique(np.round(np.linspace(1, total, min(total, RANKS_KEPT))).astype(np.int64))
     i = np.clip(np.searchsorted(counts, ranks, side="left"), 1, len(edges) - 1)
     below, inside = counts[i - 1], np.maximum(counts[i] - counts[i - 1], 1.0)
     values = edges[i - 1] + (edges[i] - edges[i - 1]) * np.clip((ranks - below) / inside, 0, 1)
-    return Ratios(values, ranks, total, scale)
+    return Ratios(values, ranks, total, scale, unit=unit)

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import DataError
 from ..estimator import RNNRegressor
-from .conformal import Ratios, pooled_ratios
+from .conformal import Ratios, pooled_ratios, unit_sums, unit_weights
 from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import PanelJob, encode_series, network_job, network_seeds
@@ -273,24 +273,33 @@ class Scores:
         spread (the unit that chooses the combination).
     theta : ndarray of shape (n_windows, horizon) or None
         Of the combination with Theta, when tried.
-    units : ndarray of shape (n_windows, horizon)
-        The unit of each window's bounds at each step (:meth:`SeriesScaling.units`) over its
-        series' spread: a score over it is in the units of the bounds.
+    features : ndarray of shape (n_windows, horizon, 3)
+        What the unit of each window's bounds at each step is made of
+        (:meth:`SeriesScaling.features`; the first is the log of the series' spread).
     """
 
     alone: np.ndarray
     theta: np.ndarray | None
-    units: np.ndarray
+    features: np.ndarray
 
-    def ratios(self, which: str) -> np.ndarray:
-        """The signed errors of ``which`` (``"alone"`` or ``"theta"``) in units of the bounds.
+    def kept(self, which: str) -> np.ndarray:
+        """The errors of ``which`` (``"alone"``, or ``"theta"`` when scored), (n_windows,
+        horizon), in units of the spread."""
+        return self.theta if which == "theta" and self.theta is not None else self.alone
+
+    def unit_sums(self, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`tsrnn._forecast.conformal.unit_sums` of the errors of ``which``."""
+        return unit_sums(self.features, self.kept(which) * np.exp(self.features[:, :, 0]))
+
+    def ratios(self, which: str, unit: np.ndarray) -> np.ndarray:
+        """The signed errors of ``which`` in units of the bounds of weights ``unit``.
 
         Returns
         -------
         ndarray of shape (n_windows, horizon)
         """
-        kept = self.theta if which == "theta" and self.theta is not None else self.alone
-        return kept / self.units
+        f = self.features
+        return self.kept(which) * np.exp(f[:, :, 0] - f @ unit)
 
 
 def calibration_scores(
@@ -343,7 +352,7 @@ def calibration_scores(
     actual, weights = panel.ahead(series, origins, h)
     spread = scaling.spread[series.numpy()][:, None]
     complete = weights.numpy().all(axis=1)
-    units = (scaling.units(series.numpy(), h) / spread)[complete]
+    features = scaling.features(series.numpy(), h)[complete]
 
     def scores_of(pred: np.ndarray) -> np.ndarray:  # (n_windows, h), signed, units of spread
         return ((actual.numpy() - pred) / spread)[complete]
@@ -353,7 +362,7 @@ def calibration_scores(
         at = [cut[k] + np.arange(counts[k]) for k in range(len(keep))]
         states = theta_at(levels(encoded, scaling.log), theta, at)
         combined = scores_of(with_theta(alone, states, scaling.log[series.numpy()]))
-    return Scores(scores_of(alone), combined, units)
+    return Scores(scores_of(alone), combined, features)
 
 
 def choose(errors: dict[str, float], combine: str) -> str:
@@ -364,8 +373,8 @@ def choose(errors: dict[str, float], combine: str) -> str:
 
 
 def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
-    """Pick the combination on the mean absolute scores; pool the chosen one's signed errors
-    in units of the bounds (:meth:`Scores.ratios`).
+    """Pick the combination on the mean absolute scores; fit the unit of each series' bounds
+    on the chosen one's errors; pool its signed errors in those units (:meth:`Scores.ratios`).
 
     Parameters
     ----------
@@ -386,8 +395,11 @@ def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
     if scores.theta is not None:
         errors["theta"] = mean(scores.theta)
     chosen = choose(errors, combine)
-    kept = scores.ratios("theta" if chosen == "theta" else "alone")
-    return Calibration.of(pooled_ratios(kept), interval, len(kept), errors, chosen, kept)
+    which = "theta" if chosen == "theta" else "alone"
+    unit = unit_weights(*scores.unit_sums(which))
+    kept = scores.ratios(which, unit)
+    return Calibration.of(pooled_ratios(kept, unit=unit), interval, len(kept), errors, chosen,
+                          kept)  # fmt: skip
 
 
 def calibrate(

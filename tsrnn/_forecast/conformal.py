@@ -25,6 +25,8 @@ from ..errors import DataError
 
 __all__ = [
     "RANKS_KEPT",
+    "UNIT_PRIOR",
+    "UNIT_PULL",
     "Ratios",
     "conformal_level",
     "extend_quantiles",
@@ -33,6 +35,8 @@ __all__ = [
     "pooled_ratios",
     "sorted_ratios",
     "step_scale",
+    "unit_sums",
+    "unit_weights",
 ]
 
 
@@ -168,6 +172,9 @@ class Ratios:
         Step scale: the isotonic fit of each step's mean absolute error.
     symmetric : bool
         The ratios are absolute errors (one half-width for both sides).
+    unit : ndarray of shape (3,) or None
+        The weights of each series' unit (:func:`unit_weights`,
+        :meth:`SeriesScaling.units`) the errors were divided by; None: the spread alone.
     """
 
     values: np.ndarray
@@ -175,6 +182,7 @@ class Ratios:
     n: int
     scale: np.ndarray
     symmetric: bool = False
+    unit: np.ndarray | None = None
 
     def quantile(self, q: np.ndarray | float) -> np.ndarray:
         """The ratio of quantile(s) ``q``: the conformal order statistic of each tail.
@@ -216,7 +224,9 @@ class Ratios:
         return extend_quantiles(self.scale, horizon)
 
 
-def pooled_ratios(scores: np.ndarray, symmetric: bool = False) -> Ratios:
+def pooled_ratios(
+    scores: np.ndarray, symmetric: bool = False, unit: np.ndarray | None = None
+) -> Ratios:
     """Pool signed calibration scores (n_windows, horizon) into :class:`Ratios`.
 
     Parameters
@@ -225,6 +235,8 @@ def pooled_ratios(scores: np.ndarray, symmetric: bool = False) -> Ratios:
         Signed errors (actual minus forecast) in units of each series' spread.
     symmetric : bool, default=False
         Pool the absolute errors instead (one half-width for both sides).
+    unit : ndarray of shape (3,) or None, default=None
+        The weights of the unit the scores are in (kept in the :class:`Ratios`).
 
     Returns
     -------
@@ -253,14 +265,86 @@ def pooled_ratios(scores: np.ndarray, symmetric: bool = False) -> Ratios:
     scale = step_scale(np.abs(scores).mean(axis=0))
     ratios = scores / scale
     return sorted_ratios(np.sort((np.abs(ratios) if symmetric else ratios).ravel()), scale,
-                         symmetric)  # fmt: skip
+                         symmetric, unit)  # fmt: skip
 
 
-def sorted_ratios(values: np.ndarray, scale: np.ndarray, symmetric: bool = False) -> Ratios:
+def sorted_ratios(
+    values: np.ndarray,
+    scale: np.ndarray,
+    symmetric: bool = False,
+    unit: np.ndarray | None = None,
+) -> Ratios:
     """:class:`Ratios` of the sorted pooled ``values``, thinned to :data:`RANKS_KEPT` ranks."""
     n = len(values)
     ranks = np.arange(1, n + 1)
     if n > RANKS_KEPT:
         ranks = np.unique(np.round(np.linspace(1, n, RANKS_KEPT)).astype(np.int64))
         values = values[ranks - 1]
-    return Ratios(np.asarray(values, dtype=np.float64), ranks, n, np.asarray(scale), symmetric)
+    return Ratios(np.asarray(values, dtype=np.float64), ranks, n, np.asarray(scale), symmetric,
+                  unit)  # fmt: skip
+
+
+#: Where the unit's weights stay when the calibration errors cannot tell (one series, say):
+#: the spread, grown with the step as exponential smoothing's error grows.
+UNIT_PRIOR = np.array([1.0, 0.0, 1.0])
+#: How strongly they stay there, in squared log errors: a few, against the thousands of
+#: errors of a panel of series, whose fit it barely moves.
+UNIT_PULL = 1.0
+
+
+def unit_sums(features: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least-squares sums of the regression of the log absolute errors on the features.
+
+    Each error's log is regressed on its series' features (:meth:`SeriesScaling.features`:
+    log spread, log noise, log growth), an intercept and ``log(1 + j)`` of its step ``j``
+    (the last two absorb what the step scale takes care of). Sums add up over the buckets
+    of a Dask dataset, so the weights are found without gathering the errors.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_windows, horizon, 3)
+    errors : ndarray of shape (n_windows, horizon)
+        Errors on the encoded scale (signed; their size is used), floored at a millionth of
+        their series' spread.
+
+    Returns
+    -------
+    xtx : ndarray of shape (5, 5)
+    xty : ndarray of shape (5,)
+    """
+    w, h, _ = features.shape
+    steps = np.broadcast_to(np.log1p(np.arange(h))[None, :, None], (w, h, 1))
+    x = np.concatenate([features, np.ones((w, h, 1)), steps], axis=2).reshape(-1, 5)
+    floor = 1e-6 * np.exp(features[:, :, 0])
+    y = np.log(np.maximum(np.abs(errors), floor)).ravel()
+    return x.T @ x, x.T @ y
+
+
+def unit_weights(xtx: np.ndarray, xty: np.ndarray) -> np.ndarray:
+    """The weights of the features in each series' unit, from :func:`unit_sums`.
+
+    Normalised split-conformal prediction: a model of how large each error is expected to be
+    (here a product of powers of what the series' history tells, fitted on the calibration
+    errors themselves) divides the errors before they are pooled, so that series that are
+    easy to forecast get narrow bounds and hard ones wide bounds, at the same coverage. The
+    weights are pulled towards :data:`UNIT_PRIOR` by :data:`UNIT_PULL`, which only matters
+    where the errors cannot tell the features apart.
+
+    Returns
+    -------
+    ndarray of shape (3,)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = np.zeros((400, 2, 3))
+    >>> f[:, :, 1] = rng.normal(size=(400, 1))  # log noise varies by series
+    >>> errors = np.exp(f[:, :, 1]) * rng.normal(size=(400, 2))  # errors scale with it
+    >>> np.round(unit_weights(*unit_sums(f, errors)), 1).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    pull = np.zeros(5)
+    pull[:3] = UNIT_PULL
+    target = np.zeros(5)
+    target[:3] = UNIT_PRIOR * UNIT_PULL
+    return np.linalg.solve(xtx + np.diag(pull) + 1e-9 * np.eye(5), xty + target)[:3]

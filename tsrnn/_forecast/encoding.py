@@ -113,9 +113,9 @@ class SeriesScaling:
         never negative (counts, sales), else -inf. None: -inf for all.
     noise, alpha : ndarray of shape (n_series,) or None
         The one-step error of simple exponential smoothing of each encoded series and its
-        smoothing weight (:func:`tsrnn._forecast.theta.smoothing_noise`): the unit of its
-        bounds at each step ahead, :meth:`units`. None (a model file of format 3 or older):
-        ``spread`` at every step.
+        smoothing weight (:func:`tsrnn._forecast.theta.smoothing_noise`): with ``spread``,
+        what the unit of its bounds is made of (:meth:`units`). None in a model file of
+        format 3 or older.
     """
 
     log: np.ndarray
@@ -131,14 +131,8 @@ class SeriesScaling:
         if self.floor is None:
             self.floor = np.full(len(self.log), -np.inf)
 
-    def units(self, rows: np.ndarray, horizon: int) -> np.ndarray:
-        """The unit of each series' bounds at each step ahead, on the encoded scale.
-
-        ``noise * sqrt(1 + j * alpha ** 2)`` at step ``j + 1``: how the error of simple
-        exponential smoothing grows with the step, series by series. A pooled calibration
-        ratio times this unit is the bound's distance from the forecast, so that a series
-        that stays near its level gets bounds that hardly widen, and one that wanders gets
-        bounds that widen like a random walk's.
+    def features(self, rows: np.ndarray, horizon: int) -> np.ndarray:
+        """What the unit of each series' bounds at each step is made of, as logs.
 
         Parameters
         ----------
@@ -147,12 +141,41 @@ class SeriesScaling:
 
         Returns
         -------
+        ndarray of shape (n, horizon, 3)
+            ``log spread``, ``log noise`` and ``log sqrt(1 + j * alpha ** 2)`` at step
+            ``j + 1`` (how the error of simple exponential smoothing grows with the step).
+            Without ``noise`` (a model file of format 3 or older): ``log spread``, 0, 0.
+        """
+        n = len(rows)
+        out = np.zeros((n, horizon, 3))
+        out[:, :, 0] = np.log(self.spread[rows])[:, None]
+        if self.noise is not None and self.alpha is not None:
+            out[:, :, 1] = np.log(self.noise[rows])[:, None]
+            steps = np.arange(horizon)[None, :]
+            out[:, :, 2] = 0.5 * np.log1p(steps * self.alpha[rows][:, None] ** 2)
+        return out
+
+    def units(self, rows: np.ndarray, horizon: int, weights: np.ndarray | None) -> np.ndarray:
+        """The unit of each series' bounds at each step ahead, on the encoded scale.
+
+        ``exp(features @ weights)``: a product of powers of the series' spread, its noise and
+        the growth of the smoothing error with the step (:meth:`features`), with the weights
+        the calibration fitted (:func:`tsrnn._forecast.conformal.unit_weights`). A pooled
+        calibration ratio times this unit is a bound's distance from the forecast.
+
+        Parameters
+        ----------
+        rows : ndarray of shape (n,)
+        horizon : int
+        weights : ndarray of shape (3,) or None
+            None: the spread alone (``[1, 0, 0]``, what model files of format 3 used).
+
+        Returns
+        -------
         ndarray of shape (n, horizon)
         """
-        if self.noise is None or self.alpha is None:
-            return np.repeat(self.spread[rows][:, None], horizon, axis=1)
-        growth = 1.0 + np.arange(horizon)[None, :] * self.alpha[rows][:, None] ** 2
-        return self.noise[rows][:, None] * np.sqrt(growth)
+        weights = np.array([1.0, 0.0, 0.0]) if weights is None else np.asarray(weights)
+        return np.exp(self.features(rows, horizon) @ weights)
 
     def encode(self, values: list, rows: np.ndarray, shifts: np.ndarray | None = None) -> list:
         """Scaled, deseasonalised series, computed on all rows at once.

@@ -162,7 +162,7 @@ def decoded(
         If a level or quantile is asked of a model without its calibration ratios.
     """
     n, horizon = mean.shape
-    unit = scaling.units(rows, horizon)
+    unit = scaling.units(rows, horizon, None if fitted.ratios is None else fitted.ratios.unit)
     out = {"forecast": scaling.decode(mean, rows, shifts)}
     for name, q in wanted:
         if np.isnan(q) or (fitted.ratios is None and np.isnan(fitted.quantiles).all()):

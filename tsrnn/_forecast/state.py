@@ -82,6 +82,8 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         meta.update(calibration_n=int(ratios.n), calibration_symmetric=bool(ratios.symmetric))
         calibration = {"calibration_values": ratios.values, "calibration_scale": ratios.scale,
                        "calibration_ranks": ratios.ranks.astype(np.int64)}  # fmt: skip
+        if ratios.unit is not None:
+            calibration["calibration_unit"] = np.asarray(ratios.unit, dtype=np.float64)
     if getattr(model, "calibration_scores_", None) is not None:
         calibration["calibration_scores"] = model.calibration_scores_
     if keeps_none:
@@ -181,6 +183,7 @@ def _ratios(meta: dict, arrays: dict[str, np.ndarray]) -> Ratios | None:
         int(meta["calibration_n"]),
         np.asarray(arrays["calibration_scale"], dtype=np.float64),
         bool(meta["calibration_symmetric"]),
+        _optional(arrays, "calibration_unit"),
     )
 
 
