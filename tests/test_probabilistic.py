@@ -130,3 +130,22 @@ def test_levels_without_an_interval_are_a_clear_error():
     assert model.predict()["lower"].isna().all()
     with pytest.raises(DataError, match="interval=None"):
         model.predict(level=[80])
+
+
+def test_each_series_gets_bounds_in_its_own_unit():
+    """Half the series are three times as noisy as the others: their bounds are about three
+    times as wide, and each half is covered at about the nominal level (pooled bounds in one
+    unit would over-cover the calm half and under-cover the noisy one)."""
+    rng = np.random.default_rng(5)
+    noise = np.repeat([1.0, 3.0], 150)[:, None]
+    t = np.arange(70)
+    values = 50 + 3 * np.sin(2 * np.pi * t / 12) + noise * rng.normal(size=(300, 70))
+    model = RNNForecaster(horizon=6, lookback=24, scaler="standard", **FAST)
+    model.fit(panel(values[:, :64]))
+    out = model.predict(level=[80])
+    actual = values[:, 64:].ravel()
+    inside = (out["lo-80"].to_numpy() <= actual) & (actual <= out["hi-80"].to_numpy())
+    width = (out["hi-80"] - out["lo-80"]).to_numpy().reshape(300, 6)
+    assert 2.2 < width[150:].mean() / width[:150].mean() < 3.8
+    calm, noisy = inside.reshape(300, 6)[:150].mean(), inside.reshape(300, 6)[150:].mean()
+    assert abs(calm - 0.8) < 0.07 and abs(noisy - 0.8) < 0.07, (calm, noisy)

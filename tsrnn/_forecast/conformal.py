@@ -1,11 +1,15 @@
-"""Split-conformal quantiles for multi-step forecasts, pooled across steps and series.
+"""Split-conformal bounds for multi-step forecasts, pooled across steps and series.
 
-A calibration model forecasts windows it never trained on; each absolute error, divided by its
-series' scale, is a *score* of shape (n_windows, horizon). A per-step conformal quantile of a
-few windows would be the largest error seen, so the steps are pooled instead: each step's
-scores are divided by a step scale, one conformal quantile is taken of all the ratios, and it
-is scaled back per step. The intervals then widen with the step as the errors do, and stay
-calibrated with as few as a dozen windows.
+A calibration model forecasts windows it never trained on; each signed error (actual minus
+forecast), divided by the unit of its series' bounds at its step, is a *score* of shape
+(n_windows, horizon). The unit is normalised conformal prediction's model of how large an
+error to expect: a product of powers of the series' step change, its exponential-smoothing
+error and that error's growth with the step, fitted to the log errors (:func:`unit_sums`,
+:func:`unit_weights`). A per-step conformal quantile of a few windows would be the largest
+error seen, so the steps are pooled instead: each step's scores are divided by a step scale,
+and the ratios of every window and step are sorted (:class:`Ratios`); the bound of any level
+or quantile is an order statistic of them, scaled back per step and series. The intervals
+then widen with the step as the errors do, and stay calibrated with as few as a dozen windows.
 
 The step scale is the isotonic (non-decreasing) regression of each step's mean score, so the
 intervals never narrow further ahead. Taking the running maximum of the per-step quantiles
