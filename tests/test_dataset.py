@@ -79,12 +79,14 @@ def test_cluster_forecast_equals_the_single_process_one_series_by_series(client,
     model = fit_dataset(RNNForecaster(horizon=4, **SMALL), data)
     assert model.series_ids_ is None and len(model.models_) == 4
     assert np.all(np.isfinite(model.quantiles_)) and model.n_calibration_ > 0
-    got = forecast_dataset(model, data).compute()
-    here = model.predict(y=in_memory(pd.read_parquet(dataset_path))).reset_index()
+    asked = {"level": [80, 95], "quantiles": [0.5]}
+    got = forecast_dataset(model, data, **asked).compute()
+    here = model.predict(y=in_memory(pd.read_parquet(dataset_path)), **asked).reset_index()
     assert len(got) == len(here) == 4 * 1200
     assert not got.duplicated(["item", "week"]).any()
     merged = got.merge(here, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
-    for column in ("forecast", "lower", "upper"):
+    assert (merged["lo-95"] <= merged["lo-80"]).all() and (merged["hi-80"] <= merged["hi-95"]).all()
+    for column in ("forecast", "lower", "upper", "lo-80", "hi-80", "lo-95", "hi-95", "q-0.5"):
         np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
 
 
