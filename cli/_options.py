@@ -134,12 +134,8 @@ def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> 
 
 
 def check_dataset_columns(id_col: str | None, exog: list[str] | None) -> None:
-    """A dataset on a cluster needs --id-col and takes no --exog (yet): say so before starting."""
-    if id_col is None:
-        raise typer.BadParameter(
-            "a Parquet dataset on a cluster holds many series: name their id column with --id-col",
-            param_hint="'--id-col'",
-        )
+    """A dataset on a cluster takes no --exog (yet): say so before starting. (Without --id-col
+    its id column is unique_id, Nixtla's name, or the reader says to name it.)"""
     if exog:
         raise typer.BadParameter(
             "exogenous columns are not read from a dataset on a cluster yet: drop --exog, or "

@@ -13,6 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -135,6 +136,22 @@ def test_forecast_with_levels_and_quantiles(air, tmp_path):
     assert len(table) == 6
     _assert_nested(table)
     assert (tmp_path / "fc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_forecast_a_file_in_nixtla_long_format_naming_no_column(tmp_path):
+    """unique_id, ds, y (statsforecast's and mlforecast's names): no --id-col, --time-col or
+    --target needed; the output keeps the names."""
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2020-01-01", periods=30, freq="MS")
+    frame = pd.concat(
+        pd.DataFrame({"unique_id": key, "ds": stamps, "y": 10 + rng.random(30).cumsum()})
+        for key in ("a", "b")
+    )
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    result = run("forecast", "long.csv", "-H", "3", "-o", "fc.csv", *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "fc.csv")
+    assert table.columns.tolist()[:3] == ["unique_id", "ds", "forecast"] and len(table) == 6
 
 
 def test_fit_then_predict_equals_forecast(air, tmp_path):

@@ -257,3 +257,14 @@ def test_cli_fit_on_a_dataset_then_predict_it(tmp_path):
                "fc.csv", cwd=tmp_path)  # fmt: skip
     assert csv.returncode == 2 and "give --output a folder" in csv.stderr
     assert not (tmp_path / "fc.csv").exists()
+
+
+def test_a_dataset_in_nixtla_long_format_needs_no_column_named(client, tmp_path):
+    frame = long_frame(20, seed=7).rename(columns={"item": "unique_id", "week": "ds", "sales": "y"})
+    folder = tmp_path / "nixtla"
+    folder.mkdir()
+    frame.to_parquet(folder / "part-0.parquet", index=False)
+    data = read_dataset(folder, client=client)
+    assert data.n_series == 20 and (data.columns.id, data.columns.time) == ("unique_id", "ds")
+    with pytest.raises(DataError, match="name their id column"):
+        read_dataset(by_date(long_frame(5), tmp_path / "plain"), client=client)

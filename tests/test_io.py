@@ -316,3 +316,20 @@ def test_read_many_series_empty_id_is_refused(tmp_path):
         read_series(tmp_path / "data.parquet", id_col="store")
     with pytest.raises(DataError, match="empty series id in column 'store' on row 14"):
         read_future(tmp_path / "data.parquet", exog=["units"], id_col="store")
+
+
+def test_nixtla_long_format_needs_no_column_named(tmp_path):
+    """unique_id, ds, y (statsforecast's names) are the id, time and target columns; named
+    roles still win, and the convention does not take a column given another role."""
+    path = tmp_path / "nixtla.csv"
+    rows = [f"{k},2024-01-{d:02d},{d * (k + 1)},{d % 2}" for k in range(2) for d in range(1, 9)]
+    path.write_text("unique_id,ds,y,promo\n" + "\n".join(rows) + "\n")
+    y, X = read_series(path, exog=["promo"])
+    assert y.index.names == ["unique_id", "ds"] and y.name == "y"
+    assert list(X.columns) == ["promo"] and y.xs(1, level=0).iloc[-1] == 16
+    y, _ = read_series(path, target="promo")
+    assert y.name == "promo" and y.index.names == ["unique_id", "ds"]
+    future = tmp_path / "future.csv"
+    future.write_text("unique_id,ds,promo\n0,2024-01-09,1\n1,2024-01-09,0\n")
+    X_future = read_future(future, exog=["promo"])
+    assert X_future.index.names == ["unique_id", "ds"] and len(X_future) == 2

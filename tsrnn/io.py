@@ -61,7 +61,9 @@ def read_series(
         (comma-separated, UTF-8, with a header row).
     time_col : str or None, default=None
         Column of timestamps. ``None`` picks the only column whose values all parse as dates;
-        it must then be unambiguous.
+        it must then be unambiguous. A file in the long format of Nixtla's libraries (columns
+        ``unique_id``, ``ds``, ``y``) needs no column named: ``ds`` is the time column, ``y``
+        the target and ``unique_id`` the id column, unless given other roles.
     target : str or None, default=None
         Column to forecast. ``None`` picks the only column left once the time, id and exogenous
         columns are set aside, or else the only numeric one.
@@ -104,6 +106,10 @@ def read_series(
         if column is not None:
             tables.check_column(frame, column, role, label)
     tables.check_roles(time_col=time_col, target=target, id_col=id_col, exog=exog)
+    roles = tables.conventional_roles(
+        frame.columns, time_col=time_col, target=target, id_col=id_col, exog=exog
+    )
+    time_col, target, id_col = roles["time_col"], roles["target"], roles["id_col"]
 
     reserved = {c for c in (target, id_col, *exog) if c is not None}
     if time_col is None:
@@ -157,9 +163,10 @@ def read_future(
     exog : str or sequence of str
         The exogenous columns, as given to :func:`read_series` for the history.
     time_col : str or None, default=None
-        Column of timestamps; ``None`` picks the only date column.
+        Column of timestamps; ``None`` picks ``ds`` in Nixtla's long format, else the only
+        date column.
     id_col : str or None, default=None
-        Column naming the series, for many series.
+        Column naming the series, for many series (``unique_id`` in Nixtla's long format).
 
     Returns
     -------
@@ -178,6 +185,10 @@ def read_future(
         if column is not None:
             tables.check_column(frame, column, role, label)
     tables.check_roles(time_col=time_col, id_col=id_col, exog=exog)
+    roles = tables.conventional_roles(
+        frame.columns, time_col=time_col, target=None, id_col=id_col, exog=exog
+    )
+    time_col, id_col = roles["time_col"], roles["id_col"]
     if time_col is None:
         time_col = tables.detect_time_col(
             frame, {c for c in (id_col, *exog) if c is not None}, label

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
+from .._data.tables import conventional_roles
 from ..errors import DataError, ParameterError
 from .connect import fetch
 from .shards import FILE, Columns, ReadParquet, make_shard, summarize
@@ -115,7 +116,7 @@ class SeriesDataset:
 def read_dataset(
     data: Any,
     *,
-    id_col: str,
+    id_col: str | None = None,
     time_col: str | None = None,
     target: str | None = None,
     exog: list[str] | None = None,
@@ -132,8 +133,9 @@ def read_dataset(
         A Parquet dataset: a folder (hive folders ``key=value`` become columns), a glob such
         as ``"lake/sales/*.parquet"``, a file, or an fsspec URL (``s3://``, ``gs://``,
         ``file://``...); or a Dask DataFrame in long format.
-    id_col : str
-        Column naming the series.
+    id_col : str or None
+        Column naming the series; None: ``unique_id`` in the long format of Nixtla's
+        libraries (columns ``unique_id``, ``ds``, ``y``), which names the other roles too.
     time_col, target : str or None
         The time and target columns; None picks the only timestamp column, and the only
         numeric column left.
@@ -309,7 +311,7 @@ def _rows(fs: Any, path: str) -> int:
 
 def _roles(
     dtypes: dict[str, Any],
-    id_col: str,
+    id_col: str | None,
     time_col: str | None,
     target: str | None,
     exog: list[str],
@@ -317,6 +319,13 @@ def _roles(
 ) -> Columns:
     """The columns' roles, found by their types where not given; checked against the data."""
     names = list(dtypes)
+    roles = conventional_roles(names, time_col=time_col, target=target, id_col=id_col, exog=exog)
+    id_col, time_col, target = roles["id_col"], roles["time_col"], roles["target"]
+    if id_col is None:
+        raise DataError(
+            f"{label} is read as many series: name their id column with id_col= (--id-col); "
+            f"its columns are {', '.join(map(repr, names[:10]))}."
+        )
     given = [("id_col", id_col), ("time_col", time_col), ("target", target)]
     for role, column in [*given, *(("exog", c) for c in exog)]:
         if column is not None and column not in dtypes:

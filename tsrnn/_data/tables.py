@@ -21,12 +21,14 @@ from .groups import group_rows
 from .text import show
 
 __all__ = [
+    "NIXTLA",
     "PARQUET_SUFFIXES",
     "Source",
     "check_column",
     "check_roles",
     "check_rows",
     "check_rows_per_series",
+    "conventional_roles",
     "detect_target",
     "detect_time_col",
     "is_number_dtype",
@@ -189,6 +191,47 @@ def check_roles(**roles: str | list[str] | None) -> None:
                     f"Column {column!r} is given {what}: each column has one role."
                 )
             seen[column] = role
+
+
+#: The long format of Nixtla's libraries (statsforecast, mlforecast, neuralforecast): a file
+#: with these columns is read without naming them.
+NIXTLA = {"id_col": "unique_id", "time_col": "ds", "target": "y"}
+
+
+def conventional_roles(columns, **given: str | list[str] | None) -> dict[str, str | None]:
+    """The roles left unnamed filled with Nixtla's column names, when the file follows them.
+
+    A file with a ``ds`` column and a ``y`` or ``unique_id`` column gets ``ds`` as its time
+    column, ``y`` (where present) as its target and ``unique_id`` (where present) as its id
+    column, unless the caller named those roles or gave those columns another role.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        The file's columns.
+    **given
+        ``time_col``, ``target``, ``id_col`` as named (None: not named), and ``exog`` (list).
+
+    Returns
+    -------
+    dict of str to str or None
+        ``time_col``, ``target`` and ``id_col``.
+
+    Examples
+    --------
+    >>> conventional_roles(["unique_id", "ds", "y", "price"], time_col=None, target=None,
+    ...                    id_col=None, exog=["price"])
+    {'id_col': 'unique_id', 'time_col': 'ds', 'target': 'y'}
+    """
+    columns = set(columns)
+    roles = {role: given.get(role) for role in NIXTLA}
+    if NIXTLA["time_col"] not in columns or not {NIXTLA["target"], NIXTLA["id_col"]} & columns:
+        return roles
+    taken = {c for v in given.values() for c in ([v] if isinstance(v, str) else v or [])}
+    for role, name in NIXTLA.items():
+        if roles[role] is None and name in columns and name not in taken:
+            roles[role] = name
+    return roles
 
 
 def detect_time_col(frame: pd.DataFrame, reserved: set[str], label: str) -> str:
