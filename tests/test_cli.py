@@ -153,6 +153,16 @@ def test_forecast_a_file_in_nixtla_long_format_naming_no_column(tmp_path):
     table = pd.read_csv(tmp_path / "fc.csv")
     assert table.columns.tolist()[:3] == ["unique_id", "ds", "forecast"] and len(table) == 6
 
+    # A product the model never saw: predict --data forecasts it from its own history.
+    fitted = run("fit", "long.csv", "-H", "3", "--model", "m.tsrnn", *FAST, cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    frame[frame["unique_id"] == "a"].assign(unique_id="new").to_csv(tmp_path / "new.csv",
+                                                                    index=False)  # fmt: skip
+    new = run("predict", "--model", "m.tsrnn", "--data", "new.csv", "-o", "p.csv", cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    got = pd.read_csv(tmp_path / "p.csv")
+    assert got["unique_id"].unique().tolist() == ["new"] and len(got) == 3
+
 
 def test_fit_then_predict_equals_forecast(air, tmp_path):
     """fit + predict from the saved model gives the very same CSV as forecast."""

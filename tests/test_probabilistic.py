@@ -32,13 +32,13 @@ def noisy():
     t = np.arange(80)
     shape = 3 * np.sin(2 * np.pi * t / 12)
     values = shape + rng.normal(0.0, 1.0, size=(300, 80))
-    model = RNNForecaster(horizon=6, lookback=24, **FAST).fit(panel(values[:, :72]))
-    return model, values[:, 72:78]
+    y = panel(values[:, :72])
+    return RNNForecaster(horizon=6, lookback=24, **FAST).fit(y), values[:, 72:78], y
 
 
 def test_levels_and_quantiles_are_nested_and_consistent(noisy):
     """The 80 % interval lies inside the 95 % one, q-0.1 is lo-80, quantiles never cross."""
-    model, _ = noisy
+    model, _, _ = noisy
     out = model.predict(level=[80, 95], quantiles=QUANTILES)
     assert list(out.columns) == [
         "forecast", "lower", "upper", "lo-80", "hi-80", "lo-95", "hi-95",
@@ -57,7 +57,7 @@ def test_levels_and_quantiles_are_nested_and_consistent(noisy):
 
 def test_coverage_on_known_noise_is_close_to_nominal_at_several_levels(noisy):
     """On held-out steps of series with Gaussian noise, each level covers about its share."""
-    model, future = noisy
+    model, future, _ = noisy
     levels = [50, 80, 95]
     out = model.predict(level=levels)
     actual = future.ravel()
@@ -101,14 +101,14 @@ def test_bias_gives_asymmetric_bounds():
 
 def test_symmetric_ratios_give_symmetric_bounds_around_the_forecast(noisy):
     """The alternative the default was measured against stays available offline."""
-    model, _ = noisy
+    model, _, _ = noisy
     ratios = pooled_ratios(model.calibration_scores_, symmetric=True, unit=model.calibration_.unit)
     low, high = ratios.quantile([0.1, 0.9])
     assert low == pytest.approx(-high)
 
 
 def test_levels_survive_a_save_and_load(noisy, tmp_path):
-    model, _ = noisy
+    model, _, _ = noisy
     save(model, tmp_path / "m.tsrnn")
     again = load(tmp_path / "m.tsrnn")
     pd.testing.assert_frame_equal(
@@ -117,7 +117,7 @@ def test_levels_survive_a_save_and_load(noisy, tmp_path):
 
 
 def test_bad_levels_and_quantiles_are_clear_errors(noisy):
-    model, _ = noisy
+    model, _, _ = noisy
     with pytest.raises(ParameterError, match="level must hold percentages"):
         model.predict(level=[100])
     with pytest.raises(ParameterError, match="quantiles must be probabilities"):
@@ -149,3 +149,17 @@ def test_each_series_gets_bounds_in_its_own_unit():
     assert 2.2 < width[150:].mean() / width[:150].mean() < 3.8
     calm, noisy = inside.reshape(300, 6)[:150].mean(), inside.reshape(300, 6)[150:].mean()
     assert abs(calm - 0.8) < 0.07 and abs(noisy - 0.8) < 0.07, (calm, noisy)
+
+
+def test_a_series_never_seen_in_fit_is_forecast_from_its_own_history(noisy):
+    """A fitted series' history under a new id: scaled on its own history, it gets the very
+    forecast and bounds the fitted series gets (its scaling recomputed from the same history
+    is the fitted one); mixed with seen series, each keeps its own, in the order of y."""
+    model, _, y = noisy
+    fitted = model.predict(level=[80])
+    history = y[y.index.get_level_values(0).isin(["s3", "s7"])]
+    renamed = history.rename(index={"s3": "new"}, level=0)
+    both = model.predict(y=renamed, level=[80])
+    assert both.index.get_level_values(0).unique().tolist() == ["new", "s7"]
+    pd.testing.assert_frame_equal(both.loc["new"], fitted.loc["s3"], rtol=1e-6)
+    pd.testing.assert_frame_equal(both.loc["s7"], fitted.loc["s7"], rtol=1e-6)

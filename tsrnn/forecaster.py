@@ -28,7 +28,7 @@ data-parallel) on a Dask cluster inside :func:`tsrnn.train_on_dask`.
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ from ._forecast.plan import FORWARDED, Plan, plan_for
 from ._forecast.predict import (
     Fitted,
     Forecast,
+    History,
     decoded,
     forecast_frame,
     forecast_histories,
@@ -55,7 +56,7 @@ from ._forecast.predict import (
     probabilities,
 )
 from ._forecast.state import fitted_attributes, forecaster_state
-from ._forecast.theta import Theta, fit_theta
+from ._forecast.theta import fit_theta
 from ._train.jobs import fit_jobs
 from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
@@ -400,8 +401,10 @@ clip_grad_norm, device, verbose
             Exogenous values of the forecast steps; required when ``fit`` had ``X``. For many
             series, ``horizon`` rows per series on a ``MultiIndex`` (id, timestamp).
         y : Series or DataFrame or None, default=None
-            Newer history to forecast from instead of the one seen in ``fit`` (same series
-            ids and frequency; no refit). At least 2 steps per series.
+            Newer history to forecast from instead of the one seen in ``fit`` (same
+            frequency; no refit). At least 2 steps per series. A series whose id ``fit`` never
+            saw is scaled (and deseasonalised) on its own history and forecast by the same
+            networks, with bounds from the pooled calibration.
         X : DataFrame or None, default=None
             Exogenous values on the index of ``y``; required with ``y`` when ``fit`` had ``X``.
         level : list of float or None, default=None
@@ -425,6 +428,20 @@ clip_grad_norm, device, verbose
         wanted = probabilities(self.interval, level, quantiles)
         if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
             return self._predict_histories(horizon, X_future, y, X, wanted)
+        if y is not None and self.multi_ and isinstance(y.index, pd.MultiIndex):
+            ids = y.index.get_level_values(0)
+            new = ~ids.isin(pd.Index(pd.Series(self.series_ids_, dtype=object)))
+            if new.any():  # never seen in fit: scaled and forecast from their own history
+                frames = [self._predict_histories(horizon, X_future, y[new], _rows(X, new),
+                                                  wanted)]  # fmt: skip
+                if not new.all():
+                    frames.append(self._predict_known(horizon, X_future, y[~new],
+                                                      _rows(X, ~new), wanted))  # fmt: skip
+                return pd.concat(frames).loc[pd.Index(pd.unique(ids), dtype=object)]
+        return self._predict_known(horizon, X_future, y, X, wanted)
+
+    def _predict_known(self, horizon, X_future, y, X, wanted) -> pd.DataFrame:
+        """Forecast the series seen in fit, from their fitted or newer history."""
         history = self._history(y, X)
         rows = history.rows
         keys = [self.series_ids_[r] for r in rows]
@@ -521,14 +538,14 @@ clip_grad_norm, device, verbose
     def _covariates(self) -> Covariates:
         return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_)
 
-    def _history(self, y, X) -> _History:
+    def _history(self, y, X) -> History:
         """The encoded history to forecast from: the fitted one, or ``y``'s."""
         n_feat = len(self.feature_names_in_)
         if y is None:
             if X is not None:
                 raise DataError("X was given without y: pass the newer history y with its X.")
             rows = np.arange(len(self.series_ids_))
-            return _History(
+            return History(
                 self.history_y_, self.history_observed_, self.history_X_ if n_feat else None,
                 rows, list(self.last_index_), np.zeros(len(rows), dtype=np.int64), self.theta_,
             )  # fmt: skip
@@ -536,13 +553,7 @@ clip_grad_norm, device, verbose
             y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
         )
         known = pd.Index(pd.Series(self.series_ids_, dtype=object))
-        rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))
-        if (rows < 0).any():
-            key = ids[int(np.flatnonzero(rows < 0)[0])]
-            raise DataError(
-                f"Series {key!r} was not seen in fit; the model knows "
-                f"{self.series_ids_[:5]!r}...: forecast known series only."
-            )
+        rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))  # all seen in fit
         shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
         encoded = self.scaling_.encode(values, rows, shifts)
         if xs is not None:
@@ -551,7 +562,7 @@ clip_grad_norm, device, verbose
         theta = None  # the Theta method reads the whole newer history
         if self.theta_ is not None:
             theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
-        return _History(past, observed, past_X, rows, last, shifts, theta)
+        return History(past, observed, past_X, rows, last, shifts, theta)
 
     def _predict_histories(self, horizon: int, X_future, y, X, wanted) -> pd.DataFrame:
         """Forecast ``y``'s series from their own history (:mod:`tsrnn._forecast.predict`)."""
@@ -578,13 +589,5 @@ clip_grad_norm, device, verbose
         )  # fmt: skip
 
 
-class _History(NamedTuple):
-    """What a forecast starts from: encoded history of each forecast series, and where."""
-
-    past: Any  # (n, span) encoded values
-    observed: Any  # (n, span) mask
-    past_X: Any  # (n, span, n_feat) or None
-    rows: np.ndarray  # (n,) row of each series in the fitted state
-    last: list  # last stamp of each series
-    shifts: np.ndarray  # (n,) steps from the fitted end to this history's end
-    theta: Theta | None  # Theta state of each series, when combined
+def _rows(X: pd.DataFrame | None, mask: np.ndarray) -> pd.DataFrame | None:
+    return None if X is None else X[mask]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Real
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,11 +30,12 @@ from .encoding import SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import encode_series
 from .plan import Plan
-from .theta import fit_theta
+from .theta import Theta, fit_theta
 
 __all__ = [
     "Fitted",
     "Forecast",
+    "History",
     "decoded",
     "forecast_frame",
     "forecast_histories",
@@ -72,6 +73,18 @@ class Fitted:
     combine: str
     freq: str | int
     covariates: Covariates
+
+
+class History(NamedTuple):
+    """What a forecast starts from: encoded history of each forecast series, and where."""
+
+    past: Any  # (n, span) encoded values
+    observed: Any  # (n, span) mask
+    past_X: Any  # (n, span, n_feat) or None
+    rows: np.ndarray  # (n,) row of each series in the fitted state
+    last: list  # last stamp of each series
+    shifts: np.ndarray  # (n,) steps from the fitted end to this history's end
+    theta: Theta | None  # Theta state of each series, when combined
 
 
 class Forecast(NamedTuple):
