@@ -421,6 +421,13 @@ MODEL_OPTIONS = {
             "--no-interval", help="Skip the prediction interval (faster: one network less)."
         ),
     ],
+    "missing": Annotated[
+        Literal["mask", "raise"] | None,
+        typer.Option(
+            help="Empty target values: mask them out of the inputs and the loss, or refuse them.",
+            show_default="mask",
+        ),
+    ],
     "calibration_size": Annotated[
         int | None,
         typer.Option(

@@ -101,8 +101,9 @@ def fit(
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         y, X = read_data(
-            quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
-        )
+            quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog),
+            missing=params.get("missing") != "raise",
+        )  # fmt: skip
         progress_to_stderr()
         fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
     save(fitted, model)

@@ -95,7 +95,9 @@ def forecast(
     check_outputs(output, plot)
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
-        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog)
+        masked = params.get("missing") != "raise"
+        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog,
+                         missing=masked)  # fmt: skip
         n_series = count_series(y)
         X_future = None
         if future is not None:

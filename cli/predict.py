@@ -107,7 +107,8 @@ def predict(
     y = X = X_future = None
     if data is not None:
         target = target or forecaster.name_
-        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog)
+        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog,
+                         missing=getattr(forecaster, "missing", "mask") == "mask")  # fmt: skip
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):
             X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)

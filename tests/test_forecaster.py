@@ -408,12 +408,12 @@ def test_frequency_cannot_be_inferred():
         check_series(pd.Series(np.arange(5.0), index=index))
 
 
-def test_nan_in_y_names_timestamp():
-    """NaN is located by timestamp."""
+def test_nan_in_y_names_timestamp_with_missing_raise():
+    """With missing="raise", a NaN is an error located by timestamp."""
     y = monthly()
     y.iloc[7] = np.nan
-    with pytest.raises(DataError, match="NaN at 2000-08-01"):
-        RNNForecaster(**FAST).fit(y)
+    with pytest.raises(DataError, match=r"NaN at 2000-08-01.*missing='mask'"):
+        RNNForecaster(missing="raise", **FAST).fit(y)
 
 
 def test_nan_in_X_names_column_and_timestamp():

@@ -9,16 +9,11 @@ in modules named for them::
     ──▶ RNNRegressor networks, a budget of gradient steps (_train.train_steps)
     ──▶ forecast ──▶ season and scale put back, bounds from the calibration (_forecast.conformal)
 
-Prediction intervals and quantiles are split-conformal: the same pipeline is first fitted on
-every series without its last ``horizon + calibration_size - 1`` values, and its forecasts of
-the held-out windows give signed errors (actual minus forecast), each divided by the unit of
-its series' bounds at its step (:meth:`SeriesScaling.units`: powers of the series' step change,
-of its exponential-smoothing error and of that error's growth with the step, fitted to the
-errors) and by a step scale. The fit keeps these ratios of every series and step, pooled and
-sorted; ``predict(level=[80, 95],
-quantiles=[0.1, 0.9])`` reads any level or quantile from them without a refit (the lower bound
-from the low tail, the upper from the high tail, so bounds may be asymmetric and quantiles
-never cross).
+Intervals and quantiles are split-conformal: the pipeline is first fitted on every series
+without its last ``horizon + calibration_size - 1`` values; its signed errors on them, each
+divided by its series' unit at its step (:meth:`SeriesScaling.units`) and a step scale, are
+pooled and sorted, and ``predict(level=[80, 95], quantiles=[0.1, 0.9])`` reads any level or
+quantile from them without a refit (asymmetric bounds, quantiles that never cross).
 
 Every network of a fit (the calibration ones and the final ones) is a job
 (:mod:`tsrnn._train.jobs`): they train one after another in this process, or side by side (or
@@ -49,6 +44,7 @@ from ._forecast.predict import (
     Fitted,
     Forecast,
     History,
+    check_observed,
     decoded,
     forecast_frame,
     forecast_histories,
@@ -130,6 +126,10 @@ class RNNForecaster(BaseEstimator):
         forecasts of different kinds is the M3/M4 lesson, and Theta's half slope damps the
         trends a network trained on past growth carries on; the intervals are calibrated on
         what is chosen.
+    missing : {"mask", "raise"}, default="mask"
+        NaN targets: ``"mask"`` keeps them out of the inputs' observed channel and the loss
+        (scaling, season and Theta read their interpolation; a calibration window with one
+        is not scored); ``"raise"`` refuses them. NaN in ``X`` is always an error.
     interval : float or None, default=0.9
         Nominal coverage of the ``lower`` and ``upper`` columns of ``predict``, in ``(0, 1)``;
         any other level or quantile can be asked of ``predict`` too. ``None`` skips the
@@ -233,6 +233,7 @@ clip_grad_norm, device, verbose
         "deseasonalize": ["boolean"],
         "patch_size": [Interval(Integral, 1, None, closed="left"), None],
         "combine": [StrOptions({"auto", "none", "theta"})],
+        "missing": [StrOptions({"mask", "raise"})],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
@@ -255,6 +256,7 @@ clip_grad_norm, device, verbose
         deseasonalize: bool = True,
         patch_size: int | None = None,
         combine: str = "auto",
+        missing: str = "mask",
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 4,
@@ -285,6 +287,7 @@ clip_grad_norm, device, verbose
         self.deseasonalize = deseasonalize
         self.patch_size = patch_size
         self.combine = combine
+        self.missing = missing
         self.interval = interval
         self.calibration_size = calibration_size
         self.n_models = n_models
@@ -328,14 +331,15 @@ clip_grad_norm, device, verbose
         self : RNNForecaster
         """
         self._check_params()
-        y, X = check_series(y, X)
+        y, X = check_series(y, X, missing=self.missing == "mask")
         ids, values, xs, last = split_series(y, X)
         lengths = np.array([len(v) for v in values])
-        if lengths.min() < MIN_OBSERVATIONS:
-            k = int(np.argmin(lengths))
+        seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values])
+        if seen.min() < MIN_OBSERVATIONS:
+            k = int(np.argmin(seen))
             who = "y" if ids[k] is None else f"Series {ids[k]!r}"
             raise DataError(
-                f"{who} has {lengths[k]} observation; a forecast needs at least "
+                f"{who} has {seen[k]} observation(s); a forecast needs at least "
                 f"{MIN_OBSERVATIONS}: drop that series or give it more history."
             )
         self.freq_ = y.attrs["freq"]
@@ -535,6 +539,10 @@ clip_grad_norm, device, verbose
         self.n_calibration_, self.calibration_errors_ = found.n, found.errors
         self.combine_ = found.combine
 
+    def _newer(self, y, X) -> tuple[list, list, list | None, list]:
+        return newer_history(y, X, freq=self.freq_, multi=self.multi_, missing=self.missing
+                             == "mask", covariates=self._covariates())  # fmt: skip
+
     def _covariates(self) -> Covariates:
         return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_)
 
@@ -549,9 +557,7 @@ clip_grad_norm, device, verbose
                 self.history_y_, self.history_observed_, self.history_X_ if n_feat else None,
                 rows, list(self.last_index_), np.zeros(len(rows), dtype=np.int64), self.theta_,
             )  # fmt: skip
-        ids, values, xs, last = newer_history(
-            y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
-        )
+        ids, values, xs, last = self._newer(y, X)
         known = pd.Index(pd.Series(self.series_ids_, dtype=object))
         rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))  # all seen in fit
         shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
@@ -559,6 +565,7 @@ clip_grad_norm, device, verbose
         if xs is not None:
             xs = self._covariates().scaled(xs)
         past, observed, past_X = Panel(encoded, xs).history(self._plan().span)
+        check_observed(observed, ids)
         theta = None  # the Theta method reads the whole newer history
         if self.theta_ is not None:
             theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
@@ -572,11 +579,11 @@ clip_grad_norm, device, verbose
                 "series: pass their history (predict(y=...), or --data in the CLI), or "
                 "forecast the dataset with tsrnn.parallel.forecast_dataset."
             )
-        ids, values, xs, last = newer_history(
-            y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
-        )
+        ids, values, xs, last = self._newer(y, X)
         future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_)
-        result = forecast_histories(self._fitted(), values, xs, last, future_X, horizon, wanted)
+        result = forecast_histories(
+            self._fitted(), values, xs, last, future_X, horizon, wanted, ids
+        )
         return forecast_frame(
             ids if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
         )

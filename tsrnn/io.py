@@ -46,13 +46,14 @@ def read_series(
     target: str | None = None,
     id_col: str | None = None,
     exog: str | Sequence[str] | None = None,
+    missing: bool = False,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
     """Read a CSV or Parquet file into a validated target series and its exogenous columns.
 
     The file needs named columns and one row per time step (per series, in long format for
     many series). Rows must be sorted by time within each series, with one row per timestamp,
-    no gaps and no missing values. Timestamps may be dates written as text or, in Parquet,
-    timestamp columns.
+    no gaps and no missing values (but empty target values with ``missing=True``). Timestamps
+    may be dates written as text or, in Parquet, timestamp columns.
 
     Parameters
     ----------
@@ -71,6 +72,8 @@ def read_series(
         Column naming the series, for many series stacked in long format.
     exog : str, sequence of str or None, default=None
         Exogenous columns (numeric), returned as ``X``.
+    missing : bool, default=False
+        Accept empty target values, as NaN (what ``RNNForecaster(missing="mask")`` masks).
 
     Returns
     -------
@@ -119,7 +122,7 @@ def read_series(
         target = tables.detect_target(frame, reserved, label)
 
     times = tables.parse_times(frame[time_col], time_col, src)
-    values = tables.parse_numbers(frame[target], target, src, role="target")
+    values = tables.parse_numbers(frame[target], target, src, role="target", missing=missing)
     columns = {c: tables.parse_numbers(frame[c], c, src, role="exogenous") for c in exog}
     if id_col is None:
         text = [
@@ -140,7 +143,7 @@ def read_series(
     y = pd.Series(values.to_numpy(), index=index, name=target)
     X = pd.DataFrame({c: s.to_numpy() for c, s in columns.items()}, index=index) if exog else None
     name = f"column {target!r} of {label}"
-    y, X = check_series(y, X, name=name)
+    y, X = check_series(y, X, name=name, missing=missing)
     y.name = target
     return y, X
 

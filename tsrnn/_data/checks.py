@@ -29,6 +29,7 @@ def check_series(
     X: pd.DataFrame | pd.Series | None = None,
     *,
     name: str = "y",
+    missing: bool = False,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
     """Validate a target series (and its exogenous columns) and return them in normal form.
 
@@ -43,6 +44,9 @@ def check_series(
         Exogenous variables on exactly the same index as ``y``.
     name : str, default="y"
         How messages call the target (e.g. the CSV file name).
+    missing : bool, default=False
+        Accept NaN target values (missing values, masked by the forecaster); else a NaN is
+        an error naming its timestamp. Infinite values and NaN in ``X`` are errors either way.
 
     Returns
     -------
@@ -65,7 +69,7 @@ def check_series(
         y, freq, positions = _check_many(y, name)
     else:
         y.index, freq = _check_index(y.index, name)
-    y = _numeric_values(y, name)
+    y = _numeric_values(y, name, missing)
     y.attrs["freq"] = freq
     if X is not None:
         X = _check_exog(X, y, name, given_index, positions)
@@ -412,7 +416,7 @@ def _regular_at(stamps: pd.Index, bounds: np.ndarray, freq: str | int) -> np.nda
     return regular
 
 
-def _numeric_values(y: pd.Series, name: str) -> pd.Series:
+def _numeric_values(y: pd.Series, name: str, missing: bool = False) -> pd.Series:
     try:
         values = pd.to_numeric(y, errors="raise")
     except (TypeError, ValueError):
@@ -424,12 +428,13 @@ def _numeric_values(y: pd.Series, name: str) -> pd.Series:
         ) from None
     values = values.astype(np.float64)
     arr = values.to_numpy()
-    if not np.isfinite(arr).all():
-        pos = int(np.flatnonzero(~np.isfinite(arr))[0])
+    bad = np.isinf(arr) if missing else ~np.isfinite(arr)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
         what = "NaN" if np.isnan(arr[pos]) else "an infinite value"
         raise DataError(
-            f"{name} has {what} at {show(y.index[pos])}: fill it (e.g. y.interpolate()) or "
-            "drop the leading/trailing missing rows."
+            f"{name} has {what} at {show(y.index[pos])}: fill it (e.g. y.interpolate()), "
+            "drop the row, or let the forecaster mask missing values (missing='mask')."
         )
     return values
 

@@ -327,7 +327,9 @@ def parse_times(column: pd.Series, name: str, src: Source) -> pd.Series:
     return times
 
 
-def parse_numbers(column: pd.Series, name: str, src: Source, role: str) -> pd.Series:
+def parse_numbers(
+    column: pd.Series, name: str, src: Source, role: str, missing: bool = False
+) -> pd.Series:
     label = src.label
     if pd.api.types.is_bool_dtype(column):
         return column.astype(np.float64)
@@ -344,13 +346,14 @@ def parse_numbers(column: pd.Series, name: str, src: Source, role: str) -> pd.Se
             f"The {role} column {name!r} of {label} must be numeric, but {src.row(pos)} has "
             f"{_value(column.iloc[pos])}: fix that value, or {fix}."
         )
-    missing = numbers.isna()
-    if missing.any():
-        pos = int(np.flatnonzero(missing.to_numpy())[0])
+    empty = numbers.isna()
+    if empty.any() and not missing:
+        pos = int(np.flatnonzero(empty.to_numpy())[0])
+        allow = " or let the forecaster mask it (--missing mask)" if role == "target" else ""
         raise DataError(
             f"The {role} column {name!r} of {label} has an empty value (NaN) on "
-            f"{src.row(pos)}: fill it (e.g. with the previous value or an interpolation) or "
-            "drop the rows before it."
+            f"{src.row(pos)}: fill it (e.g. with the previous value or an interpolation){allow}, "
+            "or drop the rows before it."
         )
     return numbers.astype(np.float64)
 

@@ -206,7 +206,7 @@ def held_out(plan: Plan, values: list, xs: list | None, size: int) -> HeldOut | 
     train_xs = None if xs is None else [xs[k][:c] for k, c in zip(keep, cut, strict=True)]
     # Each series is scaled as the final fit will scale it: a series positive up to its
     # cut but not after is not log-scaled (its held-out values <= 0 would have no log).
-    positive = np.array([bool(np.all(values[k] > 0)) for k in keep])
+    positive = np.array([bool(np.all(values[k][~np.isnan(values[k])] > 0)) for k in keep])
     scaling, panel, encoded = encode_series(plan, train_values, train_xs, positive)
     return HeldOut(keep, cut, counts, scaling, encoded, panel=panel)
 

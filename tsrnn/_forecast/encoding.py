@@ -444,13 +444,46 @@ def _patched(inputs: torch.Tensor, patch: int) -> torch.Tensor:
     return inputs.reshape(n, (steps + pad) // patch, patch * c)
 
 
+def interpolated(values: np.ndarray) -> np.ndarray:
+    """``values`` with each NaN replaced by the linear interpolation of its observed
+    neighbours (the nearest observed value before the first or after the last).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,)
+        At least one value observed.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        ``values`` itself when nothing is missing.
+
+    Examples
+    --------
+    >>> interpolated(np.array([np.nan, 1.0, np.nan, 3.0, np.nan])).tolist()
+    [1.0, 1.0, 2.0, 3.0, 3.0]
+    """
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    at = np.arange(len(values))
+    filled = values.copy()
+    filled[missing] = np.interp(at[missing], at[~missing], values[~missing])
+    return filled
+
+
 class Panel:
     """Encoded series concatenated into one tensor, windows gathered by index.
+
+    A missing value (NaN) is not observed: the observed channel of the inputs is 0 there, as
+    on the left padding of a short series, and a target there weighs nothing in the loss. Its
+    place holds the interpolation of its neighbours, so that a window's level (its last
+    value) stays defined.
 
     Parameters
     ----------
     series : list of ndarray of shape (n_k,)
-        Encoded values of each series.
+        Encoded values of each series, NaN where missing.
     exog : list of ndarray of shape (n_k, n_feat) or None
         Scaled exogenous rows of each series (aligned with ``series``).
     """
@@ -459,7 +492,12 @@ class Panel:
         lengths = np.array([len(s) for s in series], dtype=np.int64)
         self.lengths = torch.from_numpy(lengths)
         self.starts = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)[:-1]]))
-        self.values = torch.from_numpy(np.concatenate(series).astype(np.float32))
+        flat = np.concatenate(series) if len(series) else np.empty(0)
+        self.seen = None  # 1 where observed; None when every value is
+        if np.isnan(flat).any():
+            self.seen = torch.from_numpy((~np.isnan(flat)).astype(np.float32))
+            flat = np.concatenate([interpolated(np.asarray(s, dtype=np.float64)) for s in series])
+        self.values = torch.from_numpy(flat.astype(np.float32))
         self.exog = None
         if exog is not None:
             self.exog = torch.from_numpy(np.concatenate(exog).astype(np.float32))
@@ -485,6 +523,9 @@ class Panel:
             for s, n in zip(self.starts[rows], self.lengths[rows], strict=True)
         ]
         values = [self.values[p].numpy() for p in pieces]
+        if self.seen is not None:  # NaN again where missing, for the new Panel's mask
+            values = [np.where(self.seen[p].numpy() > 0, v, np.nan) for v, p in
+                      zip(values, pieces, strict=True)]  # fmt: skip
         exog = None if self.exog is None else [self.exog[p].numpy() for p in pieces]
         return Panel(values, exog)
 
@@ -503,7 +544,7 @@ class Panel:
         Returns
         -------
         past, observed : Tensor of shape (n, lookback)
-            Values (0 on the left padding) and 1 where observed.
+            Values (0 on the left padding, interpolated where missing) and 1 where observed.
         past_exog, future_exog : Tensor of shape (n, lookback, n_feat) and (n, out, n_feat)
             None without exogenous columns; rows past a series' end repeat its last row.
         """
@@ -511,6 +552,8 @@ class Panel:
         pos = origins[:, None] - lookback + torch.arange(lookback)[None]  # (n, lookback)
         observed = (pos >= 0).float()
         past = self.values[start + pos.clamp(min=0)] * observed
+        if self.seen is not None:
+            observed = observed * self.seen[start + pos.clamp(min=0)]
         if self.exog is None:
             return past, observed, None, None
         past_exog = self.exog[start + pos.clamp(min=0)] * observed[:, :, None]
@@ -525,11 +568,15 @@ class Panel:
         Returns
         -------
         values, weights : Tensor of shape (n, out)
+            Weights 0 past the end and where a value is missing.
         """
         start, length = self.starts[series][:, None], self.lengths[series][:, None]
         ahead = origins[:, None] + torch.arange(out)[None]
         weights = (ahead < length).float()
-        return self.values[start + torch.minimum(ahead, length - 1)] * weights, weights
+        at = start + torch.minimum(ahead, length - 1)
+        if self.seen is not None:
+            weights = weights * self.seen[at]
+        return self.values[at] * weights, weights
 
     def windows(
         self,

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..estimator import RNNRegressor
-from .encoding import encode
+from .encoding import encode, interpolated
 from .plan import NetworkInput
 from .theta import Theta
 
@@ -113,8 +113,10 @@ def with_theta(z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarra
 
 
 def levels(encoded: list, log: np.ndarray) -> list:
-    """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta."""
-    return [np.exp(z) if is_log else z for z, is_log in zip(encoded, log, strict=True)]
+    """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta,
+    missing values interpolated."""
+    return [np.exp(z) if is_log else z
+            for z, is_log in zip(map(interpolated, encoded), log, strict=True)]  # fmt: skip
 
 
 def tensor(a):

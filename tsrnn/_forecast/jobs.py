@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..estimator import RNNRegressor
-from .encoding import Panel, SeriesScaling, fit_scaling
+from .encoding import Panel, SeriesScaling, fit_scaling, interpolated
 from .plan import NetworkInput, Plan, n_channels
 
 __all__ = [
@@ -151,7 +151,8 @@ def encode_series(
     ----------
     plan : Plan
     values : list of ndarray of shape (n_k,)
-        The series.
+        The series, NaN where a value is missing (the scaling and the season are fitted on
+        their interpolation; the Panel masks them).
     xs : list of ndarray of shape (n_k, n_feat) or None
         Their scaled exogenous columns.
     positive : ndarray of shape (n_series,) of bool or None
@@ -161,7 +162,8 @@ def encode_series(
     -------
     Encoded
     """
-    scaling = fit_scaling(values, plan.scaler, plan.season_length, plan.deseasonalize, positive)
+    filled = [interpolated(np.asarray(v, dtype=np.float64)) for v in values]
+    scaling = fit_scaling(filled, plan.scaler, plan.season_length, plan.deseasonalize, positive)
     encoded = scaling.encode(values, np.arange(len(values)))
     return Encoded(scaling, Panel(encoded, xs), encoded)
 

@@ -36,6 +36,7 @@ __all__ = [
     "Fitted",
     "Forecast",
     "History",
+    "check_observed",
     "decoded",
     "forecast_frame",
     "forecast_histories",
@@ -208,6 +209,7 @@ def forecast_histories(
     future_X: np.ndarray | None,
     horizon: int,
     wanted: list[tuple[str, float]] | None = None,
+    ids: list | None = None,
 ) -> Forecast:
     """Forecast each series from its own history: scaled, deseasonalised and combined as the
     fit would have done for it.
@@ -226,16 +228,24 @@ def forecast_histories(
     horizon : int
     wanted : list of (str, float) or None
         The bound columns (:func:`probabilities`); None: ``lower`` and ``upper``.
+    ids : list or None
+        Id of each series, for messages.
 
     Returns
     -------
     Forecast
+
+    Raises
+    ------
+    DataError
+        If a series' lookback holds no observed value.
     """
     plan = fitted.plan
     if xs is not None:
         xs = fitted.covariates.scaled(xs)
     scaling, panel, encoded = encode_series(plan, values, xs)
     past, observed, past_X = panel.history(plan.span)
+    check_observed(observed, ids)
     theta = fit_theta(levels(encoded, scaling.log)) if fitted.combine == "theta" else None
     mean = ensemble_forecast(
         fitted.models, plan.networks, past, observed, past_X, future_X,
@@ -291,7 +301,7 @@ def forecast_frame(
 
 
 def newer_history(
-    y, X, *, freq: str | int, multi: bool, covariates: Covariates
+    y, X, *, freq: str | int, multi: bool, covariates: Covariates, missing: bool = False
 ) -> tuple[list, list, list | None, list]:
     """History given to ``predict``, checked against the fit and split by series.
 
@@ -305,6 +315,8 @@ def newer_history(
         Whether the model was fitted on many series.
     covariates : Covariates
         The fitted exogenous columns.
+    missing : bool, default=False
+        Accept NaN target values (the forecaster's ``missing="mask"``).
 
     Returns
     -------
@@ -324,7 +336,7 @@ def newer_history(
         )
     if not n_feat and X is not None:
         raise DataError("The model was fitted without X: call predict without X.")
-    y, X = check_series(y, X)
+    y, X = check_series(y, X, missing=missing)
     if y.attrs["freq"] != freq:
         raise DataError(
             f"y has frequency {y.attrs['freq']!r} but the model was fitted on {freq!r}: pass "
@@ -337,9 +349,35 @@ def newer_history(
         covariates.check_columns(X, "X")
     ids, values, xs, last = split_series(y, X)
     for key, v in zip(ids, values, strict=True):
-        if len(v) < MIN_OBSERVATIONS:
+        if np.count_nonzero(~np.isnan(v)) < MIN_OBSERVATIONS:
             who = "y" if key is None else f"series {key!r}"
             raise DataError(
-                f"The history of {who} has {len(v)} time step; pass at least {MIN_OBSERVATIONS}."
+                f"The history of {who} has {np.count_nonzero(~np.isnan(v))} observed time "
+                f"step(s); pass at least {MIN_OBSERVATIONS}."
             )
     return ids, values, xs, last
+
+
+def check_observed(observed, ids: list | None) -> None:
+    """Refuse a forecast from a lookback with nothing observed in it.
+
+    Parameters
+    ----------
+    observed : Tensor of shape (n, span)
+        The observed mask of the history each forecast reads.
+    ids : list or None
+        Id of each series, for the message (None: positions).
+
+    Raises
+    ------
+    DataError
+        If a series' last ``span`` values are all missing.
+    """
+    empty = np.flatnonzero(observed.sum(1).numpy() == 0)
+    if len(empty):
+        k = int(empty[0])
+        who = f"series {ids[k]!r}" if ids is not None and ids[k] is not None else "y"
+        raise DataError(
+            f"The last {observed.shape[1]} values of {who}, the history its forecast reads, "
+            "are all missing: give it observed values at the end, or drop it."
+        )
