@@ -421,6 +421,16 @@ MODEL_OPTIONS = {
             "--no-interval", help="Skip the prediction interval (faster: one network less)."
         ),
     ],
+    "hist_exog": Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hist-exog",
+            metavar="COLUMN[,COLUMN]",
+            help="Past-only input column: read over the history, never needed in the future "
+            "(no --future for it); repeat the option or separate names by commas.",
+            show_default=False,
+        ),
+    ],
     "missing": Annotated[
         Literal["mask", "raise"] | None,
         typer.Option(
@@ -548,8 +558,10 @@ def model_options(command, exclude: frozenset[str] = frozenset()):
     def with_params(**kwargs):
         given = {name: kwargs.pop(name) for name in options}
         params = {name: value for name, value in given.items() if value is not None}
-        if params.pop("no_interval"):
+        if params.pop("no_interval", False):
             params["interval"] = None
+        if "hist_exog" in params:
+            params["hist_exog"] = exog_columns(params["hist_exog"])
         return command(**kwargs, params=params)
 
     with_params.__signature__ = signature.replace(parameters=own + added)

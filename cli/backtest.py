@@ -123,8 +123,9 @@ def backtest(
         )
     check_outputs(output, forecasts)
     y, X = read_data(
-        quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
-    )
+        quiet, data, time_col=time_col, target=target, id_col=id_col,
+        exog=[*(exog_columns(exog) or []), *params.get("hist_exog", [])] or None,
+    )  # fmt: skip
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
     windows = dict(horizon=horizon, n_origins=origins, step=step)

@@ -101,7 +101,8 @@ def fit(
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         y, X = read_data(
-            quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog),
+            quiet, data, time_col=time_col, target=target, id_col=id_col,
+            exog=[*(exog_columns(exog) or []), *params.get("hist_exog", [])] or None,
             missing=params.get("missing") != "raise",
         )  # fmt: skip
         progress_to_stderr()

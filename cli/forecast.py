@@ -96,8 +96,9 @@ def forecast(
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         masked = params.get("missing") != "raise"
-        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog,
-                         missing=masked)  # fmt: skip
+        inputs = [*(exog or []), *params.get("hist_exog", [])] or None
+        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
+                         exog=inputs, missing=masked)  # fmt: skip
         n_series = count_series(y)
         X_future = None
         if future is not None:

@@ -98,9 +98,11 @@ def predict(
                          workers, scheduler, timer, level, quantile)  # fmt: skip
         return
     exog = exog_columns(exog) or [str(c) for c in forecaster.feature_names_in_] or None
-    if exog and future is None:
+    past_only = {str(c) for c in getattr(forecaster, "hist_exog", None) or ()}
+    known = [c for c in exog or [] if c not in past_only]
+    if known and future is None:
         raise typer.BadParameter(
-            f"the model uses the exogenous columns {','.join(exog)}: pass their future values "
+            f"the model uses the exogenous columns {','.join(known)}: pass their future values "
             "with --future future.csv",
             param_hint="'--future'",
         )
@@ -111,7 +113,7 @@ def predict(
                          missing=getattr(forecaster, "missing", "mask") == "mask")  # fmt: skip
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):
-            X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
+            X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
     which = f"{count_series(y)} series" if y is not None else "the series seen in fit"
     with stage(quiet, f"Forecasting {which} ..."):
         result = forecaster.predict(

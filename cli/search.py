@@ -150,8 +150,9 @@ def search(
     timer = Timer()
     check_outputs(output)
     y, X = read_data(
-        quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog_columns(exog)
-    )
+        quiet, data, time_col=time_col, target=target, id_col=id_col,
+        exog=[*(exog_columns(exog) or []), *params.get("hist_exog", [])] or None,
+    )  # fmt: skip
     progress_to_stderr()
     fixed = {"interval": None, **params}
     searcher = SearchCV(

@@ -35,11 +35,11 @@ from ._data.calendar import future_stamps, season_length_for, steps_between
 from ._data.checks import check_series
 from ._data.groups import split_series
 from ._forecast.calibration import MIN_OBSERVATIONS, Calibration, calibrate, hold_out
-from ._forecast.covariates import Covariates, fit_columns
+from ._forecast.covariates import Covariates, exog_columns, fit_columns
 from ._forecast.encoding import NORMALIZE, SCALERS, Panel
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.jobs import prepare
-from ._forecast.plan import FORWARDED, Plan, plan_for
+from ._forecast.plan import FORWARDED, Plan, fitted_plan, known_columns, plan_for
 from ._forecast.predict import (
     Fitted,
     Forecast,
@@ -126,6 +126,10 @@ class RNNForecaster(BaseEstimator):
         forecasts of different kinds is the M3/M4 lesson, and Theta's half slope damps the
         trends a network trained on past growth carries on; the intervals are calibrated on
         what is chosen.
+    hist_exog : list of str or None, default=None
+        Columns of ``X`` observed in the history only (a competitor's price, yesterday's
+        traffic): read over the lookback, never asked of ``X_future`` (0 in the steps ahead,
+        in training too). The other columns of ``X`` are known in the future.
     missing : {"mask", "raise"}, default="mask"
         NaN targets: ``"mask"`` keeps them out of the inputs' observed channel and the loss
         (scaling, season and Theta read their interpolation; a calibration window with one
@@ -234,6 +238,7 @@ clip_grad_norm, device, verbose
         "patch_size": [Interval(Integral, 1, None, closed="left"), None],
         "combine": [StrOptions({"auto", "none", "theta"})],
         "missing": [StrOptions({"mask", "raise"})],
+        "hist_exog": [list, tuple, None],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
@@ -257,6 +262,7 @@ clip_grad_norm, device, verbose
         patch_size: int | None = None,
         combine: str = "auto",
         missing: str = "mask",
+        hist_exog: list[str] | None = None,
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 4,
@@ -288,6 +294,7 @@ clip_grad_norm, device, verbose
         self.patch_size = patch_size
         self.combine = combine
         self.missing = missing
+        self.hist_exog = hist_exog
         self.interval = interval
         self.calibration_size = calibration_size
         self.n_models = n_models
@@ -343,7 +350,9 @@ clip_grad_norm, device, verbose
                 f"{MIN_OBSERVATIONS}: drop that series or give it more history."
             )
         self.freq_ = y.attrs["freq"]
-        plan = plan_for(self.get_params(), self.freq_, lengths.max(), int(np.sum(lengths - 1)))
+        columns = exog_columns(X, self.hist_exog)
+        plan = plan_for(self.get_params(), self.freq_, lengths.max(), int(np.sum(lengths - 1)),
+                        columns)  # fmt: skip
         self._set_plan(plan)
         self._set_meta(y, ids, X, last)
         if X is not None:
@@ -516,21 +525,7 @@ clip_grad_norm, device, verbose
 
     def _plan(self) -> Plan:
         """The fitted settings the engine works with (:mod:`tsrnn._forecast`)."""
-        return Plan(
-            horizon=self.horizon_,
-            lookback=self.lookback_,
-            long_lookback=self.long_lookback_,
-            patch_size=self.patch_size_,
-            out=self.horizon_ if self.strategy == "direct" else 1,
-            normalize=self.normalize,
-            scaler=self.scaler,
-            season_length=self.season_length_,
-            deseasonalize=self.deseasonalize,
-            networks=tuple(self.network_inputs_),
-            batch=self.batch_size_,
-            steps=self.steps_,
-            params={name: getattr(self, name) for name in FORWARDED},
-        )
+        return fitted_plan(self)
 
     def _set_calibration(self, found: Calibration) -> None:
         """What the calibration gave, as fitted attributes."""
@@ -544,7 +539,8 @@ clip_grad_norm, device, verbose
                              == "mask", covariates=self._covariates())  # fmt: skip
 
     def _covariates(self) -> Covariates:
-        return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_)
+        known = known_columns(self.feature_names_in_, self.hist_exog)
+        return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_, known)
 
     def _history(self, y, X) -> History:
         """The encoded history to forecast from: the fitted one, or ``y``'s."""

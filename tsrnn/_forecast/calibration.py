@@ -340,7 +340,7 @@ def calibration_scores(
     full = [values[k] for k in keep]
     shifts = lengths[keep] - cut  # the full series ends this many steps after the cut
     encoded = scaling.encode(full, sub_rows, shifts)
-    panel = Panel(encoded, None if xs is None else [xs[k] for k in keep])
+    panel = Panel(encoded, None if xs is None else [xs[k] for k in keep], plan.known)
     series = torch.from_numpy(np.repeat(sub_rows, counts))
     offsets = np.concatenate([np.arange(c) for c in counts])
     origins = torch.from_numpy(np.repeat(cut, counts) + offsets)

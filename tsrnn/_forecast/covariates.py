@@ -9,7 +9,7 @@ from .._data.calendar import future_stamps
 from .._data.groups import group_rows
 from ..errors import DataError
 
-__all__ = ["Covariates", "fit_columns"]
+__all__ = ["Covariates", "exog_columns", "fit_columns"]
 
 
 def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +37,24 @@ def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
+def exog_columns(X: pd.DataFrame | None, hist_exog) -> list[str]:
+    """The columns of ``X``, checked to hold every past-only column ``hist_exog`` names.
+
+    Raises
+    ------
+    DataError
+        If ``hist_exog`` names a column ``X`` lacks.
+    """
+    columns = [] if X is None else [str(c) for c in X.columns]
+    unknown = sorted({str(c) for c in hist_exog or ()} - set(columns))
+    if unknown:
+        raise DataError(
+            f"hist_exog names {unknown!r}, which X does not have: pass them in X (its columns: "
+            f"{columns!r})."
+        )
+    return columns
+
+
 class Covariates:
     """The exogenous columns a forecaster was fitted with, and how they were scaled.
 
@@ -45,19 +63,29 @@ class Covariates:
     names : sequence of str
         Column names, in order (empty without exogenous columns).
     loc, scale : ndarray of shape (n_feat,)
+    known : sequence of bool, default=()
+        Per column, whether its future values are known; past-only columns (False) are read
+        over the history only and never asked of ``X_future``. Empty: all known.
     """
 
-    def __init__(self, names, loc: np.ndarray, scale: np.ndarray) -> None:
+    def __init__(self, names, loc: np.ndarray, scale: np.ndarray, known=()) -> None:
         self.names = [str(c) for c in names]
         self.loc, self.scale = loc, scale
+        self.known = np.asarray(known, dtype=bool) if len(known) else np.ones(len(self.names), bool)
 
-    def check_columns(self, X: pd.DataFrame, what: str) -> None:
-        """Refuse ``X`` unless it has the fitted columns, in the same order."""
-        names = [str(c) for c in X.columns]
-        if names != self.names:
+    @property
+    def future_names(self) -> list[str]:
+        """The columns whose future values ``predict`` needs."""
+        return [name for name, k in zip(self.names, self.known, strict=True) if k]
+
+    def check_columns(self, X: pd.DataFrame, what: str, names: list[str] | None = None) -> None:
+        """Refuse ``X`` unless it has the fitted columns (or ``names``), in the same order."""
+        expected = self.names if names is None else names
+        given = [str(c) for c in X.columns]
+        if given != expected:
             raise DataError(
-                f"{what} has columns {names!r} but the model was fitted with "
-                f"{self.names!r}: pass the same columns in the same order."
+                f"{what} has columns {given!r} but the model was fitted with "
+                f"{expected!r}: pass the same columns in the same order."
             )
 
     def scaled(self, xs: list) -> list:
@@ -78,8 +106,8 @@ class Covariates:
         Parameters
         ----------
         X_future : DataFrame or None
-            ``horizon`` rows per series, on a time index (one series) or a ``MultiIndex``
-            (id, timestamp).
+            ``horizon`` rows per series of the columns known in the future, on a time index
+            (one series) or a ``MultiIndex`` (id, timestamp).
         horizon : int
         keys : list
             Id of each forecast series.
@@ -104,16 +132,26 @@ class Covariates:
             if X_future is not None:
                 raise DataError("The model was fitted without X: call predict without X_future.")
             return None
+        wanted = self.future_names
+        if not wanted:  # past-only columns alone: nothing to know of the future
+            if X_future is not None:
+                raise DataError(
+                    f"The model's columns {self.names!r} are past-only (hist_exog): call "
+                    "predict without X_future."
+                )
+            return np.zeros((len(keys), horizon, len(self.names)))
         if X_future is None:
             raise DataError(
                 f"The model was fitted with X: pass X_future with the {horizon} future rows of "
-                f"columns {self.names!r}."
+                f"columns {wanted!r}."
             )
         if isinstance(X_future, pd.Series):
             X_future = X_future.to_frame()
         if not isinstance(X_future, pd.DataFrame):
             raise DataError(f"X_future must be a pandas DataFrame; got {type(X_future).__name__}.")
-        self.check_columns(X_future, "X_future")
+        if [str(c) for c in X_future.columns] == self.names and wanted != self.names:
+            X_future = X_future[X_future.columns[self.known]]  # past-only values: not read
+        self.check_columns(X_future, "X_future", wanted)
         expected = future_stamps(last, freq, horizon)
         groups = group_rows(X_future.index.get_level_values(0)) if multi else None
         block_of = {key: g for g, key in enumerate(groups.keys)} if multi else {}
@@ -142,5 +180,7 @@ class Covariates:
             values = part.to_numpy(dtype=np.float64)
             if not np.isfinite(values).all():
                 raise DataError(f"X_future{who} holds NaN or inf: fill it first.")
-            blocks.append((values - self.loc) / self.scale)
+            block = np.zeros((horizon, len(self.names)))  # past-only columns: 0 ahead
+            block[:, self.known] = (values - self.loc[self.known]) / self.scale[self.known]
+            blocks.append(block)
         return np.stack(blocks)

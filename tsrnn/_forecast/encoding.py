@@ -486,9 +486,14 @@ class Panel:
         Encoded values of each series, NaN where missing.
     exog : list of ndarray of shape (n_k, n_feat) or None
         Scaled exogenous rows of each series (aligned with ``series``).
+    known : sequence of bool, default=()
+        Per exogenous column, whether its future values are known; a past-only column reads
+        0 in the steps ahead of a window (as at predict time), so that training never sees
+        its future. Empty: all known.
     """
 
-    def __init__(self, series: list, exog: list | None = None) -> None:
+    def __init__(self, series: list, exog: list | None = None, known=()) -> None:
+        self.known = tuple(bool(k) for k in known)
         lengths = np.array([len(s) for s in series], dtype=np.int64)
         self.lengths = torch.from_numpy(lengths)
         self.starts = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)[:-1]]))
@@ -527,7 +532,7 @@ class Panel:
             values = [np.where(self.seen[p].numpy() > 0, v, np.nan) for v, p in
                       zip(values, pieces, strict=True)]  # fmt: skip
         exog = None if self.exog is None else [self.exog[p].numpy() for p in pieces]
-        return Panel(values, exog)
+        return Panel(values, exog, self.known)
 
     def past(
         self, series: torch.Tensor, origins: torch.Tensor, lookback: int, out: int
@@ -546,7 +551,8 @@ class Panel:
         past, observed : Tensor of shape (n, lookback)
             Values (0 on the left padding, interpolated where missing) and 1 where observed.
         past_exog, future_exog : Tensor of shape (n, lookback, n_feat) and (n, out, n_feat)
-            None without exogenous columns; rows past a series' end repeat its last row.
+            None without exogenous columns; rows past a series' end repeat its last row;
+            past-only columns are 0 in ``future_exog``.
         """
         start, length = self.starts[series][:, None], self.lengths[series][:, None]
         pos = origins[:, None] - lookback + torch.arange(lookback)[None]  # (n, lookback)
@@ -558,7 +564,10 @@ class Panel:
             return past, observed, None, None
         past_exog = self.exog[start + pos.clamp(min=0)] * observed[:, :, None]
         ahead = torch.minimum(origins[:, None] + torch.arange(out)[None], length - 1)
-        return past, observed, past_exog, self.exog[start + ahead]
+        future_exog = self.exog[start + ahead]
+        if self.known and not all(self.known):
+            future_exog = future_exog * torch.tensor(self.known, dtype=future_exog.dtype)
+        return past, observed, past_exog, future_exog
 
     def ahead(
         self, series: torch.Tensor, origins: torch.Tensor, out: int

@@ -165,7 +165,7 @@ def encode_series(
     filled = [interpolated(np.asarray(v, dtype=np.float64)) for v in values]
     scaling = fit_scaling(filled, plan.scaler, plan.season_length, plan.deseasonalize, positive)
     encoded = scaling.encode(values, np.arange(len(values)))
-    return Encoded(scaling, Panel(encoded, xs), encoded)
+    return Encoded(scaling, Panel(encoded, xs, plan.known), encoded)
 
 
 def network_seeds(seed: int, n: int) -> list[int]:

@@ -9,7 +9,7 @@ final fit and prediction.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -17,7 +17,15 @@ import numpy as np
 
 from .._data.calendar import season_length_for
 
-__all__ = ["FORWARDED", "NetworkInput", "Plan", "n_channels", "plan_for"]
+__all__ = [
+    "FORWARDED",
+    "NetworkInput",
+    "Plan",
+    "fitted_plan",
+    "known_columns",
+    "n_channels",
+    "plan_for",
+]
 
 #: Parameters of the forecaster passed on to every RNNRegressor.
 FORWARDED = (
@@ -95,6 +103,9 @@ class Plan:
         Gradient steps per network.
     params : dict
         The parameters every :class:`~tsrnn.RNNRegressor` gets (``random_state`` aside).
+    known : tuple of bool
+        Per exogenous column, whether its future values are known (False: a past-only
+        column, ``hist_exog``, whose future rows the networks never see); empty: all known.
     """
 
     horizon: int
@@ -110,6 +121,7 @@ class Plan:
     batch: int = 32
     steps: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    known: tuple[bool, ...] = ()
 
     @property
     def span(self) -> int:
@@ -121,7 +133,13 @@ class Plan:
         return math.ceil((network.lookback + (self.out if n_feat else 0)) / network.patch)
 
 
-def plan_for(params: Mapping[str, Any], freq: str | int, longest: int, n_windows: int) -> Plan:
+def plan_for(
+    params: Mapping[str, Any],
+    freq: str | int,
+    longest: int,
+    n_windows: int,
+    columns: Sequence[str] = (),
+) -> Plan:
     """Resolve a forecaster's ``None`` defaults against the data's frequency and shape.
 
     Parameters
@@ -134,6 +152,8 @@ def plan_for(params: Mapping[str, Any], freq: str | int, longest: int, n_windows
         Length of the longest series.
     n_windows : int
         Training windows of all series: the sum of ``length - 1``.
+    columns : sequence of str, default=()
+        The exogenous columns, in order (those in ``params["hist_exog"]`` are past-only).
 
     Returns
     -------
@@ -190,4 +210,32 @@ def plan_for(params: Mapping[str, Any], freq: str | int, longest: int, n_windows
         batch=batch,
         steps=steps,
         params={name: params[name] for name in FORWARDED},
+        known=known_columns(columns, params.get("hist_exog")),
+    )
+
+
+def known_columns(columns: Sequence[str], hist_exog: Sequence[str] | None) -> tuple[bool, ...]:
+    """Per column, whether it is known in the future (not one of ``hist_exog``)."""
+    past_only = {str(c) for c in hist_exog or ()}
+    return tuple(str(c) not in past_only for c in columns)
+
+
+def fitted_plan(model) -> Plan:
+    """The :class:`Plan` of a fitted :class:`~tsrnn.RNNForecaster`, from its fitted attributes
+    (what ``fit`` resolved, and the parameters it read)."""
+    return Plan(
+        horizon=model.horizon_,
+        lookback=model.lookback_,
+        long_lookback=model.long_lookback_,
+        patch_size=model.patch_size_,
+        out=model.horizon_ if model.strategy == "direct" else 1,
+        normalize=model.normalize,
+        scaler=model.scaler,
+        season_length=model.season_length_,
+        deseasonalize=model.deseasonalize,
+        networks=tuple(model.network_inputs_),
+        batch=model.batch_size_,
+        steps=model.steps_,
+        params={name: getattr(model, name) for name in FORWARDED},
+        known=known_columns(model.feature_names_in_, model.hist_exog),
     )

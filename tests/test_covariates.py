@@ -1,0 +1,86 @@
+"""Past-only (historic) covariates (#24): read over the history, never asked of the future."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tsrnn import RNNForecaster
+from tsrnn._forecast.encoding import Panel
+from tsrnn.errors import DataError
+from tsrnn.persist import load, save
+
+FAST = {"hidden_size": 16, "n_models": 1, "device": "cpu", "random_state": 0, "interval": None}
+
+
+@pytest.fixture(scope="module")
+def leading():
+    """40 series whose next value is the signal's current one (a past-only column that leads
+    the target by one step), plus a known promotion column."""
+    rng = np.random.default_rng(0)
+    n, steps = 40, 80
+    signal = rng.normal(size=(n, steps))
+    promo = (rng.random((n, steps)) < 0.2).astype(float)
+    target = 10 + np.roll(signal, 1, axis=1) + 2 * promo + 0.1 * rng.normal(size=(n, steps))
+    index = pd.MultiIndex.from_product(
+        [[f"s{k}" for k in range(n)], pd.date_range("2020-01-01", periods=steps, freq="D")],
+        names=["id", "ds"],
+    )
+    y = pd.Series(target.ravel(), index=index, name="y")
+    X = pd.DataFrame({"promo": promo.ravel(), "signal": signal.ravel()}, index=index)
+    return y, X
+
+
+def _split(y, X, end):
+    ends = y.groupby(level=0).cumcount().to_numpy() < end
+    return y[ends], X[ends], y[~ends], X[~ends]
+
+
+def test_past_only_columns_are_never_asked_of_the_future(leading):
+    y, X = leading
+    y_fit, X_fit, _, X_next = _split(y, X, 79)
+    model = RNNForecaster(horizon=1, steps=30, hist_exog=["signal"], **FAST).fit(y_fit, X_fit)
+    out = model.predict(X_future=X_next[["promo"]])  # no signal
+    assert len(out) == 40 and np.isfinite(out.to_numpy(dtype=float)[:, 0]).all()
+    pd.testing.assert_frame_equal(model.predict(X_future=X_next), out)  # given: not read
+    only = RNNForecaster(horizon=1, steps=30, hist_exog=["signal"], **FAST)
+    only.fit(y_fit, X_fit[["signal"]])
+    assert np.isfinite(only.predict().to_numpy(dtype=float)[:, 0]).all()  # no X_future at all
+    with pytest.raises(DataError, match="hist_exog names"):
+        RNNForecaster(hist_exog=["price"], **FAST).fit(y_fit, X_fit)
+
+
+def test_training_never_sees_the_future_of_a_past_only_column():
+    """The Panel gives 0 in the steps ahead of a window for a past-only column, its value for
+    a known one."""
+    data = Panel([np.arange(6.0)], [np.arange(12.0).reshape(6, 2)], known=(True, False))
+    _, _, past_X, future_X = data.past(torch.tensor([0]), torch.tensor([3]), 3, 2)
+    assert past_X[0, :, 1].tolist() == [1.0, 3.0, 5.0]
+    assert future_X[0].tolist() == [[6.0, 0.0], [8.0, 0.0]]
+
+
+def test_a_leading_past_only_signal_lowers_the_error(leading):
+    """The next value is the signal's last one: with the signal as a past-only input the
+    one-step error falls well below the model's without it."""
+    y, X = leading
+    y_fit, X_fit, y_next, X_next = _split(y, X, 79)
+    errors = {}
+    for name, hist in (("with", ["signal"]), ("without", None)):
+        columns = ["promo", "signal"] if hist else ["promo"]
+        model = RNNForecaster(horizon=1, lookback=8, steps=300, hist_exog=hist, **FAST)
+        model.fit(y_fit, X_fit[columns])
+        got = model.predict(X_future=X_next[["promo"]])["forecast"].to_numpy()
+        errors[name] = np.mean(np.abs(got - y_next.to_numpy()))
+    assert errors["with"] < 0.7 * errors["without"], errors
+
+
+def test_past_only_columns_survive_a_save_and_load(leading, tmp_path):
+    y, X = leading
+    y_fit, X_fit, _, X_next = _split(y, X, 79)
+    model = RNNForecaster(horizon=1, steps=20, hist_exog=["signal"], **FAST).fit(y_fit, X_fit)
+    save(model, tmp_path / "m.tsrnn")
+    again = load(tmp_path / "m.tsrnn")
+    assert again.hist_exog == ["signal"]
+    pd.testing.assert_frame_equal(
+        again.predict(X_future=X_next[["promo"]]), model.predict(X_future=X_next[["promo"]])
+    )
