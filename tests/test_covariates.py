@@ -84,3 +84,33 @@ def test_past_only_columns_survive_a_save_and_load(leading, tmp_path):
     pd.testing.assert_frame_equal(
         again.predict(X_future=X_next[["promo"]]), model.predict(X_future=X_next[["promo"]])
     )
+
+
+@pytest.mark.parametrize(
+    ("freq", "features"),
+    [("h", ["hour", "weekday"]), ("D", ["weekday", "yearday"]), ("W-SUN", ["week"]),
+     ("MS", ["month"]), ("QS", ["quarter"]), ("YS", [])],
+)  # fmt: skip
+def test_calendar_features_on_each_frequency(freq, features):
+    """calendar="auto" adds the sine and cosine of each cycle the frequency has (none for
+    years), known in the future without any file: predict needs no X_future."""
+    index = pd.date_range("2020-01-01", periods=60, freq=freq, name="ds")
+    y = pd.Series(10 + np.sin(np.arange(60)), index=index)
+    model = RNNForecaster(horizon=3, steps=10, calendar="auto", **FAST).fit(y)
+    expected = [f"calendar:{f}_{part}" for f in features for part in ("sin", "cos")]
+    assert list(model.feature_names_in_) == expected
+    out = model.predict()
+    assert len(out) == 3 and np.isfinite(out["forecast"]).all()
+    assert np.isfinite(model.predict(y=y.iloc[:-5])["forecast"]).all()
+
+
+def test_calendar_columns_follow_the_future_stamps():
+    """The weekday a daily model reads ahead of its history is the forecast day's."""
+    from tsrnn._forecast.covariates import Covariates
+
+    names = ["calendar:weekday_sin", "calendar:weekday_cos"]
+    covariates = Covariates(names, np.zeros(2), np.ones(2))
+    last = [pd.Timestamp("2024-01-07")]  # a Sunday: the forecast starts on Monday
+    block = covariates.future(None, 2, [None], last, "D", multi=False)[0]
+    np.testing.assert_allclose(block[0], [0.0, 1.0], atol=1e-12)  # Monday: position 0
+    np.testing.assert_allclose(block[1], [np.sin(2 * np.pi / 7), np.cos(2 * np.pi / 7)])

@@ -31,11 +31,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._data.calendar import future_stamps, season_length_for, steps_between
+from ._data.calendar import CALENDAR, future_stamps, season_length_for, steps_between
 from ._data.checks import check_series
 from ._data.groups import split_series
 from ._forecast.calibration import MIN_OBSERVATIONS, Calibration, calibrate, hold_out
-from ._forecast.covariates import Covariates, exog_columns, fit_columns
+from ._forecast.covariates import Covariates, exog_columns, fit_columns, with_calendar
 from ._forecast.encoding import NORMALIZE, SCALERS, Panel
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.jobs import prepare
@@ -122,18 +122,17 @@ class RNNForecaster(BaseEstimator):
         deseasonalised series (``tsrnn._forecast.theta``); ``"none"``: the networks alone.
         ``"auto"``: whichever of the two errs less on the calibration windows (mean absolute
         error in units of each series' step change); without intervals (``interval=None``)
-        there are no calibration windows and the networks are used alone. A combination of
-        forecasts of different kinds is the M3/M4 lesson, and Theta's half slope damps the
-        trends a network trained on past growth carries on; the intervals are calibrated on
-        what is chosen.
+        the networks alone. Combining forecasts of different kinds is the M3/M4 lesson; the
+        intervals are calibrated on what is chosen.
     hist_exog : list of str or None, default=None
-        Columns of ``X`` observed in the history only (a competitor's price, yesterday's
-        traffic): read over the lookback, never asked of ``X_future`` (0 in the steps ahead,
-        in training too). The other columns of ``X`` are known in the future.
+        Columns of ``X`` observed in the history only: read over the lookback, never asked
+        of ``X_future`` (0 in the steps ahead, in training too).
+    calendar : {"auto"} or None, default=None
+        ``"auto"``: cyclic calendar inputs chosen from the frequency (hour, weekday, day of
+        the year, week, month or quarter; none for yearly data), needing no future file.
     missing : {"mask", "raise"}, default="mask"
         NaN targets: ``"mask"`` keeps them out of the inputs' observed channel and the loss
-        (scaling, season and Theta read their interpolation; a calibration window with one
-        is not scored); ``"raise"`` refuses them. NaN in ``X`` is always an error.
+        (scaling, season and Theta read their interpolation); ``"raise"`` refuses them.
     interval : float or None, default=0.9
         Nominal coverage of the ``lower`` and ``upper`` columns of ``predict``, in ``(0, 1)``;
         any other level or quantile can be asked of ``predict`` too. ``None`` skips the
@@ -239,6 +238,7 @@ clip_grad_norm, device, verbose
         "combine": [StrOptions({"auto", "none", "theta"})],
         "missing": [StrOptions({"mask", "raise"})],
         "hist_exog": [list, tuple, None],
+        "calendar": [StrOptions({"auto"}), None],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
@@ -263,6 +263,7 @@ clip_grad_norm, device, verbose
         combine: str = "auto",
         missing: str = "mask",
         hist_exog: list[str] | None = None,
+        calendar: str | None = None,
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 4,
@@ -295,6 +296,7 @@ clip_grad_norm, device, verbose
         self.combine = combine
         self.missing = missing
         self.hist_exog = hist_exog
+        self.calendar = calendar
         self.interval = interval
         self.calibration_size = calibration_size
         self.n_models = n_models
@@ -325,13 +327,11 @@ clip_grad_norm, device, verbose
         y : Series or one-column DataFrame of shape (n_timesteps,)
             Indexed by a ``DatetimeIndex`` of regular frequency or a ``RangeIndex``; or many
             series in long format: a Series with a ``MultiIndex`` (series id, timestamp), e.g.
-            ``df.set_index(["id", "timestamp"])["value"]``. One global network is trained on
-            the windows of every series; no window crosses from one series into another. Every
-            series needs at least 2 observations; shorter ones than ``lookback + horizon``
-            are padded.
+            ``df.set_index(["id", "timestamp"])["value"]``: one global network, no window
+            across series. Every series needs 2 observations; short ones are padded.
         X : DataFrame of shape (n_timesteps, n_features) or None, default=None
-            Exogenous variables on the index of ``y``; ``predict`` then needs their future
-            values (``X_future``).
+            Exogenous variables on the index of ``y``; ``predict`` then needs the future
+            values of those not in ``hist_exog`` (``X_future``).
 
         Returns
         -------
@@ -339,6 +339,8 @@ clip_grad_norm, device, verbose
         """
         self._check_params()
         y, X = check_series(y, X, missing=self.missing == "mask")
+        if self.calendar == "auto":
+            X = with_calendar(y, X, y.attrs["freq"])
         ids, values, xs, last = split_series(y, X)
         lengths = np.array([len(v) for v in values])
         seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values])
@@ -439,6 +441,8 @@ clip_grad_norm, device, verbose
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
         wanted = probabilities(self.interval, level, quantiles)
+        if y is not None and any(n.startswith(CALENDAR) for n in self.feature_names_in_):
+            X = with_calendar(y, X, self.freq_)
         if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
             return self._predict_histories(horizon, X_future, y, X, wanted)
         if y is not None and self.multi_ and isinstance(y.index, pd.MultiIndex):

@@ -102,6 +102,11 @@ def fit_dataset(
             "read the file in this process (tsrnn.io.read_series and RNNForecaster.fit)."
         )
     model._check_params()
+    if model.calendar is not None or model.hist_exog:
+        raise ParameterError(
+            "calendar and hist_exog are not built on a Dask dataset yet: fit without them, or "
+            "read the file in this process (tsrnn.io.read_series and RNNForecaster.fit)."
+        )
     client = dataset.client
     plan = plan_for(model.get_params(), dataset.freq, dataset.longest, dataset.n_windows)
     covariates = Covariates([], np.zeros(0), np.zeros(0))

@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["future_stamps", "season_length_for", "steps_between"]
+__all__ = [
+    "CALENDAR",
+    "calendar_columns",
+    "calendar_features",
+    "future_stamps",
+    "season_length_for",
+    "steps_between",
+]
+
+#: Prefix of the names of the calendar columns a forecaster adds to its inputs.
+CALENDAR = "calendar:"
 
 # Observations per season for calendar frequencies (the base alias of the offset).
 _SEASONS = {
@@ -96,3 +106,80 @@ def steps_between(start: list, end: list, freq: str | int) -> np.ndarray:
         n = len(pd.date_range(lo, hi, freq=freq)) - 1
         out[k] = n if a < b else -n
     return out
+
+
+def calendar_features(freq: str | int) -> list[str]:
+    """The cyclic calendar features that can help at a frequency (none where they cannot).
+
+    Sub-daily data get the hour of the day and the day of the week, daily data the day of
+    the week and of the year, weekly data the week of the year, monthly data the month and
+    quarterly data the quarter; yearly and integer-indexed data get none.
+
+    Parameters
+    ----------
+    freq : str or int
+
+    Returns
+    -------
+    list of str
+        Feature names, each becoming a sine and a cosine column (:func:`calendar_columns`).
+
+    Examples
+    --------
+    >>> calendar_features("D"), calendar_features("MS"), calendar_features("YS")
+    (['weekday', 'yearday'], ['month'], [])
+    """
+    if isinstance(freq, (int, np.integer)):
+        return []
+    base = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0]
+    if base in _SECONDS:
+        return ["hour", "weekday"]
+    if base in ("D", "B", "C"):
+        return ["weekday", "yearday"]
+    if base == "W":
+        return ["week"]
+    if base in ("MS", "ME", "M", "BMS", "BME", "SMS", "SME"):
+        return ["month"]
+    if base in ("QS", "QE", "Q", "BQS", "BQE"):
+        return ["quarter"]
+    return []
+
+
+def calendar_columns(stamps, features: list[str]) -> tuple[list[str], np.ndarray]:
+    """Sine and cosine of each feature's position in its cycle, at each stamp.
+
+    Parameters
+    ----------
+    stamps : array-like of datetime64 of shape (n,)
+    features : list of str
+        From :func:`calendar_features`.
+
+    Returns
+    -------
+    names : list of str
+        ``calendar:month_sin``, ``calendar:month_cos``, ...
+    values : ndarray of shape (n, 2 * len(features))
+
+    Examples
+    --------
+    >>> names, values = calendar_columns(pd.date_range("2024-01-01", periods=2, freq="MS"),
+    ...                                  ["month"])
+    >>> names, values.round(3).tolist()
+    (['calendar:month_sin', 'calendar:month_cos'], [[0.0, 1.0], [0.5, 0.866]])
+    """
+    index = pd.DatetimeIndex(stamps)
+    position = {
+        "hour": lambda: (index.hour + index.minute / 60) / 24,
+        "weekday": lambda: index.day_of_week / 7,
+        "yearday": lambda: (index.day_of_year - 1) / 365.25,
+        "week": lambda: (index.isocalendar().week.to_numpy() - 1) / 52.18,
+        "month": lambda: (index.month - 1) / 12,
+        "quarter": lambda: (index.quarter - 1) / 4,
+    }
+    names, columns = [], []
+    for feature in features:
+        angle = 2 * np.pi * np.asarray(position[feature](), dtype=np.float64)
+        names += [f"{CALENDAR}{feature}_sin", f"{CALENDAR}{feature}_cos"]
+        columns += [np.sin(angle), np.cos(angle)]
+    values = np.stack(columns, axis=1) if columns else np.empty((len(index), 0))
+    return names, values

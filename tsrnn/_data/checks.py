@@ -433,8 +433,8 @@ def _numeric_values(y: pd.Series, name: str, missing: bool = False) -> pd.Series
         pos = int(np.flatnonzero(bad)[0])
         what = "NaN" if np.isnan(arr[pos]) else "an infinite value"
         raise DataError(
-            f"{name} has {what} at {show(y.index[pos])}: fill it (e.g. y.interpolate()), "
-            "drop the row, or let the forecaster mask missing values (missing='mask')."
+            f"{name} has {what} at {show(y.index[pos])}: fill it (e.g. y.interpolate()) or "
+            "drop the row (a forecaster fitted in memory masks NaN with missing='mask')."
         )
     return values
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._data.calendar import future_stamps
+from .._data.calendar import CALENDAR, calendar_columns, calendar_features, future_stamps
 from .._data.groups import group_rows
 from ..errors import DataError
 
-__all__ = ["Covariates", "exog_columns", "fit_columns"]
+__all__ = ["Covariates", "exog_columns", "fit_columns", "with_calendar"]
 
 
 def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +53,32 @@ def exog_columns(X: pd.DataFrame | None, hist_exog) -> list[str]:
             f"{columns!r})."
         )
     return columns
+
+
+def with_calendar(y, X: pd.DataFrame | None, freq: str | int) -> pd.DataFrame | None:
+    """``X`` with the calendar columns of ``y``'s stamps appended (:func:`calendar_features`
+    of ``freq``; ``X`` itself where none can help).
+
+    Parameters
+    ----------
+    y : Series
+        On a time index or a ``MultiIndex`` (id, timestamp).
+    X : DataFrame or None
+        On the index of ``y``.
+    freq : str or int
+
+    Returns
+    -------
+    DataFrame or None
+    """
+    features = calendar_features(freq)
+    if not features:
+        return X
+    index = y.index
+    stamps = index.get_level_values(-1) if isinstance(index, pd.MultiIndex) else index
+    names, values = calendar_columns(stamps, features)
+    calendar = pd.DataFrame(values, index=index, columns=names)
+    return calendar if X is None else pd.concat([X, calendar], axis=1)
 
 
 class Covariates:
@@ -132,14 +158,24 @@ class Covariates:
             if X_future is not None:
                 raise DataError("The model was fitted without X: call predict without X_future.")
             return None
-        wanted = self.future_names
-        if not wanted:  # past-only columns alone: nothing to know of the future
+        expected = future_stamps(last, freq, horizon)
+        blocks = np.zeros((len(keys), horizon, len(self.names)))  # past-only columns: 0 ahead
+        calendar = np.array([name.startswith(CALENDAR) for name in self.names])
+        if calendar.any():  # generated from the future stamps
+            features = list(dict.fromkeys(n[len(CALENDAR) :].rsplit("_", 1)[0]
+                                          for n in np.array(self.names)[calendar]))  # fmt: skip
+            for k in range(len(keys)):
+                values = calendar_columns(expected[k], features)[1]
+                blocks[k][:, calendar] = (values - self.loc[calendar]) / self.scale[calendar]
+        given = self.known & ~calendar
+        wanted = [name for name, g in zip(self.names, given, strict=True) if g]
+        if not wanted:  # calendar or past-only columns alone: nothing to know of the future
             if X_future is not None:
                 raise DataError(
-                    f"The model's columns {self.names!r} are past-only (hist_exog): call "
-                    "predict without X_future."
+                    f"The model reads no future values of {self.names!r} (calendar or "
+                    "past-only columns): call predict without X_future."
                 )
-            return np.zeros((len(keys), horizon, len(self.names)))
+            return blocks
         if X_future is None:
             raise DataError(
                 f"The model was fitted with X: pass X_future with the {horizon} future rows of "
@@ -149,13 +185,13 @@ class Covariates:
             X_future = X_future.to_frame()
         if not isinstance(X_future, pd.DataFrame):
             raise DataError(f"X_future must be a pandas DataFrame; got {type(X_future).__name__}.")
-        if [str(c) for c in X_future.columns] == self.names and wanted != self.names:
-            X_future = X_future[X_future.columns[self.known]]  # past-only values: not read
+        if [str(c) for c in X_future.columns] != wanted:  # more given: only these are read
+            present = [c for c in X_future.columns if str(c) in wanted]
+            if [str(c) for c in present] == wanted:
+                X_future = X_future[present]
         self.check_columns(X_future, "X_future", wanted)
-        expected = future_stamps(last, freq, horizon)
         groups = group_rows(X_future.index.get_level_values(0)) if multi else None
         block_of = {key: g for g, key in enumerate(groups.keys)} if multi else {}
-        blocks = []
         for k, key in enumerate(keys):
             part = X_future
             if multi:
@@ -180,7 +216,5 @@ class Covariates:
             values = part.to_numpy(dtype=np.float64)
             if not np.isfinite(values).all():
                 raise DataError(f"X_future{who} holds NaN or inf: fill it first.")
-            block = np.zeros((horizon, len(self.names)))  # past-only columns: 0 ahead
-            block[:, self.known] = (values - self.loc[self.known]) / self.scale[self.known]
-            blocks.append(block)
-        return np.stack(blocks)
+            blocks[k][:, given] = (values - self.loc[given]) / self.scale[given]
+        return blocks
