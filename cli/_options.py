@@ -431,6 +431,14 @@ MODEL_OPTIONS = {
             show_default=False,
         ),
     ],
+    "calendar": Annotated[
+        Literal["auto"] | None,
+        typer.Option(
+            help="auto: add calendar inputs read off the timestamps (hour, weekday, day of the "
+            "year, week, month or quarter, as the frequency has them); no future file needed.",
+            show_default="none",
+        ),
+    ],
     "missing": Annotated[
         Literal["mask", "raise"] | None,
         typer.Option(

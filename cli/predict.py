@@ -97,7 +97,9 @@ def predict(
         _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
                          workers, scheduler, timer, level, quantile)  # fmt: skip
         return
-    exog = exog_columns(exog) or [str(c) for c in forecaster.feature_names_in_] or None
+    fitted_columns = [str(c) for c in forecaster.feature_names_in_]
+    exog = exog_columns(exog) or [c for c in fitted_columns if not c.startswith("calendar:")]
+    exog = exog or None  # calendar columns are made from the stamps
     past_only = {str(c) for c in getattr(forecaster, "hist_exog", None) or ()}
     known = [c for c in exog or [] if c not in past_only]
     if known and future is None:

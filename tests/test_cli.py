@@ -165,18 +165,18 @@ def test_forecast_a_file_in_nixtla_long_format_naming_no_column(tmp_path):
 
 
 def test_a_past_only_column_needs_no_future_file(tmp_path):
-    """--hist-exog: read over the history, no --future asked for it, by forecast or predict."""
+    """--hist-exog and --calendar auto: no --future asked for them, by forecast or predict."""
     rng = np.random.default_rng(1)
     signal = rng.normal(size=40)
     frame = pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=40, freq="MS"),
                           "y": 10 + np.roll(signal, 1), "signal": signal})  # fmt: skip
     frame.to_csv(tmp_path / "data.csv", index=False)
-    result = run("forecast", "data.csv", "-H", "2", "--hist-exog", "signal", "-o", "fc.csv",
-                 *FAST, cwd=tmp_path)  # fmt: skip
+    result = run("forecast", "data.csv", "-H", "2", "--hist-exog", "signal", "--calendar", "auto",
+                 "-o", "fc.csv", *FAST, cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert len(pd.read_csv(tmp_path / "fc.csv")) == 2
-    fitted = run("fit", "data.csv", "-H", "2", "--hist-exog", "signal", "-m", "m.tsrnn", *FAST,
-                 cwd=tmp_path)  # fmt: skip
+    fitted = run("fit", "data.csv", "-H", "2", "--hist-exog", "signal", "--calendar", "auto",
+                 "-m", "m.tsrnn", *FAST, cwd=tmp_path)  # fmt: skip
     assert fitted.returncode == 0, fitted.stderr
     predicted = run("predict", "-m", "m.tsrnn", "--data", "data.csv", "-o", "p.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr
