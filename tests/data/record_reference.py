@@ -13,8 +13,8 @@ script was run on the code *before* the move, and wrote:
 ``tests/test_unchanged.py`` fits the same models with the current code and compares. Running
 this script again overwrites ``reference_forecasts.json`` with the current code's output: do
 that only for a change that is *meant* to change forecasts, and say so in the commit. (Rerun
-twice for #23: the interval bounds became asymmetric, then took each series' own unit; every
-forecast column stayed as recorded.)
+three times for #23: the interval bounds became asymmetric, took each series' own unit, and
+were centred on the forecast; every forecast column stayed as recorded.)
 """
 
 from __future__ import annotations

@@ -29,7 +29,14 @@ from distributed import Client, Future
 from sklearn.utils import check_random_state
 
 from .._forecast.calibration import Calibration, choose, no_window_error, windows_per_series
-from .._forecast.conformal import RANKS_KEPT, Ratios, sorted_ratios, step_scale, unit_weights
+from .._forecast.conformal import (
+    RANKS_KEPT,
+    Ratios,
+    centred,
+    sorted_ratios,
+    step_scale,
+    unit_weights,
+)
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import network_seeds
 from .._forecast.plan import plan_for
@@ -251,7 +258,7 @@ def _calibrate(
     unit = unit_weights(sum(p[0] for p in parts), sum(p[1] for p in parts))
     bounds = client.map(bound_sums, scores, which=which, unit=unit, horizon=h, pure=False)
     scale = step_scale(np.sum(fetch(client, bounds), axis=0) / n)
-    ratios = _pooled(client, scores, which, unit, scale, n * h)
+    ratios = centred(_pooled(client, scores, which, unit, scale, n * h))
     client.cancel(scores)
     return Calibration.of(ratios, interval, n, errors, chosen)
 

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import DataError
 from ..estimator import RNNRegressor
-from .conformal import Ratios, pooled_ratios, unit_sums, unit_weights
+from .conformal import Ratios, centred, pooled_ratios, unit_sums, unit_weights
 from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import PanelJob, encode_series, network_job, network_seeds
@@ -398,8 +398,8 @@ def pool(scores: Scores, *, combine: str, interval: float) -> Calibration:
     which = "theta" if chosen == "theta" else "alone"
     unit = unit_weights(*scores.unit_sums(which))
     kept = scores.ratios(which, unit)
-    return Calibration.of(pooled_ratios(kept, unit=unit), interval, len(kept), errors, chosen,
-                          kept)  # fmt: skip
+    ratios = centred(pooled_ratios(kept, unit=unit))
+    return Calibration.of(ratios, interval, len(kept), errors, chosen, kept)
 
 
 def calibrate(
