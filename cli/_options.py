@@ -281,26 +281,24 @@ Plot = Annotated[
 ]
 
 
-def _percentages(values: list[float] | None) -> list[float] | None:
-    """``--level`` values: percentages in (0, 100), each once, in the order given."""
+def _between(values: list[float] | None, top: float, what: str) -> list[float] | None:
+    """Values in (0, ``top``), each once, in the order given; else one line saying ``what``."""
     for value in values or []:
-        if not 0 < value < 100:  # NaN too
-            raise typer.BadParameter(
-                f"{value:g} is not a percentage in (0, 100): give the coverage of an interval, "
-                "e.g. --level 80 --level 95"
-            )
+        if not 0 < value < top:  # NaN too
+            raise typer.BadParameter(f"{value:g} is not {what}")
     return list(dict.fromkeys(values)) if values else None
+
+
+def _percentages(values: list[float] | None) -> list[float] | None:
+    """``--level`` values: percentages in (0, 100)."""
+    return _between(values, 100, "a percentage in (0, 100): give the coverage of an interval, "
+                                 "e.g. --level 80 --level 95")  # fmt: skip
 
 
 def _probabilities(values: list[float] | None) -> list[float] | None:
-    """``--quantile`` values: probabilities in (0, 1), each once, in the order given."""
-    for value in values or []:
-        if not 0 < value < 1:  # NaN too
-            raise typer.BadParameter(
-                f"{value:g} is not a probability in (0, 1): give a quantile such as "
-                "--quantile 0.1 --quantile 0.9"
-            )
-    return list(dict.fromkeys(values)) if values else None
+    """``--quantile`` values: probabilities in (0, 1)."""
+    return _between(values, 1, "a probability in (0, 1): give a quantile such as --quantile "
+                               "0.1 --quantile 0.9")  # fmt: skip
 
 
 Levels = Annotated[
