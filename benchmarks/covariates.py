@@ -30,7 +30,7 @@ def make(n: int, seed: int, days: int = 300) -> tuple[pd.Series, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     stamps = pd.date_range("2024-01-01", periods=days, freq="D")
     level = rng.uniform(20, 200, size=(n, 1))
-    weekday = 1 + 0.3 * np.sin(2 * np.pi * (stamps.dayofweek.to_numpy() / 7 + rng.random((n, 1))))
+    weekday = 1 + 0.3 * np.sin(2 * np.pi * (stamps.day_of_week.to_numpy() / 7 + rng.random((n, 1))))
     promo = (rng.random((n, days)) < 0.15).astype(float)
     signal = rng.normal(size=(n, days))
     noise = rng.normal(0, 0.03, size=(n, days))
