@@ -1,8 +1,7 @@
 """``tsrnn backtest``: rolling-origin evaluation of a forecaster on a CSV or Parquet file.
 
-The metrics are ``tsrnn.backtest``'s. With --forecasts the windows are forecast once, by
-``tsrnn.cross_validation`` (whose table is written), and ``tsrnn.evaluation.summarize`` scores
-that very table, as ``tsrnn.backtest`` does: one round of fits, and metrics that match it.
+The metrics are ``tsrnn.backtest``'s; with --forecasts it also returns the table of
+``tsrnn.cross_validation`` its metrics were computed from (one round of fits), which is written.
 """
 
 from typing import TYPE_CHECKING, Annotated
@@ -131,8 +130,9 @@ def backtest(
     windows = dict(horizon=horizon, n_origins=origins, step=step)
     if forecasts is None:
         table = run_backtest(forecaster, y, **windows, X=X, refit=refit)
-    else:
-        table, rows = _backtest_with_forecasts(forecaster, y, X, windows, refit, level, quantile)
+    else:  # the metrics and the table of the same fits
+        table, rows = run_backtest(forecaster, y, **windows, X=X, refit=refit, level=level,
+                                   quantiles=quantile, return_table=True)  # fmt: skip
         _write_rows(rows, forecasts)
     if output is not None:
         write_csv_atomic(table.rename_axis("origin").reset_index(), output)
@@ -147,36 +147,6 @@ def backtest(
         f"Backtested {origins} origins of {horizon} steps on {count_series(y)} series in "
         f"{timer}{where}.",
     )
-
-
-def _backtest_with_forecasts(
-    forecaster,
-    y: "pd.Series",
-    X: "pd.DataFrame | None",
-    windows: dict,
-    refit: bool,
-    level: list[float] | None,
-    quantiles: list[float] | None,
-) -> "tuple[pd.DataFrame, pd.DataFrame]":
-    """``tsrnn.backtest``'s metrics and ``tsrnn.cross_validation``'s table of the same windows,
-    from one round of fits: the table, with the bounds the metrics need (the MSIS level,
-    ``tsrnn.evaluation.QUANTILES``) besides those asked for, summarised by
-    ``tsrnn.evaluation.summarize``; the table returned keeps only the bounds asked for.
-    """
-    from tsrnn.evaluation import MSIS_LEVEL, QUANTILES, cross_validation, summarize
-
-    level, quantiles = list(level or []), list(quantiles or [])
-    scored = forecaster.interval is not None  # tsrnn.backtest asks no bounds otherwise
-    more_levels = [MSIS_LEVEL] if scored and MSIS_LEVEL not in level else []
-    more_quantiles = [q for q in QUANTILES if scored and q not in quantiles]
-    table = cross_validation(
-        forecaster, y, windows["horizon"], windows["n_origins"], windows["step"], refit=refit,
-        X=X, level=level + more_levels or None, quantiles=quantiles + more_quantiles or None,
-    )  # fmt: skip
-    metrics = summarize(table, y)
-    extra = [f"{side}-{value:g}" for value in more_levels for side in ("lo", "hi")]
-    extra += [f"q-{value:g}" for value in more_quantiles]
-    return metrics, table.drop(columns=extra)
 
 
 def _write_rows(table: "pd.DataFrame", path: str) -> None:

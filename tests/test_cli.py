@@ -306,10 +306,8 @@ class _Drift:
 @pytest.mark.parametrize("interval", [0.9, None])
 @pytest.mark.parametrize("refit", [True, False])
 def test_backtest_with_forecasts_scores_as_tsrnn_backtest(interval, refit):
-    """The metrics printed with --forecasts (one round of fits, scored through a replay of the
-    cross-validation's forecasts) are tsrnn.backtest's own."""
-    from tsrnn_cli.backtest import _backtest_with_forecasts
-
+    """The metrics printed with --forecasts (backtest's table of the same fits, one round of
+    fits) are tsrnn.backtest's own; the table keeps the bounds asked for only."""
     from tsrnn import backtest
 
     frame = _noisy_stores().iloc[2:]  # series ending together, one starting later
@@ -317,7 +315,8 @@ def test_backtest_with_forecasts_scores_as_tsrnn_backtest(interval, refit):
     windows = {"horizon": 2, "n_origins": 3, "step": 1}
     expected = backtest(_Drift(interval), y, **windows, refit=refit)
     level = [80] if interval else None
-    got, table = _backtest_with_forecasts(_Drift(interval), y, None, windows, refit, level, None)
+    got, table = backtest(_Drift(interval), y, **windows, refit=refit, level=level,
+                          return_table=True)  # fmt: skip
     pd.testing.assert_frame_equal(got.drop(columns="fit_seconds"),
                                   expected.drop(columns="fit_seconds"))  # fmt: skip
     assert got["msis"].notna().all() == (interval is not None)

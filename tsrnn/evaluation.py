@@ -108,8 +108,13 @@ def cross_validation(
     {Timestamp('1958-12-01 00:00:00'): 12, Timestamp('1959-12-01 00:00:00'): 12}
     """
     cv = _Windows.of(y, X, horizon, n_windows, step_size)
+    return _cross_validate(cv, forecaster, refit=refit, level=level, quantiles=quantiles)
+
+
+def _cross_validate(cv: _Windows, forecaster, *, refit: bool, **asked) -> pd.DataFrame:
+    """:func:`cross_validation` on windows already checked."""
     frames, seconds = [], []
-    for window in cv.forecasts(forecaster, refit=refit, level=level, quantiles=quantiles):
+    for window in cv.forecasts(forecaster, refit=refit, **asked):
         frames.append(cv.table(window))
         seconds.append(window.fit_seconds or 0.0)
     table = pd.concat(frames, ignore_index=True)
@@ -135,7 +140,10 @@ def backtest(
     X: pd.DataFrame | None = None,
     season_length: int | None = None,
     refit: bool = True,
-) -> pd.DataFrame:
+    level: list[float] | None = None,
+    quantiles: list[float] | None = None,
+    return_table: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Score the forecasts of :func:`cross_validation`, one row of metrics per window.
 
     At each of ``n_origins`` forecast origins (cutoffs) the forecaster forecasts the next
@@ -165,6 +173,11 @@ def backtest(
     refit : bool, default=True
         Fit a fresh clone at each origin (an expanding window); False fits once before the
         first origin and forecasts the later ones from their history (one fit).
+    level, quantiles : list of float or None, default=None
+        Bounds for the table of ``return_table`` (as :func:`cross_validation` takes them).
+    return_table : bool, default=False
+        Also return the :func:`cross_validation` table the metrics were computed from (the
+        same fits), with the columns asked for by ``level`` and ``quantiles`` only.
 
     Returns
     -------
@@ -195,12 +208,17 @@ def backtest(
     cv = _Windows.of(y, X, horizon, n_origins, step, word="origins")
     m = season_length or season_length_for(cv.y.attrs["freq"])
     cv.check_trainable(m + 1)
-    asked = {"level": [MSIS_LEVEL], "quantiles": list(QUANTILES)}
-    table = cross_validation(
-        forecaster, cv.y, horizon, n_origins, step, refit=refit, X=cv.X,
-        **(asked if _gives_levels(forecaster) else {}),
-    )  # fmt: skip
-    return summarize(table, cv.y, season_length=m)
+    level, quantiles = list(level or []), list(quantiles or [])
+    scored = _gives_levels(forecaster)  # the bounds the metrics need, besides those asked
+    more_levels = [MSIS_LEVEL] if scored and MSIS_LEVEL not in level else []
+    more_quantiles = [q for q in QUANTILES if scored and q not in quantiles]
+    table = _cross_validate(cv, forecaster, refit=refit, level=level + more_levels or None,
+                            quantiles=quantiles + more_quantiles or None)  # fmt: skip
+    summary = _summarize(table, cv.y, m)
+    if not return_table:
+        return summary
+    extra = [f"{side}-{value:g}" for value in more_levels for side in ("lo", "hi")]
+    return summary, table.drop(columns=extra + [f"q-{value:g}" for value in more_quantiles])
 
 
 def summarize(
@@ -234,7 +252,11 @@ def summarize(
         If a series of the table is not in ``y``, or the table has no ``cutoff`` column.
     """
     y, _ = check_series(y)
-    m = season_length or season_length_for(y.attrs["freq"])
+    return _summarize(table, y, season_length or season_length_for(y.attrs["freq"]))
+
+
+def _summarize(table: pd.DataFrame, y: pd.Series, m: int) -> pd.DataFrame:
+    """:func:`summarize` of a checked ``y``."""
     if "cutoff" not in table.columns:
         raise DataError("The table has no 'cutoff' column: pass what cross_validation returns.")
     keys = list(table.columns[: table.columns.get_loc("cutoff")])
@@ -292,8 +314,6 @@ def _gives_levels(forecaster) -> bool:
 class _Window:
     """One window's forecasts: arrays of shape (n_series, horizon) in the order of ``y``."""
 
-    back: int  # steps from each series' cutoff to its end
-    train_pos: np.ndarray  # (n_train,) positions of the history rows in y
     test_pos: np.ndarray  # (n_series, horizon) positions of the forecast rows in y
     columns: dict[str, np.ndarray]
     fit_seconds: float | None  # None: forecast without a fit
@@ -365,7 +385,7 @@ class _Windows:
                     horizon=self.horizon, X_future=X_future, y=y_train, X=X_train, **asked
                 )
             columns = _forecasts(pred, self.y, self.horizon)
-            yield _Window(back, train_pos, test_pos, columns, seconds)
+            yield _Window(test_pos, columns, seconds)
 
     def table(self, window: _Window) -> pd.DataFrame:
         """One window in long format (see :func:`cross_validation`)."""

@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._data.calendar import CALENDAR, future_stamps, season_length_for, steps_between
 from ._data.checks import check_series
 from ._data.groups import split_series
-from ._forecast.calibration import MIN_OBSERVATIONS, Calibration, calibrate, hold_out
+from ._forecast.calibration import Calibration, calibrate, check_observations, hold_out
 from ._forecast.covariates import Covariates, exog_columns, fit_columns, with_calendar
 from ._forecast.encoding import NORMALIZE, SCALERS, Panel
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
@@ -343,14 +343,7 @@ clip_grad_norm, device, verbose
             X = with_calendar(y, X, y.attrs["freq"])
         ids, values, xs, last = split_series(y, X)
         lengths = np.array([len(v) for v in values])
-        seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values])
-        if seen.min() < MIN_OBSERVATIONS:
-            k = int(np.argmin(seen))
-            who = "y" if ids[k] is None else f"Series {ids[k]!r}"
-            raise DataError(
-                f"{who} has {seen[k]} observation(s); a forecast needs at least "
-                f"{MIN_OBSERVATIONS}: drop that series or give it more history."
-            )
+        check_observations(ids, values)
         self.freq_ = y.attrs["freq"]
         columns = exog_columns(X, self.hist_exog)
         plan = plan_for(self.get_params(), self.freq_, lengths.max(), int(np.sum(lengths - 1)),

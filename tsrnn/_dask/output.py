@@ -18,7 +18,7 @@ import dask
 import numpy as np
 import pandas as pd
 
-from .._forecast.predict import probabilities
+from .._forecast.predict import check_wanted, probabilities
 from ..errors import ParameterError
 from ..forecaster import RNNForecaster
 from .buckets import forecast_shard
@@ -77,11 +77,7 @@ def forecast_dataset(
     columns = dataset.columns
     wanted = probabilities(model.interval, level, quantiles)
     fitted = model._fitted()
-    if fitted.ratios is None and any(name not in ("lower", "upper") for name, _ in wanted):
-        raise ParameterError(
-            "Levels and quantiles need a model fitted with an interval (and saved by a tsrnn "
-            "that keeps its calibration ratios): fit it again with interval=0.9."
-        )
+    check_wanted(fitted, wanted)  # here, before the workers start
     fitted = dask.delayed(fitted)  # once in the graph, rebuilt if its worker dies
     meta = _meta(dataset, [name for name, _ in wanted])
     parts = [

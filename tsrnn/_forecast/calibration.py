@@ -31,6 +31,7 @@ __all__ = [
     "Scores",
     "calibrate",
     "calibration_scores",
+    "check_observations",
     "choose",
     "held_out",
     "held_out_cuts",
@@ -42,6 +43,26 @@ __all__ = [
 
 #: Fewest observations of a series a forecast (and a calibration fit) needs.
 MIN_OBSERVATIONS = 2
+
+
+def check_observations(ids: list, values: list) -> None:
+    """Refuse a series with fewer than :data:`MIN_OBSERVATIONS` observed (non-NaN) values.
+
+    Raises
+    ------
+    DataError
+        Naming the first such series.
+    """
+    seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values])
+    if len(seen) and seen.min() < MIN_OBSERVATIONS:
+        k = int(np.argmin(seen))
+        who = "y" if ids[k] is None else f"Series {ids[k]!r}"
+        raise DataError(
+            f"{who} has {seen[k]} observation(s); a forecast needs at least "
+            f"{MIN_OBSERVATIONS}: drop that series or give it more history."
+        )
+
+
 #: Default calibration: about this many held-out windows in all, one per series at least.
 CALIBRATION_WINDOWS = 200
 

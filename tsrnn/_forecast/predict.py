@@ -21,9 +21,9 @@ import pandas as pd
 from .._data.calendar import future_stamps
 from .._data.checks import check_series
 from .._data.groups import split_series
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from ..estimator import RNNRegressor
-from .calibration import MIN_OBSERVATIONS
+from .calibration import check_observations
 from .conformal import Ratios, extend_quantiles
 from .covariates import Covariates
 from .encoding import SeriesScaling
@@ -37,6 +37,7 @@ __all__ = [
     "Forecast",
     "History",
     "check_observed",
+    "check_wanted",
     "decoded",
     "forecast_frame",
     "forecast_histories",
@@ -111,32 +112,51 @@ def probabilities(interval: float | None, level=None, quantiles=None) -> list[tu
     >>> probabilities(0.9, level=[80], quantiles=[0.5])
     [('lower', 0.05), ('upper', 0.95), ('lo-80', 0.1), ('hi-80', 0.9), ('q-0.5', 0.5)]
     """
-    from ..errors import ParameterError
-
     wanted = [("lower", np.nan), ("upper", np.nan)]
     if interval is not None:
         wanted = [
             ("lower", round((1 - interval) / 2, 12)),
             ("upper", round((1 + interval) / 2, 12)),
         ]
-    for value in _listed(level):
-        if not (isinstance(value, Real) and 0 < value < 100) or isinstance(value, bool):
-            raise ParameterError(f"level must hold percentages in (0, 100), e.g. [80, 95]; got "
-                                 f"{value!r}.")  # fmt: skip
+    for value in _within(level, 100, "level must hold percentages in (0, 100), e.g. [80, 95]"):
         wanted += [(f"lo-{value:g}", round((1 - value / 100) / 2, 12)),
                    (f"hi-{value:g}", round((1 + value / 100) / 2, 12))]  # fmt: skip
-    for value in _listed(quantiles):
-        if not (isinstance(value, Real) and 0 < value < 1) or isinstance(value, bool):
-            raise ParameterError(f"quantiles must be probabilities in (0, 1), e.g. [0.1, 0.5, "
-                                 f"0.9]; got {value!r}.")  # fmt: skip
+    for value in _within(quantiles, 1, "quantiles must be probabilities in (0, 1), e.g. [0.1, "
+                                       "0.5, 0.9]"):  # fmt: skip
         wanted.append((f"q-{value:g}", float(value)))
     return wanted
 
 
-def _listed(values) -> list:
-    if values is None:
-        return []
-    return [values] if isinstance(values, Real) else list(values)
+def _within(values, top: float, rule: str) -> list:
+    """``values`` (one number or a list) checked to lie in (0, ``top``)."""
+    values = [] if values is None else [values] if isinstance(values, Real) else list(values)
+    for value in values:
+        if isinstance(value, bool) or not (isinstance(value, Real) and 0 < value < top):
+            raise ParameterError(f"{rule}; got {value!r}.")
+    return values
+
+
+def check_wanted(fitted: Fitted, wanted: list[tuple[str, float]]) -> None:
+    """Refuse a level or quantile the fit cannot give (before any forecast is made).
+
+    Raises
+    ------
+    DataError
+        If the model was fitted with ``interval=None``, or saved by a tsrnn that kept no
+        calibration ratios (model format 3 or older).
+    """
+    asked = [name for name, _ in wanted if name not in ("lower", "upper")]
+    if not asked or fitted.ratios is not None:
+        return
+    if np.isnan(fitted.quantiles).all():
+        raise DataError(
+            f"{asked[0]} needs the calibration of intervals, and the model was fitted with "
+            "interval=None: fit it with an interval (e.g. interval=0.9)."
+        )
+    raise DataError(
+        f"{asked[0]} needs the calibration ratios that model files of format 4 keep, and this "
+        "model was saved by an older tsrnn: fit it again to ask for levels."
+    )
 
 
 def decoded(
@@ -175,27 +195,18 @@ def decoded(
     DataError
         If a level or quantile is asked of a model without its calibration ratios.
     """
+    check_wanted(fitted, wanted)
     n, horizon = mean.shape
     unit = scaling.units(rows, horizon, None if fitted.ratios is None else fitted.ratios.unit)
     out = {"forecast": scaling.decode(mean, rows, shifts)}
     for name, q in wanted:
         if np.isnan(q) or (fitted.ratios is None and np.isnan(fitted.quantiles).all()):
-            if name not in ("lower", "upper"):
-                raise DataError(
-                    f"{name} needs the calibration of intervals, and the model was fitted with "
-                    "interval=None: fit it with an interval (e.g. interval=0.9)."
-                )
-            out[name] = np.full((n, horizon), np.nan)
+            out[name] = np.full((n, horizon), np.nan)  # no interval
             continue
         if fitted.ratios is not None:
             half = fitted.ratios.quantile(q) * fitted.ratios.steps(horizon)
-        elif name in ("lower", "upper"):  # a model file of format 3 or older: one symmetric level
+        else:  # ``lower``/``upper`` of a model file of format 3 or older: one symmetric level
             half = np.sign(q - 0.5) * extend_quantiles(fitted.quantiles, horizon)
-        else:
-            raise DataError(
-                f"{name} needs the calibration ratios that model files of format 4 keep, and "
-                "this model was saved by an older tsrnn: fit it again to ask for levels."
-            )
         out[name] = scaling.decode(mean + half[None] * unit, rows, shifts)
     floor = scaling.floor[rows][:, None]
     return {name: np.maximum(values, floor) for name, values in out.items()}
@@ -348,13 +359,7 @@ def newer_history(
     if X is not None:
         covariates.check_columns(X, "X")
     ids, values, xs, last = split_series(y, X)
-    for key, v in zip(ids, values, strict=True):
-        if np.count_nonzero(~np.isnan(v)) < MIN_OBSERVATIONS:
-            who = "y" if key is None else f"series {key!r}"
-            raise DataError(
-                f"The history of {who} has {np.count_nonzero(~np.isnan(v))} observed time "
-                f"step(s); pass at least {MIN_OBSERVATIONS}."
-            )
+    check_observations(ids, values)
     return ids, values, xs, last
 
 
