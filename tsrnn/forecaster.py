@@ -197,7 +197,7 @@ clip_grad_norm, device, verbose
         ``predict`` (None without interval).
     calibration_scores_ : ndarray of shape (n_calibration_, horizon_) or None
         Signed errors of the calibration windows in units of each series' bounds (None
-        without interval, or for a fit on a Dask dataset, whose scores stay on the workers).
+        without interval, after a fit on a Dask dataset, or once loaded: files keep the ratios).
     quantiles_ : ndarray of shape (horizon_,)
         Half-width per step of the ``interval`` bounds, in units of each series' bounds
         (NaN without interval).

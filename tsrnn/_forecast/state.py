@@ -84,8 +84,6 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
                        "calibration_ranks": ratios.ranks.astype(np.int64)}  # fmt: skip
         if ratios.unit is not None:
             calibration["calibration_unit"] = np.asarray(ratios.unit, dtype=np.float64)
-    if getattr(model, "calibration_scores_", None) is not None:
-        calibration["calibration_scores"] = model.calibration_scores_
     if keeps_none:
         return meta, calibration, regressors
     s = model.scaling_
@@ -168,7 +166,7 @@ def fitted_attributes(
         "calibration_errors_": dict(meta["calibration_errors"]),
         "models_": models,
         "calibration_": _ratios(meta, arrays),
-        "calibration_scores_": arrays.get("calibration_scores"),
+        "calibration_scores_": None,  # not saved: the ratios give every bound
         **per_series,
     }
 
@@ -204,9 +202,7 @@ def _per_series(meta: dict, arrays: dict[str, np.ndarray], datetime: bool) -> di
             scale=np.asarray(arrays["scaling_scale"], dtype=np.float64),
             season=np.asarray(arrays["scaling_season"], dtype=np.float64),
             spread=np.asarray(arrays["scaling_spread"], dtype=np.float64),
-            floor=np.asarray(arrays["scaling_floor"], dtype=np.float64)
-            if "scaling_floor" in arrays
-            else None,  # format 2: no floor
+            floor=_optional(arrays, "scaling_floor"),  # format 2: no floor
             noise=_optional(arrays, "scaling_noise"),  # format 3 and older: the spread
             alpha=_optional(arrays, "scaling_alpha"),
         ),
