@@ -577,6 +577,11 @@ def model_options(command, exclude: frozenset[str] = frozenset()):
 # ---------------------------------------------------------------------- helpers
 
 
+def input_columns(exog: list[str] | None, params: dict) -> list[str] | None:
+    """The columns to read beside the target: ``--exog`` (already split) and ``--hist-exog``."""
+    return [*(exog or []), *params.get("hist_exog", [])] or None
+
+
 def exog_columns(values: list[str] | None) -> list[str] | None:
     """``--exog a --exog b,c`` -> ``["a", "b", "c"]``; None when not given."""
     if not values:

@@ -23,6 +23,7 @@ from ._options import (
     count_series,
     describe_series,
     exog_columns,
+    input_columns,
     model_options,
     print_table,
     progress_to_stderr,
@@ -123,7 +124,7 @@ def backtest(
     check_outputs(output, forecasts)
     y, X = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col,
-        exog=[*(exog_columns(exog) or []), *params.get("hist_exog", [])] or None,
+        exog=input_columns(exog_columns(exog), params),
     )  # fmt: skip
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)

@@ -25,6 +25,7 @@ from ._options import (
     describe_series,
     describe_stages,
     exog_columns,
+    input_columns,
     lookbacks,
     model_options,
     on_the_cluster,
@@ -102,7 +103,7 @@ def fit(
     with training_cluster(quiet, workers, scheduler, ranks):
         y, X = read_data(
             quiet, data, time_col=time_col, target=target, id_col=id_col,
-            exog=[*(exog_columns(exog) or []), *params.get("hist_exog", [])] or None,
+            exog=input_columns(exog_columns(exog), params),
             missing=params.get("missing") != "raise",
         )  # fmt: skip
         progress_to_stderr()

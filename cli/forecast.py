@@ -31,6 +31,7 @@ from ._options import (
     describe_series,
     describe_stages,
     exog_columns,
+    input_columns,
     lookbacks,
     model_options,
     on_the_cluster,
@@ -96,9 +97,8 @@ def forecast(
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         masked = params.get("missing") != "raise"
-        inputs = [*(exog or []), *params.get("hist_exog", [])] or None
         y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
-                         exog=inputs, missing=masked)  # fmt: skip
+                         exog=input_columns(exog, params), missing=masked)  # fmt: skip
         n_series = count_series(y)
         X_future = None
         if future is not None:

@@ -20,6 +20,7 @@ from ._options import (
     check_outputs,
     describe_series,
     exog_columns,
+    input_columns,
     model_options,
     print_table,
     progress_to_stderr,
@@ -151,7 +152,7 @@ def search(
     check_outputs(output)
     y, X = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col,
-        exog=[*(exog_columns(exog) or []), *params.get("hist_exog", [])] or None,
+        exog=input_columns(exog_columns(exog), params),
     )  # fmt: skip
     progress_to_stderr()
     fixed = {"interval": None, **params}

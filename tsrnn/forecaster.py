@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._data.calendar import CALENDAR, future_stamps, season_length_for, steps_between
+from ._data.calendar import future_stamps, season_length_for, steps_between
 from ._data.checks import check_series
 from ._data.groups import split_series
 from ._forecast.calibration import Calibration, calibrate, check_observations, hold_out
@@ -434,7 +434,7 @@ clip_grad_norm, device, verbose
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
         wanted = probabilities(self.interval, level, quantiles)
-        if y is not None and any(n.startswith(CALENDAR) for n in self.feature_names_in_):
+        if y is not None and self.calendar == "auto":
             X = with_calendar(y, X, self.freq_)
         if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
             return self._predict_histories(horizon, X_future, y, X, wanted)
