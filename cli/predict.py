@@ -100,7 +100,7 @@ def predict(
     fitted_columns = [str(c) for c in forecaster.feature_names_in_]
     exog = exog_columns(exog) or [c for c in fitted_columns if not c.startswith("calendar:")]
     exog = exog or None  # calendar columns are made from the stamps
-    past_only = {str(c) for c in getattr(forecaster, "hist_exog", None) or ()}
+    past_only = {str(c) for c in forecaster.hist_exog or ()}
     known = [c for c in exog or [] if c not in past_only]
     if known and future is None:
         raise typer.BadParameter(
@@ -112,7 +112,7 @@ def predict(
     if data is not None:
         target = target or forecaster.name_
         y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog,
-                         missing=getattr(forecaster, "missing", "mask") == "mask")  # fmt: skip
+                         missing=forecaster.missing == "mask")  # fmt: skip
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):
             X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
