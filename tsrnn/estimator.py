@@ -66,6 +66,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         Dropout between stacked layers and before the head, in ``[0, 1)``.
     nonlinearity : {"tanh", "relu"}, default="tanh"
         Activation of the Elman RNN (``cell="rnn"``); ignored by LSTM and GRU.
+    categorical : list of (list of int, int) or None, default=None
+        Channels of ``X`` that hold integer codes of a categorical variable, read through a
+        learned embedding (:class:`tsrnn.nn.RNNNet`): one entry ``(channels, n_categories)``
+        per variable, codes 1 to ``n_categories`` for its known values and 0 for a value
+        never seen in fit (it reads the centroid of the known embeddings).
     optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
     learning_rate : float, default=1e-3
     weight_decay : float, default=0.0
@@ -148,6 +153,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "nonlinearity": [StrOptions({"tanh", "relu"})],
+        "categorical": [list, tuple, None],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -172,6 +178,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         num_layers: int = 1,
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
+        categorical: list | None = None,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
@@ -192,6 +199,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         self.num_layers = num_layers
         self.dropout = dropout
         self.nonlinearity = nonlinearity
+        self.categorical = categorical
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -435,6 +443,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             num_layers=self.num_layers,
             dropout=self.dropout,
             nonlinearity=self.nonlinearity,
+            categorical=_categorical(self.categorical, n_channels),
         ).to(device)
         options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
         self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
@@ -740,6 +749,27 @@ def restore_network(
     if "feature_names_in_" in fitted:
         model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     return model
+
+
+def _categorical(spec, n_channels: int) -> list[tuple[list[int], int]]:
+    """``categorical`` checked against the input width: a list of ``(channels, n)``."""
+    entries = []
+    for entry in spec or ():
+        try:
+            channels, n = entry
+            channels, n = [int(c) for c in channels], int(n)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"categorical entries must be (channels, n_categories) pairs, e.g. ([3], 12); "
+                f"got {entry!r}."
+            ) from None
+        if n < 1 or not channels or not all(0 <= c < n_channels for c in channels):
+            raise ValueError(
+                f"categorical entry {entry!r} does not fit windows of {n_channels} channels: "
+                "give channel indices below that and at least 1 category."
+            )
+        entries.append((channels, n))
+    return entries
 
 
 def _explain(exc: ValueError) -> str:

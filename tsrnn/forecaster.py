@@ -31,23 +31,22 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._data.calendar import future_stamps, season_length_for, steps_between
-from ._data.checks import check_series
+from ._data.calendar import future_stamps, season_length_for
 from ._data.groups import split_series
 from ._forecast.calibration import Calibration, calibrate, check_observations, hold_out
 from ._forecast.covariates import Covariates, exog_columns, fit_columns, with_calendar
-from ._forecast.encoding import NORMALIZE, SCALERS, Panel
+from ._forecast.encoding import NORMALIZE, SCALERS
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
+from ._forecast.inputs import fit_inputs, fitted_inputs, predict_inputs, static_of
 from ._forecast.jobs import prepare
 from ._forecast.plan import FORWARDED, Plan, fitted_plan, known_columns, plan_for
 from ._forecast.predict import (
     Fitted,
     Forecast,
-    History,
-    check_observed,
     decoded,
     forecast_frame,
     forecast_histories,
+    known_history,
     newer_history,
     probabilities,
 )
@@ -183,7 +182,15 @@ clip_grad_norm, device, verbose
     x_loc_, x_scale_ : ndarray of shape (n_features,)
         Scaler of the exogenous columns (empty without ``X``).
     feature_names_in_ : ndarray of shape (n_features,)
-        Columns of ``X`` seen in ``fit`` (empty without ``X``).
+        Columns the networks read beside the target: ``X``'s, then the static ones, then the
+        calendar's (empty without any).
+    categories_ : dict of str to list of str
+        The values seen in ``fit`` of each categorical column (code ``k + 1`` is value ``k``;
+        0 is unknown).
+    static_names_ : list of str
+        The static covariates' columns (empty without ``static``).
+    static_ : ndarray of shape (n_series, n_static)
+        Each series' static values (codes for categorical columns), unscaled.
     history_y_, history_observed_ : ndarray of shape (n_series, max(lookback_, long_lookback_))
         Last encoded values of each series and where they were observed: the default
         history for ``predict``.
@@ -319,7 +326,12 @@ clip_grad_norm, device, verbose
 
     # ------------------------------------------------------------------ public API
 
-    def fit(self, y: pd.Series | pd.DataFrame, X: pd.DataFrame | None = None) -> RNNForecaster:
+    def fit(
+        self,
+        y: pd.Series | pd.DataFrame,
+        X: pd.DataFrame | None = None,
+        static: pd.DataFrame | None = None,
+    ) -> RNNForecaster:
         """Train the networks (and calibrate the intervals) on the series ``y``.
 
         Parameters
@@ -331,14 +343,20 @@ clip_grad_norm, device, verbose
             across series. Every series needs 2 observations; short ones are padded.
         X : DataFrame of shape (n_timesteps, n_features) or None, default=None
             Exogenous variables on the index of ``y``; ``predict`` then needs the future
-            values of those not in ``hist_exog`` (``X_future``).
+            values of those not in ``hist_exog`` (``X_future``). A column of text (or of
+            pandas ``category`` dtype) is categorical: the networks read it through a learned
+            embedding, and a value not seen in fit reads the unknown one.
+        static : DataFrame of shape (n_series, n_static) or None, default=None
+            Static covariates of many series, one row per series id (its index), numeric or
+            categorical columns (embedded as in ``X``): read beside every step, never asked
+            of ``X_future``.
 
         Returns
         -------
         self : RNNForecaster
         """
         self._check_params()
-        y, X = check_series(y, X, missing=self.missing == "mask")
+        y, X, categories, static = fit_inputs(y, X, static, missing=self.missing == "mask")
         if self.calendar == "auto":
             X = with_calendar(y, X, y.attrs["freq"])
         ids, values, xs, last = split_series(y, X)
@@ -347,11 +365,13 @@ clip_grad_norm, device, verbose
         self.freq_ = y.attrs["freq"]
         columns = exog_columns(X, self.hist_exog)
         plan = plan_for(self.get_params(), self.freq_, lengths.max(), int(np.sum(lengths - 1)),
-                        columns)  # fmt: skip
+                        columns, categories)  # fmt: skip
         self._set_plan(plan)
         self._set_meta(y, ids, X, last)
+        fitted_inputs(self, ids, categories, static)
         if X is not None:
-            self.x_loc_, self.x_scale_ = fit_columns(self.scaler, xs)
+            codes = [c in categories for c in columns]
+            self.x_loc_, self.x_scale_ = fit_columns(self.scaler, xs, codes)
             xs = self._covariates().scaled(xs)
         else:
             self.x_loc_ = self.x_scale_ = np.zeros(0)
@@ -396,6 +416,7 @@ clip_grad_norm, device, verbose
         y: pd.Series | pd.DataFrame | None = None,
         X: pd.DataFrame | None = None,
         *,
+        static: pd.DataFrame | None = None,
         level: list[float] | None = None,
         quantiles: list[float] | None = None,
     ) -> pd.DataFrame:
@@ -415,6 +436,10 @@ clip_grad_norm, device, verbose
             networks, with bounds from the pooled calibration.
         X : DataFrame or None, default=None
             Exogenous values on the index of ``y``; required with ``y`` when ``fit`` had ``X``.
+        static : DataFrame or None, default=None
+            Static covariates of the series of ``y`` that ``fit`` never saw, one row per id
+            (those it saw keep their fitted rows); a category not seen in fit reads the
+            unknown embedding.
         level : list of float or None, default=None
             Central intervals to add, in percent: ``[80, 95]`` adds ``lo-80``, ``hi-80``,
             ``lo-95``, ``hi-95`` (Nixtla's names), read from the calibration without a refit.
@@ -434,16 +459,15 @@ clip_grad_norm, device, verbose
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
         wanted = probabilities(self.interval, level, quantiles)
-        if y is not None and self.calendar == "auto":
-            X = with_calendar(y, X, self.freq_)
+        X, table = predict_inputs(self, y, X, static)
         if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
-            return self._predict_histories(horizon, X_future, y, X, wanted)
+            return self._predict_histories(horizon, X_future, y, X, wanted, table)
         if y is not None and self.multi_ and isinstance(y.index, pd.MultiIndex):
             ids = y.index.get_level_values(0)
             new = ~ids.isin(pd.Index(pd.Series(self.series_ids_, dtype=object)))
             if new.any():  # never seen in fit: scaled and forecast from their own history
                 frames = [self._predict_histories(horizon, X_future, y[new], _rows(X, new),
-                                                  wanted)]  # fmt: skip
+                                                  wanted, table)]  # fmt: skip
                 if not new.all():
                     frames.append(self._predict_known(horizon, X_future, y[~new],
                                                       _rows(X, ~new), wanted))  # fmt: skip
@@ -452,12 +476,13 @@ clip_grad_norm, device, verbose
 
     def _predict_known(self, horizon, X_future, y, X, wanted) -> pd.DataFrame:
         """Forecast the series seen in fit, from their fitted or newer history."""
-        history = self._history(y, X)
+        history = known_history(self, y, X, None if y is None else self._newer(y, X))
         rows = history.rows
         keys = [self.series_ids_[r] for r in rows]
         future_X = self._covariates().future(
-            X_future, horizon, keys, history.last, self.freq_, self.multi_
-        )
+            X_future, horizon, keys, history.last, self.freq_, self.multi_,
+            static_of(self, keys, None),
+        )  # fmt: skip
         plan = self._plan()
         mean = ensemble_forecast(
             self.models_, self.network_inputs_, history.past, history.observed, history.past_X,
@@ -537,34 +562,10 @@ clip_grad_norm, device, verbose
 
     def _covariates(self) -> Covariates:
         known = known_columns(self.feature_names_in_, self.hist_exog)
-        return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_, known)
+        return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_, known,
+                          self.categories_, self.static_names_)  # fmt: skip
 
-    def _history(self, y, X) -> History:
-        """The encoded history to forecast from: the fitted one, or ``y``'s."""
-        n_feat = len(self.feature_names_in_)
-        if y is None:
-            if X is not None:
-                raise DataError("X was given without y: pass the newer history y with its X.")
-            rows = np.arange(len(self.series_ids_))
-            return History(
-                self.history_y_, self.history_observed_, self.history_X_ if n_feat else None,
-                rows, list(self.last_index_), np.zeros(len(rows), dtype=np.int64), self.theta_,
-            )  # fmt: skip
-        ids, values, xs, last = self._newer(y, X)
-        known = pd.Index(pd.Series(self.series_ids_, dtype=object))
-        rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))  # all seen in fit
-        shifts = steps_between([self.last_index_[r] for r in rows], last, self.freq_)
-        encoded = self.scaling_.encode(values, rows, shifts)
-        if xs is not None:
-            xs = self._covariates().scaled(xs)
-        past, observed, past_X = Panel(encoded, xs).history(self._plan().span)
-        check_observed(observed, ids)
-        theta = None  # the Theta method reads the whole newer history
-        if self.theta_ is not None:
-            theta = fit_theta(levels(encoded, self.scaling_.log[rows]))
-        return History(past, observed, past_X, rows, last, shifts, theta)
-
-    def _predict_histories(self, horizon: int, X_future, y, X, wanted) -> pd.DataFrame:
+    def _predict_histories(self, horizon: int, X_future, y, X, wanted, table) -> pd.DataFrame:
         """Forecast ``y``'s series from their own history (:mod:`tsrnn._forecast.predict`)."""
         if y is None:
             raise DataError(
@@ -573,7 +574,8 @@ clip_grad_norm, device, verbose
                 "forecast the dataset with tsrnn.parallel.forecast_dataset."
             )
         ids, values, xs, last = self._newer(y, X)
-        future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_)
+        future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_,
+                                             static_of(self, ids, table))  # fmt: skip
         result = forecast_histories(
             self._fitted(), values, xs, last, future_X, horizon, wanted, ids
         )

@@ -47,11 +47,13 @@ from .io import atomic_path
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
 #: Version of the file layout written by :func:`save`; :func:`load` reads this one and older.
+#: 5: categorical inputs (an embedding table per categorical column, the vocabularies) and
+#: static covariates (each series' row), and a ``categorical`` parameter of every network.
 #: 4: the calibration ratios of any level and quantile, and each series' unit of its bounds
 #: (older releases would read the ratios in other units, so they refuse such files). 3: a
 #: forecaster may keep no series (fitted on a dataset of a Dask cluster). 2: what each network
 #: reads. 1: one lookback.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 _FORMAT = "tsrnn"
 # The only classes a file may ask for: name in the file -> (module, class).

@@ -101,7 +101,7 @@ class RankJob:
 
         def add(panel, seeds: list[int], share: float) -> None:
             for network, seed in zip(plan.networks, seeds, strict=True):
-                models.append(RNNRegressor(**{**plan.params, "random_state": seed}))
+                models.append(RNNRegressor(**plan.network_params(network, n_feat, seed)))
                 steps.append(plan.n_steps(network, n_feat))
                 channels.append(n_channels(n_feat, network.scale_channel, network.patch))
                 if panel is None:  # no series here: zero batches, the ranks stay in step

@@ -146,6 +146,7 @@ def fit_dataset(
     model.name_ = dataset.columns.target
     model.feature_names_in_ = np.asarray([], dtype=object)
     model.x_loc_, model.x_scale_ = covariates.loc, covariates.scale
+    model.categories_, model.static_names_, model.static_ = {}, [], np.zeros((0, 0))
     model._set_calibration(found)
     model.models_ = final
     for name in ("series_ids_", "last_index_", "scaling_", "history_y_", "history_observed_",

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 
 from .._data.calendar import CALENDAR, calendar_columns, calendar_features, future_stamps
+from .._data.categories import coded
 from .._data.groups import group_rows
 from ..errors import DataError
 
 __all__ = ["Covariates", "exog_columns", "fit_columns", "with_calendar"]
 
 
-def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
+def fit_columns(kind: str, arrays: list, codes=()) -> tuple[np.ndarray, np.ndarray]:
     """``loc`` and ``scale`` of each exogenous column over all series' rows.
 
     Parameters
@@ -20,11 +21,13 @@ def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
     kind : {"auto", "standard", "log", "minmax", "none"}
         The forecaster's ``scaler``: a standard score unless ``"minmax"`` or ``"none"``.
     arrays : list of ndarray of shape (n_k, n_feat)
+    codes : sequence of bool, default=()
+        Per column, whether it holds category codes, which are never scaled.
 
     Returns
     -------
     loc, scale : ndarray of shape (n_feat,)
-        A constant column keeps its units (scale 1).
+        A constant column keeps its units (scale 1); a column of codes gets 0 and 1.
     """
     stacked = np.concatenate(arrays, axis=0)
     if kind == "minmax":
@@ -34,6 +37,8 @@ def fit_columns(kind: str, arrays: list) -> tuple[np.ndarray, np.ndarray]:
     else:
         loc, scale = stacked.mean(axis=0), stacked.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
+    if len(codes) and np.any(codes):
+        loc, scale = np.where(codes, 0.0, loc), np.where(codes, 1.0, scale)
     return np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
@@ -92,17 +97,33 @@ class Covariates:
     known : sequence of bool, default=()
         Per column, whether its future values are known; past-only columns (False) are read
         over the history only and never asked of ``X_future``. Empty: all known.
+    categories : dict of str to list of str, default=None
+        The vocabulary of each categorical column (:mod:`tsrnn._data.categories`).
+    static : sequence of str, default=()
+        The static columns (constant per series), which ``X_future`` never holds.
     """
 
-    def __init__(self, names, loc: np.ndarray, scale: np.ndarray, known=()) -> None:
+    def __init__(
+        self, names, loc: np.ndarray, scale: np.ndarray, known=(), categories=None, static=()
+    ) -> None:
         self.names = [str(c) for c in names]
         self.loc, self.scale = loc, scale
         self.known = np.asarray(known, dtype=bool) if len(known) else np.ones(len(self.names), bool)
+        self.categories = dict(categories or {})
+        self.static = np.array([name in set(static) for name in self.names], dtype=bool)
 
     @property
     def future_names(self) -> list[str]:
         """The columns whose future values ``predict`` needs."""
-        return [name for name, k in zip(self.names, self.known, strict=True) if k]
+        return [
+            name
+            for name, k, s in zip(self.names, self.known, self.static, strict=True)
+            if k and not s and not name.startswith(CALENDAR)
+        ]
+
+    def coded(self, X: pd.DataFrame | None, what: str = "X") -> pd.DataFrame | None:
+        """``X`` with its categorical columns as codes of the fitted vocabularies."""
+        return coded(X, self.categories, what)
 
     def check_columns(self, X: pd.DataFrame, what: str, names: list[str] | None = None) -> None:
         """Refuse ``X`` unless it has the fitted columns (or ``names``), in the same order."""
@@ -126,6 +147,7 @@ class Covariates:
         last: list,
         freq: str | int,
         multi: bool,
+        static: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """The scaled future rows of each forecast series, checked against its stamps.
 
@@ -143,6 +165,8 @@ class Covariates:
         multi : bool
             Whether the model was fitted on many series (``X_future`` then has a
             ``MultiIndex``).
+        static : ndarray of shape (n_series, n_static) or None, default=None
+            The coded static rows of the forecast series, with static columns.
 
         Returns
         -------
@@ -167,13 +191,16 @@ class Covariates:
             for k in range(len(keys)):
                 values = calendar_columns(expected[k], features)[1]
                 blocks[k][:, calendar] = (values - self.loc[calendar]) / self.scale[calendar]
-        given = self.known & ~calendar
+        if self.static.any():  # constant per series: the fitted (or given) rows
+            blocks[:, :, self.static] = ((static - self.loc[self.static])
+                                         / self.scale[self.static])[:, None, :]  # fmt: skip
+        given = self.known & ~calendar & ~self.static
         wanted = [name for name, g in zip(self.names, given, strict=True) if g]
-        if not wanted:  # calendar or past-only columns alone: nothing to know of the future
+        if not wanted:  # calendar, static or past-only columns: nothing to know of the future
             if X_future is not None:
                 raise DataError(
-                    f"The model reads no future values of {self.names!r} (calendar or "
-                    "past-only columns): call predict without X_future."
+                    f"The model reads no future values of {self.names!r} (calendar, static "
+                    "or past-only columns): call predict without X_future."
                 )
             return blocks
         if X_future is None:
@@ -190,6 +217,7 @@ class Covariates:
             if [str(c) for c in present] == wanted:
                 X_future = X_future[present]
         self.check_columns(X_future, "X_future", wanted)
+        X_future = self.coded(X_future, "X_future")
         groups = group_rows(X_future.index.get_level_values(0)) if multi else None
         block_of = {key: g for g, key in enumerate(groups.keys)} if multi else {}
         for k, key in enumerate(keys):

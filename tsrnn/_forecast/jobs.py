@@ -177,7 +177,7 @@ def network_job(plan: Plan, panel: Panel, network: NetworkInput, seed: int) -> P
     """The job of one network reading ``network``, trained with ``seed`` on ``panel``."""
     n_feat = 0 if panel.exog is None else panel.exog.shape[1]
     return PanelJob(
-        params={**plan.params, "random_state": seed},
+        params=plan.network_params(network, n_feat, seed),
         data=panel,
         network=network,
         out=plan.out,

@@ -21,6 +21,7 @@ __all__ = [
     "FORWARDED",
     "NetworkInput",
     "Plan",
+    "coded_columns",
     "fitted_plan",
     "known_columns",
     "n_channels",
@@ -106,6 +107,9 @@ class Plan:
     known : tuple of bool
         Per exogenous column, whether its future values are known (False: a past-only
         column, ``hist_exog``, whose future rows the networks never see); empty: all known.
+    categories : tuple of (int, int)
+        ``(column, n_categories)`` of each exogenous column holding category codes, which
+        the networks read through embeddings.
     """
 
     horizon: int
@@ -122,6 +126,20 @@ class Plan:
     steps: int = 1
     params: dict[str, Any] = field(default_factory=dict)
     known: tuple[bool, ...] = ()
+    categories: tuple[tuple[int, int], ...] = ()
+
+    def network_params(self, network: NetworkInput, n_feat: int, seed: int) -> dict[str, Any]:
+        """The parameters of the :class:`~tsrnn.RNNRegressor` of ``network`` seeded ``seed``:
+        ``params``, and the input channels of each categorical column (one per patch step)."""
+        params = {**self.params, "random_state": seed}
+        if self.categories:
+            width = n_channels(n_feat, network.scale_channel, 1)
+            first = 3 + int(network.scale_channel)  # value, observed [, scale], future flag
+            params["categorical"] = [
+                [[q * width + first + column for q in range(network.patch)], int(n)]
+                for column, n in self.categories
+            ]
+        return params
 
     @property
     def span(self) -> int:
@@ -139,6 +157,7 @@ def plan_for(
     longest: int,
     n_windows: int,
     columns: Sequence[str] = (),
+    categories: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """Resolve a forecaster's ``None`` defaults against the data's frequency and shape.
 
@@ -154,6 +173,8 @@ def plan_for(
         Training windows of all series: the sum of ``length - 1``.
     columns : sequence of str, default=()
         The exogenous columns, in order (those in ``params["hist_exog"]`` are past-only).
+    categories : mapping of str to sequence of str or None, default=None
+        The vocabulary of each categorical column among ``columns``.
 
     Returns
     -------
@@ -211,7 +232,23 @@ def plan_for(
         steps=steps,
         params={name: params[name] for name in FORWARDED},
         known=known_columns(columns, params.get("hist_exog")),
+        categories=coded_columns(columns, categories),
     )
+
+
+def coded_columns(
+    columns: Sequence[str], categories: Mapping[str, Sequence[str]] | None
+) -> tuple[tuple[int, int], ...]:
+    """``(position, n_categories)`` of each categorical column among ``columns``.
+
+    Examples
+    --------
+    >>> coded_columns(["price", "store"], {"store": ["a", "b", "c"]})
+    ((1, 3),)
+    """
+    categories = categories or {}
+    return tuple((k, len(categories[str(c)])) for k, c in enumerate(columns)
+                 if str(c) in categories)  # fmt: skip
 
 
 def known_columns(columns: Sequence[str], hist_exog: Sequence[str] | None) -> tuple[bool, ...]:
@@ -238,4 +275,5 @@ def fitted_plan(model) -> Plan:
         steps=model.steps_,
         params={name: getattr(model, name) for name in FORWARDED},
         known=known_columns(model.feature_names_in_, model.hist_exog),
+        categories=coded_columns(model.feature_names_in_, getattr(model, "categories_", None)),
     )

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._data.calendar import future_stamps
+from .._data.calendar import future_stamps, steps_between
 from .._data.checks import check_series
 from .._data.groups import split_series
 from ..errors import DataError, ParameterError
@@ -26,7 +26,7 @@ from ..estimator import RNNRegressor
 from .calibration import check_observations
 from .conformal import Ratios, extend_quantiles
 from .covariates import Covariates
-from .encoding import SeriesScaling
+from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import encode_series
 from .plan import Plan
@@ -41,6 +41,7 @@ __all__ = [
     "decoded",
     "forecast_frame",
     "forecast_histories",
+    "known_history",
     "newer_history",
     "probabilities",
 ]
@@ -361,6 +362,47 @@ def newer_history(
     ids, values, xs, last = split_series(y, X)
     check_observations(ids, values)
     return ids, values, xs, last
+
+
+def known_history(model: Any, y, X, newer: tuple | None) -> History:
+    """The encoded history a fitted forecaster forecasts its series from.
+
+    Parameters
+    ----------
+    model : RNNForecaster
+        Fitted, keeping its series.
+    y, X
+        A newer history of series seen in fit (its exogenous columns prepared), or None for
+        the one seen in fit.
+    newer : tuple or None
+        :func:`newer_history` of ``y`` and ``X`` (None without ``y``).
+
+    Returns
+    -------
+    History
+    """
+    n_feat = len(model.feature_names_in_)
+    if y is None:
+        if X is not None:
+            raise DataError("X was given without y: pass the newer history y with its X.")
+        rows = np.arange(len(model.series_ids_))
+        return History(
+            model.history_y_, model.history_observed_, model.history_X_ if n_feat else None,
+            rows, list(model.last_index_), np.zeros(len(rows), dtype=np.int64), model.theta_,
+        )  # fmt: skip
+    ids, values, xs, last = newer
+    known = pd.Index(pd.Series(model.series_ids_, dtype=object))
+    rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))  # all seen in fit
+    shifts = steps_between([model.last_index_[r] for r in rows], last, model.freq_)
+    encoded = model.scaling_.encode(values, rows, shifts)
+    if xs is not None:
+        xs = model._covariates().scaled(xs)
+    past, observed, past_X = Panel(encoded, xs).history(model._plan().span)
+    check_observed(observed, ids)
+    theta = None  # the Theta method reads the whole newer history
+    if model.theta_ is not None:
+        theta = fit_theta(levels(encoded, model.scaling_.log[rows]))
+    return History(past, observed, past_X, rows, last, shifts, theta)
 
 
 def check_observed(observed, ids: list | None) -> None:

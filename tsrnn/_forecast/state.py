@@ -74,6 +74,8 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "n_calibration": model.n_calibration_,
         "combine": model.combine_,
         "calibration_errors": model.calibration_errors_,
+        "categories": {name: list(values) for name, values in model.categories_.items()},
+        "static_names": list(model.static_names_),
     }
     regressors = {f"model_{k}": m for k, m in enumerate(model.models_)}
     ratios = getattr(model, "calibration_", None)
@@ -98,6 +100,7 @@ def forecaster_state(model: Any) -> tuple[dict, dict[str, np.ndarray], dict[str,
         "history_y": model.history_y_,
         "history_observed": model.history_observed_,
         "history_X": model.history_X_,
+        "static": np.asarray(model.static_, dtype=np.float64),
     }
     arrays.update(calibration)
     if model.theta_ is not None:
@@ -139,6 +142,7 @@ def fitted_attributes(
         ("series_ids_", "last_index_", "scaling_", "history_y_", "history_observed_",
          "history_X_", "theta_"),
     )  # fmt: skip
+    per_series["static_"] = np.zeros((0, 0))
     if meta["series_ids"] is not None:
         per_series = _per_series(meta, arrays, datetime)
     return {
@@ -167,6 +171,10 @@ def fitted_attributes(
         "models_": models,
         "calibration_": _ratios(meta, arrays),
         "calibration_scores_": None,  # not saved: the ratios give every bound
+        "categories_": {
+            str(k): [str(v) for v in vs] for k, vs in meta.get("categories", {}).items()
+        },
+        "static_names_": [str(c) for c in meta.get("static_names", [])],
         **per_series,
     }
 
@@ -209,6 +217,9 @@ def _per_series(meta: dict, arrays: dict[str, np.ndarray], datetime: bool) -> di
         "history_y_": np.asarray(arrays["history_y"], dtype=np.float64),
         "history_observed_": np.asarray(arrays["history_observed"], dtype=np.float64),
         "history_X_": np.asarray(arrays["history_X"], dtype=np.float64),
+        "static_": np.asarray(
+            arrays.get("static", np.zeros((len(meta["series_ids"]), 0))), dtype=np.float64
+        ),
         "theta_": theta,
     }
 

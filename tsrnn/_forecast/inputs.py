@@ -1,0 +1,161 @@
+"""The inputs a forecaster reads beside the target: categorical and static columns.
+
+``fit`` turns the categorical columns of ``X`` into codes of their vocabulary and appends the
+static covariates as columns constant within each series (:mod:`tsrnn._data.static`), so that
+the rest of the engine sees numeric exogenous columns only; ``predict`` does the same to a
+newer history with the fitted vocabularies, the fitted static rows of the series it knows and
+the given rows of those it does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._data.categories import coded, learn_categories
+from .._data.checks import check_series
+from .._data.static import check_static, static_columns, static_rows
+from ..errors import DataError
+from .covariates import with_calendar
+
+__all__ = ["Inputs", "fit_inputs", "fitted_inputs", "predict_inputs", "static_of"]
+
+
+class Inputs(NamedTuple):
+    """What :func:`fit_inputs` returns.
+
+    Attributes
+    ----------
+    y : Series
+        The checked target (:func:`~tsrnn._data.checks.check_series`).
+    X : DataFrame or None
+        Its numeric exogenous columns, categorical ones coded, static ones appended.
+    categories : dict of str to list of str
+        The vocabulary of each categorical column (of ``X`` and of ``static``).
+    static : DataFrame of shape (n_series, n_static) or None
+        The coded static rows, indexed by series id.
+    """
+
+    y: pd.Series
+    X: pd.DataFrame | None
+    categories: dict[str, list[str]]
+    static: pd.DataFrame | None
+
+
+def fit_inputs(y, X, static, *, missing: bool) -> Inputs:
+    """Check ``y`` and ``X``, code the categorical columns and append the static ones.
+
+    Parameters
+    ----------
+    y, X
+        As ``RNNForecaster.fit`` takes them.
+    static : DataFrame or None
+        One row per series, indexed by id.
+    missing : bool
+        Accept NaN targets.
+
+    Returns
+    -------
+    Inputs
+    """
+    categories = learn_categories(X if isinstance(X, pd.DataFrame) else None)
+    y, X = check_series(y, coded(X, categories) if categories else X, missing=missing)
+    if static is None:
+        return Inputs(y, X, categories, None)
+    ids = _ids(y)
+    taken = [] if X is None else [str(c) for c in X.columns]
+    table, found = check_static(static, ids, taken)
+    return Inputs(y, static_columns(y, X, table), {**categories, **found}, table)
+
+
+def fitted_inputs(model: Any, ids: list, categories: dict, static: pd.DataFrame | None) -> None:
+    """Set ``model``'s ``categories_``, ``static_names_`` and ``static_`` (rows of ``ids``)."""
+    model.categories_ = categories
+    model.static_names_ = [] if static is None else [str(c) for c in static.columns]
+    model.static_ = np.zeros((len(ids), 0))
+    if static is not None:
+        model.static_ = static.reindex(_index(ids)).to_numpy(dtype=np.float64)
+
+
+def predict_inputs(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """``X`` of a newer history ``y`` given to ``predict``: coded, with its static columns
+    (and calendar ones, when the model reads them).
+
+    Parameters
+    ----------
+    model : RNNForecaster
+        Fitted.
+    y, X
+        As ``predict`` takes them.
+    static : DataFrame or None
+        Static rows of the series ``fit`` did not see (the fitted rows serve the others).
+
+    Returns
+    -------
+    X : DataFrame or None
+    table : DataFrame of shape (n_series_of_y, n_static) or None
+        The coded static rows of ``y``'s series, indexed by id (None without static columns).
+    """
+    if y is None:
+        if static is not None:
+            raise DataError("static is read with y, the history of series fit did not see.")
+        return X, None
+    X = coded(X, model.categories_) if isinstance(X, pd.DataFrame) else X
+    X, table = _with_static(model, y, X, static)
+    if model.calendar == "auto":
+        X = with_calendar(y, X, model.freq_)
+    return X, table
+
+
+def _with_static(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    names = list(model.static_names_)
+    if not names:
+        if static is not None:
+            raise DataError("The model was fitted without static covariates: drop static.")
+        return X, None
+    if not isinstance(y.index, pd.MultiIndex):
+        raise DataError("The model has static covariates: pass y on a MultiIndex (id, timestamp).")
+    ids = list(pd.unique(y.index.get_level_values(0)))
+    fitted = pd.DataFrame(model.static_, index=_index(model.series_ids_ or []), columns=names)
+    seen = _index(ids).isin(fitted.index)
+    table = fitted.reindex(_index([i for i, s in zip(ids, seen, strict=True) if s]))
+    if not seen.all():
+        unseen = [i for i, s in zip(ids, seen, strict=True) if not s]
+        if static is None:
+            raise DataError(
+                f"Series {unseen[0]!r} was not seen in fit: pass its static covariates "
+                f"({', '.join(names)}) with static=, one row per new series."
+            )
+        if not isinstance(static, pd.DataFrame) or [str(c) for c in static.columns] != names:
+            given = list(static.columns) if isinstance(static, pd.DataFrame) else static
+            raise DataError(f"static has columns {given!r}; the model was fitted with {names!r}.")
+        table = pd.concat([table, static_rows(static, unseen, model.categories_)])
+    return static_columns(y, X, table), table
+
+
+def static_of(model: Any, ids: list, table: pd.DataFrame | None) -> np.ndarray | None:
+    """The coded static rows of the series ``ids`` (from ``table``, else from the fit).
+
+    Returns
+    -------
+    ndarray of shape (len(ids), n_static) or None
+        None when the model has no static covariates.
+    """
+    if not len(getattr(model, "static_names_", ())):
+        return None
+    if table is None:
+        rows = _index(model.series_ids_).get_indexer(_index(ids))
+        return np.asarray(model.static_)[rows]
+    return table.reindex(_index(ids)).to_numpy(dtype=np.float64)
+
+
+def _ids(y: pd.Series) -> list:
+    if not isinstance(y.index, pd.MultiIndex):
+        return [None]
+    return list(pd.unique(y.index.get_level_values(0)))
+
+
+def _index(ids: list) -> pd.Index:
+    return pd.Index(pd.Series(ids, dtype=object))
