@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.tseries import offsets
 
 from ..errors import DataError
+from .categories import is_categorical
 from .groups import Groups, group_rows
 from .text import show
 
@@ -45,34 +46,47 @@ def check_series(
     name : str, default="y"
         How messages call the target (e.g. the CSV file name).
     missing : bool, default=False
-        Accept NaN target values (missing values, masked by the forecaster); else a NaN is
-        an error naming its timestamp. Infinite values and NaN in ``X`` are errors either way.
+        Accept missing target values (masked by the forecaster): NaN values, and gaps
+        (timestamps missing inside a series whose other steps are regular), which are
+        filled with NaN at the missing timestamps. Else a NaN or a gap is an error naming
+        its timestamp. Infinite values and NaN in ``X`` are errors either way, and so is a
+        gap of ``y`` when ``X`` is given (``X`` has no row there to fill it with).
 
     Returns
     -------
     y : Series of shape (n_timesteps,)
-        float64 values. A single ``DatetimeIndex`` carries its frequency in ``index.freq``;
-        for every kind of index the frequency string (or integer step for a ``RangeIndex``) is
+        float64 values on the regular index (longer than the given one where gaps were
+        filled). A single ``DatetimeIndex`` carries its frequency in ``index.freq``; for
+        every kind of index the frequency string (or integer step for a ``RangeIndex``) is
         also in ``y.attrs["freq"]``.
     X : DataFrame of shape (n_timesteps, n_features) or None
-        float64 columns, on the index of ``y``.
+        float64 columns (text columns, categorical, kept as text), on the index of ``y``.
 
     Raises
     ------
     DataError
-        If the index is not sorted, has duplicated timestamps, gaps or no inferable
-        frequency, if a value is NaN or not numeric, or if ``X`` is not aligned with ``y``.
+        If the index is not sorted, has duplicated timestamps, timestamps off its frequency
+        or no inferable frequency, or gaps (unless ``missing``); if a value is NaN (unless
+        ``missing``) or not numeric; or if ``X`` is not aligned with ``y`` or lacks a value
+        (e.g. at a gap of ``y``).
     """
     y = _as_series(y, name)
-    given_index, positions = y.index, None
+    given_index, checked, positions = y.index, None, None
     if isinstance(y.index, pd.MultiIndex):
-        y, freq, positions = _check_many(y, name)
+        y, freq, positions = _check_many(y, name, missing)
     else:
-        y.index, freq = _check_index(y.index, name)
+        index, freq, rows = _check_filled(y.index, name, fill=missing)
+        if rows is None:
+            y.index = checked = index
+        else:
+            checked = index[rows]
+            positions = np.full(len(index), -1)
+            positions[rows] = np.arange(len(y))
+            y = pd.Series(_take(y.to_numpy(), positions), index=index, name=y.name)
     y = _numeric_values(y, name, missing)
     y.attrs["freq"] = freq
     if X is not None:
-        X = _check_exog(X, y, name, given_index, positions)
+        X = _check_exog(X, y, name, given_index, checked, positions)
     return y, X
 
 
@@ -121,10 +135,24 @@ def _as_series(y, name: str) -> pd.Series:
 
 def _check_index(index: pd.Index, name: str) -> tuple[pd.Index, str | int]:
     """Check one series' index; return it (with its freq set) and its frequency."""
+    index, freq, _ = _check_filled(index, name)
+    return index, freq
+
+
+def _check_filled(
+    index: pd.Index, name: str, *, fill: bool = False, common: str | int | None = None
+) -> tuple[pd.Index, str | int, np.ndarray | None]:
+    """:func:`_check_index`, filling gaps when ``fill``: return the regular index (with the
+    missing timestamps inserted), its frequency, and the position in it of each given
+    timestamp (None when nothing was inserted).
+
+    ``common`` is the frequency of the other series, if known: timestamps with gaps that
+    fit it are taken at that frequency without guessing one (which costs dozens of
+    :func:`pd.infer_freq` calls)."""
     if isinstance(index, pd.RangeIndex):
-        return index, int(index.step) if len(index) > 1 else 1
+        return index, int(index.step) if len(index) > 1 else 1, None
     if pd.api.types.is_integer_dtype(index.dtype):
-        return _check_integer_index(index, name)
+        return _check_integer_index(index, name, fill)
     if not isinstance(index, pd.DatetimeIndex):
         try:
             index = pd.DatetimeIndex(index)
@@ -141,50 +169,117 @@ def _check_index(index: pd.Index, name: str) -> tuple[pd.Index, str | int]:
         )
     _check_order(index, name)
     if index.freq is not None:
-        return index, index.freqstr
+        return index, index.freqstr, None
     if len(index) < _MIN_POINTS_FOR_FREQ:
         raise DataError(
             f"{name} has {len(index)} timestamps, too few to infer a frequency (pandas needs "
             f"{_MIN_POINTS_FOR_FREQ}): pass a longer series."
         )
     freq = _infer_freq(index)
+    if freq is not None:
+        return pd.DatetimeIndex(index, freq=freq), freq, None
+    freq = common if isinstance(common, str) and _fills_at(index, common) else _guess_freq(index)
     if freq is None:
-        freq = _guess_freq(index)
-        if freq is None:
-            raise DataError(
-                f"The frequency of {name} cannot be inferred from its timestamps "
-                f"({show(index[0])}, {show(index[1])}, {show(index[2])}, ...): make them "
-                "regular (e.g. y.resample('D').mean()) or set it with y.asfreq('D')."
-            )
-        full = pd.date_range(index[0], index[-1], freq=freq)
-        missing = full.difference(index)
-        if len(missing) == 0 or len(index.difference(full)):
-            raise DataError(
-                f"The frequency of {name} cannot be inferred: its timestamps are irregular "
-                f"near {show(_first_irregular(index, freq))}; make them regular, e.g. with "
-                f"y.resample('{freq}').mean()."
-            )
+        raise DataError(
+            f"The frequency of {name} cannot be inferred from its timestamps "
+            f"({show(index[0])}, {show(index[1])}, {show(index[2])}, ...): make them "
+            "regular (e.g. y.resample('D').mean()) or set it with y.asfreq('D')."
+        )
+    full, rows = _grid(index, freq)
+    if len(full) == len(index) or (rows < 0).any():
+        near = index[rows < 0][0] if (rows < 0).any() else _first_irregular(index, freq)
+        raise DataError(
+            f"The frequency of {name} cannot be inferred: its timestamps are irregular "
+            f"near {show(near)}; make them regular, e.g. with y.resample('{freq}').mean()."
+        )
+    missing = full.difference(index)
+    problem = _gap_problem(rows, name, freq, show(missing[0]))
+    if problem:
+        raise DataError(problem)
+    if not fill:
         raise DataError(
             f"{name} has a gap: timestamp {show(missing[0])} is missing ({len(missing)} "
-            f"missing at frequency '{freq}'); fill it, e.g. y.asfreq('{freq}').interpolate()."
+            f"missing at frequency '{freq}'); fill it, e.g. y.asfreq('{freq}').interpolate(), "
+            "or let the forecaster mask it (missing='mask', --missing mask)."
         )
-    return pd.DatetimeIndex(index, freq=freq), freq
+    return full, freq, rows
 
 
-def _check_integer_index(index: pd.Index, name: str) -> tuple[pd.Index, int]:
+def _grid(index: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The regular index from the first timestamp to the last at ``freq``, and the position
+    in it of each timestamp (-1: off that grid)."""
+    full = pd.date_range(index[0], index[-1], freq=freq, name=index.name).as_unit(index.unit)
+    return full, full.get_indexer(index)
+
+
+def _fills_at(index: pd.DatetimeIndex, freq: str) -> bool:
+    """Whether timestamps with gaps are all on the grid of ``freq``, their gaps can be
+    filled (:func:`_gap_problem`), and a few short runs of them show no other frequency
+    (business days, whose weekends would otherwise be gaps of a daily series)."""
+    full, rows = _grid(index, freq)
+    if len(full) == len(index) or (rows < 0).any() or _gap_problem(rows, "", freq):
+        return False
+    n = len(index)
+    starts = np.unique(np.linspace(0, n - 5, num=min(n - 4, 5)).astype(int)) if n >= 5 else []
+    return all(_infer_freq(index[s : s + 5]) in (None, freq) for s in starts)
+
+
+def _gap_problem(rows: np.ndarray, name: str, freq: str | int, first: str = "") -> str | None:
+    """Why the gaps of a series cannot be filled, or None. ``rows``: the positions of its
+    timestamps on the regular index (all on it, some missing), ``first``: the first missing
+    timestamp, shown. Most steps between them must be one step of the frequency, and fewer
+    timestamps missing than given: else the frequency is a guess, or a wrong date would fill
+    the series with missing values."""
+    steps = len(rows) - 1
+    regular = int(np.count_nonzero(np.diff(rows) == 1))
+    if 2 * regular <= steps:
+        return (
+            f"The frequency of {name} cannot be inferred: only {regular} of its {steps} steps "
+            f"are one step of '{freq}', the others skip timestamps (first {first}); make the "
+            "timestamps regular, e.g. by resampling."
+        )
+    missing = int(rows[-1]) + 1 - len(rows)
+    if missing > len(rows):
+        return (
+            f"{name} misses more timestamps at frequency '{freq}' than it has ({missing} "
+            f"missing, first {first}, for {len(rows)} given): check its dates (a wrong year?) "
+            "or resample it."
+        )
+    return None
+
+
+def _check_integer_index(
+    index: pd.Index, name: str, fill: bool = False
+) -> tuple[pd.Index, int, np.ndarray | None]:
     _check_order(index, name)
     if len(index) == 1:
-        return pd.RangeIndex(int(index[0]), int(index[0]) + 1, name=index.name), 1
-    steps = np.diff(index.to_numpy())
+        return pd.RangeIndex(int(index[0]), int(index[0]) + 1, name=index.name), 1, None
+    values = index.to_numpy().astype(np.int64)
+    steps = np.diff(values)
     step = int(Counter(steps.tolist()).most_common(1)[0][0])
+    start = int(values[0])
     bad = np.flatnonzero(steps != step)
-    if len(bad):
+    if len(bad) == 0:
+        return pd.RangeIndex(start, start + step * len(index), step, name=index.name), step, None
+    off = np.flatnonzero(steps % step != 0)
+    if len(off):
         raise DataError(
-            f"{name} has a gap: integer step {int(index[bad[0]]) + step} is missing (the "
-            f"index mostly steps by {step}); fill it or use a regular RangeIndex."
+            f"The integer index of {name} is irregular: {int(values[off[0] + 1])} comes "
+            f"{int(steps[off[0]])} after {int(values[off[0]])}, but the index mostly steps by "
+            f"{step}; use a regular RangeIndex."
         )
-    start = int(index[0])
-    return pd.RangeIndex(start, start + step * len(index), step, name=index.name), step
+    rows = (values - start) // step
+    first = int(values[bad[0]]) + step
+    problem = _gap_problem(rows, name, step, str(first))
+    if problem:
+        raise DataError(problem)
+    if not fill:
+        raise DataError(
+            f"{name} has a gap: integer step {first} is missing (the "
+            f"index mostly steps by {step}); fill it, use a regular RangeIndex, or let the "
+            "forecaster mask it (missing='mask', --missing mask)."
+        )
+    return pd.RangeIndex(start, int(values[-1]) + step, step, name=index.name), step, rows
 
 
 def _check_order(index: pd.Index, name: str) -> None:
@@ -244,10 +339,13 @@ def _first_irregular(index: pd.DatetimeIndex, freq: str) -> pd.Timestamp:
     return index[int(np.flatnonzero(expected != index)[0])]
 
 
-def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int, np.ndarray]:
+def _check_many(
+    y: pd.Series, name: str, fill: bool = False
+) -> tuple[pd.Series, str | int, np.ndarray]:
     """Check each series of a long Series; return it with each series as one contiguous
     block (in first-seen id order), the common frequency, and the positions of its rows in
-    the given Series.
+    the given Series (-1 for the timestamps inserted in gaps, with NaN values, when
+    ``fill``).
 
     The cost is linear in the number of rows: the rows are grouped once (:func:`group_rows`),
     the first series' frequency is inferred, and every other series is checked against it in
@@ -263,10 +361,29 @@ def _check_many(y: pd.Series, name: str) -> tuple[pd.Series, str | int, np.ndarr
     if ids.hasnans:
         raise DataError(f"{name} has a missing series id (level 0 of its index): fill or drop it.")
     groups = group_rows(ids)
-    times, freq = _check_stamps(y.index.get_level_values(1)[groups.order], groups, name)
-    index = _long_index(groups.keys, groups.lengths, times, list(y.index.names))
-    out = pd.Series(y.to_numpy()[groups.order], index=index, name=y.name)
-    return out, freq, groups.order
+    times, freq, filled = _check_stamps(
+        y.index.get_level_values(1)[groups.order], groups, name, fill
+    )
+    lengths, positions = groups.lengths, groups.order
+    if filled is not None:
+        lengths, rows = filled
+        positions = np.full(int(lengths.sum()), -1)
+        positions[rows] = groups.order
+    index = _long_index(groups.keys, lengths, times, list(y.index.names))
+    out = pd.Series(_take(y.to_numpy(), positions), index=index, name=y.name)
+    return out, freq, positions
+
+
+def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``values[positions]``, with NaN where a position is -1 (a timestamp filled in)."""
+    inserted = positions < 0
+    if not inserted.any():
+        return values[positions]
+    out = np.full(
+        len(positions), np.nan, dtype=np.float64 if values.dtype.kind in "biuf" else object
+    )
+    out[~inserted] = values[positions[~inserted]]
+    return out
 
 
 def _long_index(keys: np.ndarray, lengths: np.ndarray, times: pd.Index, names: list):
@@ -283,14 +400,23 @@ def _long_index(keys: np.ndarray, lengths: np.ndarray, times: pd.Index, names: l
     )
 
 
-def _check_stamps(times: pd.Index, groups: Groups, name: str) -> tuple[pd.Index, str | int]:
+def _check_stamps(
+    times: pd.Index, groups: Groups, name: str, fill: bool = False
+) -> tuple[pd.Index, str | int, tuple[np.ndarray, np.ndarray] | None]:
     """Check the timestamps of every series (``times`` holds them one block per series, in the
-    order of ``groups.starts``); return them as one index and their common frequency."""
+    order of ``groups.starts``); return them as one index, their common frequency, and None,
+    or, where gaps were filled (``fill``), the length of each series and the position of each
+    given row in the returned index."""
     bounds = groups.starts
+    filled: dict[int, np.ndarray] = {}
 
-    def check_one(k: int) -> tuple[pd.Index, str | int]:
+    def check_one(k: int, common: str | int | None = None) -> tuple[pd.Index, str | int]:
         where = f"{name} (series {groups.keys[k]!r})"
-        return _check_index(times[bounds[k] : bounds[k + 1]], where)
+        block = times[bounds[k] : bounds[k + 1]]
+        index, freq, rows = _check_filled(block, where, fill=fill, common=common)
+        if rows is not None:
+            filled[k] = rows
+        return index, freq
 
     stamps = _as_stamps(times)
     if stamps is None:
@@ -298,22 +424,58 @@ def _check_stamps(times: pd.Index, groups: Groups, name: str) -> tuple[pd.Index,
         # raises on the first bad series; the rare rest are joined as they come.
         checked = [check_one(k) for k in range(groups.n_series)]
         _common_frequency({groups.keys[k]: f for k, (_, f) in enumerate(checked)}, name)
-        return checked[0][0].append([index for index, _ in checked[1:]]), checked[0][1]
+        joined = checked[0][0].append([index for index, _ in checked[1:]])
+        return joined, checked[0][1], _filled_layout(groups, filled)
     # The frequency comes from the first series long enough to infer it; shorter series (one
     # or two stamps) are then checked against it, so a short series is not refused for being
     # short here: the forecaster decides what is too short to forecast.
     long_enough = np.flatnonzero(groups.lengths >= _MIN_POINTS_FOR_FREQ)
     ref = int(long_enough[0]) if len(long_enough) else 0
-    freq = check_one(ref)[1]
+    ref_index, freq = check_one(ref)
     regular = _regular_at(stamps, bounds, freq)
     regular[ref] = True
     freqs = {groups.keys[ref]: freq}
+    full = {ref: ref_index} if ref in filled else {}
     for k in np.flatnonzero(~regular):
-        other = check_one(int(k))[1]  # raises if series k is bad
+        index, other = check_one(int(k), freq)  # raises if series k is bad
+        if int(k) in filled:
+            full[int(k)] = index
         if other != freq:
             freqs[groups.keys[k]] = other
             _common_frequency(freqs, name)
-    return stamps, freq
+    if not filled:
+        return stamps, freq, None
+    lengths, rows = _filled_layout(groups, filled)
+    # Every row of the result comes from ``stamps`` (a given row) or from the regular index
+    # of a filled series, appended after them.
+    source = np.empty(int(lengths.sum()), dtype=np.int64)
+    source[rows] = np.arange(len(stamps))
+    new_starts = np.concatenate([[0], np.cumsum(lengths)])
+    extra, offset = [], len(stamps)
+    for k in sorted(full):
+        source[new_starts[k] : new_starts[k + 1]] = offset + np.arange(len(full[k]))
+        offset += len(full[k])
+        index = full[k]
+        extra.append(index.as_unit(stamps.unit) if hasattr(stamps, "unit") else index)
+    return stamps.append(extra).take(source), freq, (lengths, rows)
+
+
+def _filled_layout(
+    groups: Groups, filled: dict[int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The length of each series once its gaps are filled, and the position of each given
+    row (in the order of ``groups.starts``) among the filled rows; None if nothing was
+    filled. ``filled`` maps a series to the positions of its given rows in its filled
+    block."""
+    if not filled:
+        return None
+    bounds, lengths = groups.starts, groups.lengths.copy()
+    within = np.arange(bounds[-1]) - np.repeat(bounds[:-1], groups.lengths)
+    for k, rows in filled.items():
+        lengths[k] = int(rows[-1]) + 1
+        within[bounds[k] : bounds[k + 1]] = rows
+    new_starts = np.concatenate([[0], np.cumsum(lengths)])
+    return lengths, np.repeat(new_starts[:-1], groups.lengths) + within
 
 
 def _as_stamps(times: pd.Index) -> pd.Index | None:
@@ -440,8 +602,17 @@ def _numeric_values(y: pd.Series, name: str, missing: bool = False) -> pd.Series
 
 
 def _check_exog(
-    X, y: pd.Series, name: str, given_index: pd.Index, positions: np.ndarray | None
+    X,
+    y: pd.Series,
+    name: str,
+    given_index: pd.Index,
+    checked: pd.Index | None,
+    positions: np.ndarray | None,
 ) -> pd.DataFrame:
+    """``X`` checked and put on the index of ``y``: ``given_index`` is the index of ``y`` as
+    given, ``checked`` that of a single series once checked (None for many series), and
+    ``positions`` the row of ``X`` for each row of ``y`` (-1 where a gap of ``y`` was
+    filled; None: the same rows)."""
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if not isinstance(X, pd.DataFrame):
@@ -450,17 +621,17 @@ def _check_exog(
         )
     if X.shape[1] == 0:
         raise DataError("X has no columns: pass X=None when there are no exogenous variables.")
-    if len(X) != len(y):
+    if len(X) != len(given_index):
         raise DataError(
-            f"X has {len(X)} rows but {name} has {len(y)}: give X one row per timestamp of "
-            f"{name}, on the same index."
+            f"X has {len(X)} rows but {name} has {len(given_index)}: give X one row per "
+            f"timestamp of {name}, on the same index."
         )
     try:
         aligned = X.index.equals(given_index) or (
-            positions is None
+            checked is not None
             and (
-                X.index.equals(y.index)
-                or np.array_equal(pd.Index(X.index).to_numpy(), y.index.to_numpy())
+                X.index.equals(checked)
+                or np.array_equal(pd.Index(X.index).to_numpy(), checked.to_numpy())
             )
         )
     except (TypeError, ValueError):
@@ -470,23 +641,33 @@ def _check_exog(
             f"X is not aligned with {name}: its index must hold the same timestamps in the "
             f"same order (use X.reindex({name}.index))."
         )
-    X = X.iloc[positions] if positions is not None else X.copy()
-    X.index = y.index
     out = {}
     for col in X.columns:
-        try:
-            out[col] = pd.to_numeric(X[col], errors="raise").astype(np.float64)
-        except (TypeError, ValueError):
-            raise DataError(
-                f"Column {col!r} of X is not numeric: encode it as numbers (e.g. "
-                "pd.get_dummies) or drop it."
-            ) from None
+        if is_categorical(X[col]):  # text: coded by the forecaster (tsrnn._data.categories)
+            values = X[col].astype(object).to_numpy()
+        else:
+            try:
+                values = pd.to_numeric(X[col], errors="raise").astype(np.float64).to_numpy()
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"Column {col!r} of X is neither numbers nor text: convert it to one of "
+                    "them or drop it."
+                ) from None
+        out[col] = values if positions is None else _take(values, positions)
     X = pd.DataFrame(out, index=y.index)
-    arr = X.to_numpy()
-    if not np.isfinite(arr).all():
-        row, col = (int(a[0]) for a in np.nonzero(~np.isfinite(arr)))
-        raise DataError(
-            f"X has NaN or inf in column {X.columns[col]!r} at {show(X.index[row])}: fill or "
-            "drop it."
-        )
+    for col in X.columns:
+        values = X[col].to_numpy()
+        bad = pd.isna(values) if values.dtype == object else ~np.isfinite(values)
+        if not bad.any():
+            continue
+        row = int(np.flatnonzero(bad)[0])
+        stamp = show(X.index[row])
+        if positions is not None and positions[row] < 0:
+            raise DataError(
+                f"{name} has no row at {stamp}: that timestamp is missing (a gap, read as a "
+                f"missing target value), but the exogenous column {col!r} of X cannot be "
+                f"invented there: add a row at {stamp} with its value (and an empty target), "
+                "or fill the gap."
+            )
+        raise DataError(f"X has NaN or inf in column {col!r} at {stamp}: fill or drop it.")
     return X
