@@ -133,9 +133,18 @@ def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> 
         yield client
 
 
-def check_dataset_columns(id_col: str | None, exog: list[str] | None) -> None:
-    """A dataset on a cluster takes no --exog (yet): say so before starting. (Without --id-col
-    its id column is unique_id, Nixtla's name, or the reader says to name it.)"""
+def check_dataset_columns(
+    id_col: str | None, exog: list[str] | None, static: list[str] | None = None
+) -> None:
+    """A dataset on a cluster takes no --exog or --static (yet): say so before starting.
+    (Without --id-col its id column is unique_id, Nixtla's name, or the reader says to name
+    it.)"""
+    if static:
+        raise typer.BadParameter(
+            "static columns are not read from a dataset on a cluster yet: drop --static, or "
+            "read a single file without --workers or --scheduler",
+            param_hint="'--static'",
+        )
     if exog:
         raise typer.BadParameter(
             "exogenous columns are not read from a dataset on a cluster yet: drop --exog, or "
@@ -238,6 +247,17 @@ Exog = Annotated[
         "--exog",
         metavar="COLUMN[,COLUMN]",
         help="Exogenous (input) column; repeat the option or separate names by commas.",
+        show_default=False,
+    ),
+]
+Static = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--static",
+        metavar="COLUMN[,COLUMN]",
+        help="Column holding one value per series (a product's group, a store's size: numbers, "
+        "or text for a category), an input of every step; never needed in --future. Repeat "
+        "the option or separate names by commas.",
         show_default=False,
     ),
 ]
@@ -440,7 +460,8 @@ MODEL_OPTIONS = {
     "missing": Annotated[
         Literal["mask", "raise"] | None,
         typer.Option(
-            help="Empty target values: mask them out of the inputs and the loss, or refuse them.",
+            help="Empty target values and missing timestamps (gaps): mask them out of the inputs "
+            "and the loss, or refuse them.",
             show_default="mask",
         ),
     ],
@@ -622,11 +643,12 @@ def stage(quiet: bool, message: str) -> Iterator[None]:
 
 
 def read_data(quiet: bool, path, **columns):
-    """``tsrnn.io.read_series(path, **columns)`` behind a 'Reading ...' spinner."""
-    from tsrnn.io import read_series
+    """``tsrnn.io.read_inputs(path, **columns)`` (y, X, static) behind a 'Reading ...'
+    spinner."""
+    from tsrnn.io import read_inputs
 
     with stage(quiet, f"Reading {path} ..."):
-        return read_series(path, **columns)
+        return read_inputs(path, **columns)
 
 
 def count_series(frame) -> int:

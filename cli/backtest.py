@@ -15,6 +15,7 @@ from ._options import (
     Levels,
     Quantiles,
     Quiet,
+    Static,
     Target,
     TimeCol,
     Timer,
@@ -91,6 +92,7 @@ def backtest(
     target: Target = None,
     id_col: IdCol = None,
     exog: Exog = None,
+    static: Static = None,
     quiet: Quiet = False,
     *,
     params: dict,
@@ -122,23 +124,24 @@ def backtest(
             param_hint="'--level' / '--quantile'",
         )
     check_outputs(output, forecasts)
-    y, X = read_data(
+    y, X, table = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col,
-        exog=input_columns(exog_columns(exog), params),
+        exog=input_columns(exog_columns(exog), params), static=exog_columns(static),
     )  # fmt: skip
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
     windows = dict(horizon=horizon, n_origins=origins, step=step)
     if forecasts is None:
-        table = run_backtest(forecaster, y, **windows, X=X, refit=refit)
+        metrics = run_backtest(forecaster, y, **windows, X=X, static=table, refit=refit)
     else:  # the metrics and the table of the same fits
-        table, rows = run_backtest(forecaster, y, **windows, X=X, refit=refit, level=level,
-                                   quantiles=quantile, return_table=True)  # fmt: skip
+        asked = {"level": level, "quantiles": quantile, "return_table": True}
+        metrics, rows = run_backtest(forecaster, y, **windows, X=X, static=table, refit=refit,
+                                     **asked)  # fmt: skip
         _write_rows(rows, forecasts)
     if output is not None:
-        write_csv_atomic(table.rename_axis("origin").reset_index(), output)
+        write_csv_atomic(metrics.rename_axis("origin").reset_index(), output)
     if "-" not in (output, forecasts):
-        print_table(table)
+        print_table(metrics)
     say(quiet, describe_series(y, data))
     written = {"metrics": output, "forecasts": forecasts}
     shown = [f"{path} ({what})" for what, path in written.items() if path not in (None, "-")]

@@ -13,6 +13,7 @@ from ._options import (
     Quiet,
     Ranks,
     Scheduler,
+    Static,
     Target,
     TimeCol,
     Timer,
@@ -57,6 +58,7 @@ def fit(
     target: Target = None,
     id_col: IdCol = None,
     exog: Exog = None,
+    static: Static = None,
     quiet: Quiet = False,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -79,7 +81,7 @@ def fit(
     timer = Timer()
     check_outputs(model)
     if on_the_cluster(data, workers, scheduler):
-        check_dataset_columns(id_col, exog_columns(exog))
+        check_dataset_columns(id_col, exog_columns(exog), exog_columns(static))
         from tsrnn.parallel import fit_dataset
 
         with dataset_cluster(quiet, workers, scheduler) as client:
@@ -101,13 +103,14 @@ def fit(
         return
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
-        y, X = read_data(
+        y, X, table = read_data(
             quiet, data, time_col=time_col, target=target, id_col=id_col,
-            exog=input_columns(exog_columns(exog), params),
+            exog=input_columns(exog_columns(exog), params), static=exog_columns(static),
             missing=params.get("missing") != "raise",
         )  # fmt: skip
         progress_to_stderr()
-        fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
+        fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params)
+        fitted.fit(y, X, static=table)
     save(fitted, model)
     say(quiet, describe_series(y, data))
     say(

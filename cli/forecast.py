@@ -15,6 +15,7 @@ from ._options import (
     Quiet,
     Ranks,
     Scheduler,
+    Static,
     Target,
     TimeCol,
     Timer,
@@ -54,6 +55,7 @@ def forecast(
     target: Target = None,
     id_col: IdCol = None,
     exog: Exog = None,
+    static: Static = None,
     future: Future = None,
     level: Levels = None,
     quantile: Quantiles = None,
@@ -76,10 +78,11 @@ def forecast(
 
     Example: tsrnn forecast sales.csv --horizon 12 --output forecast.csv --plot forecast.png
     """
-    exog = exog_columns(exog)
+    exog, static = exog_columns(exog), exog_columns(static)
     check_cluster(workers, scheduler)
     check_levels(level, quantile, params.get("interval", 0.9))
     if on_the_cluster(data, workers, scheduler):
+        check_dataset_columns(id_col, exog, static)
         _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
                           workers, scheduler, ranks, params, level, quantile)  # fmt: skip
         return
@@ -97,15 +100,17 @@ def forecast(
     # A cluster starts first: its workers import torch while this process reads the data.
     with training_cluster(quiet, workers, scheduler, ranks):
         masked = params.get("missing") != "raise"
-        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
-                         exog=input_columns(exog, params), missing=masked)  # fmt: skip
+        y, X, table = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
+                                exog=input_columns(exog, params), static=static,
+                                missing=masked)  # fmt: skip
         n_series = count_series(y)
         X_future = None
         if future is not None:
             with stage(quiet, f"Reading {future} ..."):
                 X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
         progress_to_stderr()
-        model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params).fit(y, X)
+        model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params)
+        model.fit(y, X, static=table)
     with stage(quiet, f"Forecasting {n_series} series ..."):
         result = model.predict(X_future=X_future, level=level, quantiles=quantile)
     write_forecast(result, output)

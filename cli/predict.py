@@ -97,9 +97,10 @@ def predict(
         _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
                          workers, scheduler, timer, level, quantile)  # fmt: skip
         return
-    fitted_columns = [str(c) for c in forecaster.feature_names_in_]
-    exog = exog_columns(exog) or [c for c in fitted_columns if not c.startswith("calendar:")]
-    exog = exog or None  # calendar columns are made from the stamps
+    columns = [str(c) for c in forecaster.feature_names_in_]
+    static = list(forecaster.static_names_)  # read from --data for the series fit never saw
+    made = [c for c in columns if c in static or c.startswith("calendar:")]  # not in --future
+    exog = exog_columns(exog) or [c for c in columns if c not in made] or None
     past_only = {str(c) for c in forecaster.hist_exog or ()}
     known = [c for c in exog or [] if c not in past_only]
     if known and future is None:
@@ -108,18 +109,19 @@ def predict(
             "with --future future.csv",
             param_hint="'--future'",
         )
-    y = X = X_future = None
+    y = X = X_future = table = None
     if data is not None:
         target = target or forecaster.name_
-        y, X = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col, exog=exog,
-                         missing=forecaster.missing == "mask")  # fmt: skip
+        y, X, table = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
+                                exog=exog, static=static or None,
+                                missing=forecaster.missing == "mask")  # fmt: skip
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):
             X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
     which = f"{count_series(y)} series" if y is not None else "the series seen in fit"
     with stage(quiet, f"Forecasting {which} ..."):
         result = forecaster.predict(
-            horizon, X_future=X_future, y=y, X=X, level=level, quantiles=quantile
+            horizon, X_future=X_future, y=y, X=X, static=table, level=level, quantiles=quantile
         )
     write_forecast(result, output)
     if plot is not None:

@@ -150,7 +150,7 @@ def search(
 
     timer = Timer()
     check_outputs(output)
-    y, X = read_data(
+    y, X, _ = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col,
         exog=input_columns(exog_columns(exog), params),
     )  # fmt: skip

@@ -42,6 +42,7 @@ def cross_validation(
     *,
     refit: bool = False,
     X: pd.DataFrame | None = None,
+    static: pd.DataFrame | None = None,
     level: list[float] | None = None,
     quantiles: list[float] | None = None,
 ) -> pd.DataFrame:
@@ -75,6 +76,8 @@ def cross_validation(
         Fit again before every window instead of once before the first.
     X : DataFrame of shape (n_timesteps, n_features) or None, default=None
         Exogenous variables on the index of ``y``; each window's part is its ``X_future``.
+    static : DataFrame of shape (n_series, n_static) or None, default=None
+        Static covariates, one row per series id, passed to every fit.
     level : list of float or None, default=None
         Interval levels in percent to add (``lo-80``, ``hi-80``, ...), as ``predict`` takes.
     quantiles : list of float or None, default=None
@@ -107,7 +110,7 @@ def cross_validation(
     >>> table.groupby("cutoff").size().to_dict()
     {Timestamp('1958-12-01 00:00:00'): 12, Timestamp('1959-12-01 00:00:00'): 12}
     """
-    cv = _Windows.of(y, X, horizon, n_windows, step_size)
+    cv = _Windows.of(y, X, horizon, n_windows, step_size, static=static)
     return _cross_validate(cv, forecaster, refit=refit, level=level, quantiles=quantiles)
 
 
@@ -138,6 +141,7 @@ def backtest(
     step: int | None = None,
     *,
     X: pd.DataFrame | None = None,
+    static: pd.DataFrame | None = None,
     season_length: int | None = None,
     refit: bool = True,
     level: list[float] | None = None,
@@ -167,6 +171,8 @@ def backtest(
         Steps between consecutive origins; ``None`` means ``horizon`` (non-overlapping tests).
     X : DataFrame of shape (n_timesteps, n_features) or None, default=None
         Exogenous variables on the index of ``y``; the future part is passed as ``X_future``.
+    static : DataFrame of shape (n_series, n_static) or None, default=None
+        Static covariates, one row per series id, passed to every fit.
     season_length : int or None, default=None
         Seasonal period ``m`` of the scaled metrics; ``None`` infers it from the frequency
         (12 for monthly).
@@ -205,7 +211,7 @@ def backtest(
     >>> table.index.tolist(), table.columns.tolist()[2:9]
     ([1, 2, 'mean'], ['mae', 'rmse', 'smape', 'mase', 'coverage', 'msis', 'sql'])
     """
-    cv = _Windows.of(y, X, horizon, n_origins, step, word="origins")
+    cv = _Windows.of(y, X, horizon, n_origins, step, word="origins", static=static)
     m = season_length or season_length_for(cv.y.attrs["freq"])
     cv.check_trainable(m + 1)
     level, quantiles = list(level or []), list(quantiles or [])
@@ -332,9 +338,10 @@ class _Windows:
     multi: bool
     names: list  # [id, time] or [time]
     word: str = "windows"  # what the user calls them, for messages
+    static: pd.DataFrame | None = None  # one row per series, given to every fit
 
     @classmethod
-    def of(cls, y, X, horizon, n_windows, step, word: str = "windows") -> _Windows:
+    def of(cls, y, X, horizon, n_windows, step, word="windows", static=None) -> _Windows:
         horizon = check_positive_int(horizon, "horizon")
         n_windows = check_positive_int(n_windows, "n_windows")
         step = horizon if step is None else check_positive_int(step, "step", none=True)
@@ -342,7 +349,7 @@ class _Windows:
         multi = isinstance(y.index, pd.MultiIndex)
         defaults = ["id", "timestamp"] if multi else ["timestamp"]
         names = [n if n is not None else d for n, d in zip(y.index.names, defaults, strict=True)]
-        windows = cls(y, X, horizon, n_windows, step, _lengths(y), multi, names, word)
+        windows = cls(y, X, horizon, n_windows, step, _lengths(y), multi, names, word, static)
         windows.check_trainable(2)
         return windows
 
@@ -377,7 +384,8 @@ class _Windows:
                 if "horizon" in params and params["horizon"] is None:
                     model.set_params(horizon=self.horizon)
                 start = time.perf_counter()
-                model.fit(y_train) if X_train is None else model.fit(y_train, X_train)
+                inputs = {"X": X_train, "static": self.static}
+                model.fit(y_train, **{k: v for k, v in inputs.items() if v is not None})
                 seconds = time.perf_counter() - start
                 pred = model.predict(horizon=self.horizon, X_future=X_future, **asked)
             else:

@@ -20,23 +20,35 @@ import secrets
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from ._data import tables
+from ._data.categories import is_categorical
 from ._data.checks import check_series
 from ._data.text import show as format_value
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 
 __all__ = [
+    "SeriesInputs",
     "atomic_path",
     "check_output_path",
     "format_value",
     "read_future",
+    "read_inputs",
     "read_series",
     "write_csv_atomic",
     "write_forecast",
 ]
+
+
+class SeriesInputs(NamedTuple):
+    """What :func:`read_inputs` returns: the target, its exogenous and its static columns."""
+
+    y: pd.Series
+    X: pd.DataFrame | None
+    static: pd.DataFrame | None
 
 
 def read_series(
@@ -51,9 +63,10 @@ def read_series(
     """Read a CSV or Parquet file into a validated target series and its exogenous columns.
 
     The file needs named columns and one row per time step (per series, in long format for
-    many series). Rows must be sorted by time within each series, with one row per timestamp,
-    no gaps and no missing values (but empty target values with ``missing=True``). Timestamps
-    may be dates written as text or, in Parquet, timestamp columns.
+    many series). Rows must be sorted by time within each series, with one row per timestamp
+    and no missing values (with ``missing=True``, empty target values and missing timestamps,
+    i.e. gaps, are read as NaN). Timestamps may be dates written as text or, in Parquet,
+    timestamp columns.
 
     Parameters
     ----------
@@ -71,9 +84,11 @@ def read_series(
     id_col : str or None, default=None
         Column naming the series, for many series stacked in long format.
     exog : str, sequence of str or None, default=None
-        Exogenous columns (numeric), returned as ``X``.
+        Exogenous columns, returned as ``X``: numbers, or text for a categorical column
+        (kept as text; the forecaster codes it).
     missing : bool, default=False
-        Accept empty target values, as NaN (what ``RNNForecaster(missing="mask")`` masks).
+        Accept empty target values and missing timestamps (gaps), as NaN (what
+        ``RNNForecaster(missing="mask")`` masks).
 
     Returns
     -------
@@ -100,21 +115,70 @@ def read_series(
     >>> y, X = read_series("stores.csv", time_col="week", target="units", id_col="store",
     ...                    exog=["price"])  # doctest: +SKIP
     """
+    y, X, _ = read_inputs(
+        path, time_col=time_col, target=target, id_col=id_col, exog=exog, missing=missing
+    )
+    return y, X
+
+
+def read_inputs(
+    path: str | os.PathLike,
+    *,
+    time_col: str | None = None,
+    target: str | None = None,
+    id_col: str | None = None,
+    exog: str | Sequence[str] | None = None,
+    static: str | Sequence[str] | None = None,
+    missing: bool = False,
+) -> SeriesInputs:
+    """Read a long file into the target, its exogenous columns and its static covariates.
+
+    :func:`read_series`, plus the columns constant within each series (a product's group, a
+    store's size) read as one row per series: the ``static`` of
+    :meth:`tsrnn.RNNForecaster.fit`.
+
+    Parameters
+    ----------
+    path, time_col, target, id_col, exog, missing
+        As for :func:`read_series`.
+    static : str, sequence of str or None, default=None
+        Columns holding one value per series (numbers, or text for a category); they need
+        ``id_col`` (or Nixtla's ``unique_id``).
+
+    Returns
+    -------
+    SeriesInputs
+        ``y`` and ``X`` as :func:`read_series` returns them, and ``static``: a DataFrame of
+        shape (n_series, n_static) indexed by series id (None without ``static``).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_series`, and if a static column changes within a series.
+
+    Examples
+    --------
+    >>> y, X, static = read_inputs("sales.csv", id_col="item", exog=["promo"],
+    ...                            static=["group"])  # doctest: +SKIP
+    """
     frame, src = tables.read_table(Path(path))
     label = src.label
     exog = [exog] if isinstance(exog, str) else list(exog or [])
-    for role, column in [("time_col", time_col), ("target", target), ("id_col", id_col)] + [
-        ("exog", c) for c in exog
-    ]:
+    static = [static] if isinstance(static, str) else list(static or [])
+    for role, column in (
+        [("time_col", time_col), ("target", target), ("id_col", id_col)]
+        + [("exog", c) for c in exog]
+        + [("static", c) for c in static]
+    ):
         if column is not None:
             tables.check_column(frame, column, role, label)
-    tables.check_roles(time_col=time_col, target=target, id_col=id_col, exog=exog)
+    tables.check_roles(time_col=time_col, target=target, id_col=id_col, exog=exog, static=static)
     roles = tables.conventional_roles(
-        frame.columns, time_col=time_col, target=target, id_col=id_col, exog=exog
+        frame.columns, time_col=time_col, target=target, id_col=id_col, exog=[*exog, *static]
     )
     time_col, target, id_col = roles["time_col"], roles["target"], roles["id_col"]
 
-    reserved = {c for c in (target, id_col, *exog) if c is not None}
+    reserved = {c for c in (target, id_col, *exog, *static) if c is not None}
     if time_col is None:
         time_col = tables.detect_time_col(frame, reserved, label)
     reserved.add(time_col)
@@ -123,7 +187,12 @@ def read_series(
 
     times = tables.parse_times(frame[time_col], time_col, src)
     values = tables.parse_numbers(frame[target], target, src, role="target", missing=missing)
-    columns = {c: tables.parse_numbers(frame[c], c, src, role="exogenous") for c in exog}
+    columns = {c: _exog_column(frame[c], c, src) for c in exog}
+    if static and id_col is None:
+        raise DataError(
+            f"Static columns ({', '.join(static)}) describe many series: name the id column of "
+            f"{label} with {tables.option('id_col')}."
+        )
     if id_col is None:
         text = [
             c for c in frame.columns if c not in reserved and not tables.is_number_dtype(frame[c])
@@ -145,7 +214,38 @@ def read_series(
     name = f"column {target!r} of {label}"
     y, X = check_series(y, X, name=name, missing=missing)
     y.name = target
-    return y, X
+    return SeriesInputs(y, X, _static_table(frame, static, id_col, src) if static else None)
+
+
+def _exog_column(column: pd.Series, name: str, src) -> pd.Series:
+    """An exogenous column: numbers, or text (a categorical column, no empty value)."""
+    if is_categorical(column):
+        empty = column.isna().to_numpy()
+        if empty.any():
+            raise DataError(
+                f"The exogenous column {name!r} of {src.label} has an empty value on "
+                f"{src.row(int(empty.argmax()))}: fill it (a category such as 'none' will do)."
+            )
+        return column.astype(str)
+    return tables.parse_numbers(column, name, src, role="exogenous")
+
+
+def _static_table(frame: pd.DataFrame, static: list, id_col: str, src) -> pd.DataFrame:
+    """One row per series of the ``static`` columns, refused where one changes in a series."""
+    ids = frame[id_col]
+    keys = pd.Index(pd.unique(ids))
+    out = {}
+    for name in static:
+        column = _exog_column(frame[name], name, src)
+        varying = column.groupby(ids.to_numpy(), sort=False).nunique() > 1
+        if varying.any():
+            raise DataError(
+                f"The static column {name!r} of {src.label} changes within series "
+                f"{varying.index[varying.to_numpy().argmax()]!r}: give each series one value, "
+                f"or pass the column with {tables.option('exog')} instead."
+            )
+        out[name] = column.groupby(ids.to_numpy(), sort=False).first().reindex(keys).to_numpy()
+    return pd.DataFrame(out, index=keys.rename(id_col))
 
 
 def read_future(
@@ -197,7 +297,7 @@ def read_future(
             frame, {c for c in (id_col, *exog) if c is not None}, label
         )
     times = tables.parse_times(frame[time_col], time_col, src)
-    columns = {c: tables.parse_numbers(frame[c], c, src, role="exogenous").to_numpy() for c in exog}
+    columns = {c: _exog_column(frame[c], c, src).to_numpy() for c in exog}
     if id_col is None:
         tables.check_rows(times, src, time_col)
         index = pd.DatetimeIndex(times, name=time_col)
