@@ -29,7 +29,8 @@ def _retail(n: int = 24, seed: int = 0):
     sales = 20 + 3 * size[:, None] + 3 * sign * weekly + lift + 0.3 * rng.normal(size=lift.shape)
     index = pd.MultiIndex.from_product([ids, STAMPS], names=["item", "date"])
     y = pd.Series(sales.ravel(), index=index, name="sales")
-    X = pd.DataFrame({"promo": promo.ravel()}, index=index)
+    rival = rng.normal(size=lift.shape)  # a past-only column (noise here)
+    X = pd.DataFrame({"promo": promo.ravel(), "rival": rival.ravel()}, index=index)
     static = pd.DataFrame({"group": group, "store_size": size}, index=ids)
     return y, X, static
 
@@ -43,10 +44,11 @@ def _future(ids, start, horizon, value="none"):
 @pytest.fixture(scope="module")
 def fitted():
     y, X, static = _retail()
+    y = y.mask(np.random.default_rng(1).random(len(y)) < 0.03)  # missing values, masked
     # Left in the series (no deseasonalising, no Theta), the weekly shape is the networks' to
     # learn: from the calendar and, for a short history, from the item's group.
     model = RNNForecaster(horizon=7, steps=500, deseasonalize=False, combine="none",
-                          calendar="auto", **FAST)  # fmt: skip
+                          calendar="auto", hist_exog=["rival"], **FAST)  # fmt: skip
     model.fit(y, X, static=static)
     return model, y, X, static
 
@@ -85,7 +87,7 @@ def test_the_regressor_checks_its_categorical_channels():
 
 def test_every_network_embeds_each_categorical_column(fitted):
     model, *_ = fitted
-    assert list(model.feature_names_in_)[:3] == ["promo", "group", "store_size"]
+    assert list(model.feature_names_in_)[:4] == ["promo", "rival", "group", "store_size"]
     assert model.categories_ == {"promo": ["bogo", "discount", "none"],
                                  "group": ["weekday", "weekend"]}  # fmt: skip
     for regressor in model.models_:
@@ -106,7 +108,7 @@ def test_the_promotion_type_and_the_group_change_the_forecast(fitted):
     discount = model.predict(X_future=_future(ids, start, 7, "discount"))["forecast"]
     assert (bogo - plain).mean() > 3.0 and (bogo - discount).mean() > 0.5  # lifts 8 and 4
     short = y.loc[["item0"]].iloc[-3:].rename(index={"item0": "new"}, level=0)
-    X_short = pd.DataFrame({"promo": "none"}, index=short.index)
+    X_short = pd.DataFrame({"promo": "none", "rival": 0.0}, index=short.index)
     future = _future(["new"], start, 7)
     shapes = {}
     for group in ("weekday", "weekend"):
@@ -114,8 +116,8 @@ def test_the_promotion_type_and_the_group_change_the_forecast(fitted):
         out = model.predict(y=short, X=X_short, X_future=future, static=static)["forecast"]
         shapes[group] = out.to_numpy() - out.mean()
     truth = np.sin(2 * np.pi * np.arange(63, 70) / 7)
-    fits = {group: np.corrcoef(shape, truth)[0, 1] for group, shape in shapes.items()}
-    assert fits["weekday"] > fits["weekend"] + 0.5, fits
+    # What the group changes is the weekly shape: weekday minus weekend follows the truth.
+    assert np.corrcoef(shapes["weekday"] - shapes["weekend"], truth)[0, 1] > 0.5
 
 
 def test_an_unknown_category_is_forecast_not_refused(fitted):
@@ -148,6 +150,7 @@ def test_a_new_series_with_a_fitted_series_history_and_static_row_gets_its_forec
 
 
 def test_static_and_categorical_inputs_survive_a_save_and_load(fitted, tmp_path):
+    """With every input at once: static, text, past-only and calendar columns, NaN targets."""
     model, *_ = fitted
     save(model, tmp_path / "m.tsrnn")
     loaded = load(tmp_path / "m.tsrnn")
@@ -180,3 +183,46 @@ def test_static_covariates_are_checked():
         model.predict(y=y, static=static)
     with pytest.raises(DataError, match="static is read with y"):
         model.predict(static=static)
+
+
+def test_a_new_product_too_short_for_a_season_borrows_its_categorys():
+    """Two weeks of a daily history cannot show a weekly season (three weeks can); the fitted
+    items of its group can: their seasonal indices, aligned on the calendar, are its own."""
+    from tsrnn._forecast.inputs import category_seasons
+
+    stamps = pd.date_range("2021-01-04", periods=42, freq="D")
+    weekly = np.sin(2 * np.pi * np.arange(70) / 7)
+    groups = ["weekday"] * 3 + ["weekend"] * 3
+    ids = [f"item{k}" for k in range(6)]
+    sign = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])[:, None]
+    ends = [42, 40, 37, 42, 41, 39]  # the items end on different days
+    parts = []
+    for k, end in enumerate(ends):
+        values = 20 + k + 3 * sign[k] * weekly[:end]
+        index = pd.MultiIndex.from_product(
+            [
+                [ids[k]],
+                stamps.append(pd.date_range(stamps[-1] + pd.Timedelta("1D"), periods=28))[:end],
+            ]
+        )
+        parts.append(pd.Series(values, index=index))
+    y = pd.concat(parts)
+    static = pd.DataFrame({"group": groups}, index=ids)
+    model = RNNForecaster(horizon=7, steps=20, **FAST).fit(y, static=static)
+    assert model.scaling_.season.any(axis=1).all()  # every fitted item has its season
+
+    start = pd.Timestamp("2021-02-20")  # day 47 of the calendar above
+    new_stamps = pd.date_range(start, periods=10, freq="D")
+    new = pd.Series(np.r_[20 + 3 * weekly[47:57], 25 - 3 * weekly[47:57]],
+                    index=pd.MultiIndex.from_product([["a", "b"], new_stamps]))  # fmt: skip
+    rows = pd.DataFrame({"group": ["weekday", "weekend"]}, index=["a", "b"])
+    table = pd.DataFrame({"group": [1.0, 2.0]}, index=["a", "b"])
+    borrowed = category_seasons(model, ["a", "b"], [10, 10], [new_stamps[-1]] * 2, table)
+    truth = np.log(20 + 3 * weekly[57:64]) - np.log(20 + 3 * weekly[57:64]).mean()
+    assert np.corrcoef(borrowed[1, 0], truth)[0, 1] > 0.99  # log-scaled: row 1
+    assert np.corrcoef(borrowed[1, 1], truth)[0, 1] < -0.99
+    out = model.predict(y=new, static=rows)["forecast"]
+    assert np.corrcoef(out.loc["a"], weekly[57:64])[0, 1] > 0.9
+    assert np.corrcoef(out.loc["b"], weekly[57:64])[0, 1] < -0.9
+    unknown = model.predict(y=new, static=rows.assign(group="never seen"))["forecast"]
+    assert abs(np.corrcoef(unknown.loc["a"], weekly[57:64])[0, 1]) < 0.9  # nothing borrowed

@@ -37,7 +37,14 @@ from ._forecast.calibration import Calibration, calibrate, check_observations, h
 from ._forecast.covariates import Covariates, exog_columns, fit_columns, with_calendar
 from ._forecast.encoding import NORMALIZE, SCALERS
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
-from ._forecast.inputs import fit_inputs, fitted_inputs, predict_inputs, static_of
+from ._forecast.inputs import (
+    category_seasons,
+    fit_inputs,
+    fitted_inputs,
+    predict_inputs,
+    rows_of,
+    static_of,
+)
 from ._forecast.jobs import prepare
 from ._forecast.plan import FORWARDED, Plan, fitted_plan, known_columns, plan_for
 from ._forecast.predict import (
@@ -130,8 +137,9 @@ class RNNForecaster(BaseEstimator):
         ``"auto"``: cyclic calendar inputs chosen from the frequency (hour, weekday, day of
         the year, week, month or quarter; none for yearly data), needing no future file.
     missing : {"mask", "raise"}, default="mask"
-        NaN targets: ``"mask"`` keeps them out of the inputs' observed channel and the loss
-        (scaling, season and Theta read their interpolation); ``"raise"`` refuses them.
+        NaN targets and missing timestamps (gaps, inserted as NaN): ``"mask"`` keeps them out
+        of the inputs' observed channel and the loss (scaling, season and Theta read their
+        interpolation); ``"raise"`` refuses them.
     interval : float or None, default=0.9
         Nominal coverage of the ``lower`` and ``upper`` columns of ``predict``, in ``(0, 1)``;
         any other level or quantile can be asked of ``predict`` too. ``None`` skips the
@@ -466,11 +474,11 @@ clip_grad_norm, device, verbose
             ids = y.index.get_level_values(0)
             new = ~ids.isin(pd.Index(pd.Series(self.series_ids_, dtype=object)))
             if new.any():  # never seen in fit: scaled and forecast from their own history
-                frames = [self._predict_histories(horizon, X_future, y[new], _rows(X, new),
+                frames = [self._predict_histories(horizon, X_future, y[new], rows_of(X, new),
                                                   wanted, table)]  # fmt: skip
                 if not new.all():
                     frames.append(self._predict_known(horizon, X_future, y[~new],
-                                                      _rows(X, ~new), wanted))  # fmt: skip
+                                                      rows_of(X, ~new), wanted))  # fmt: skip
                 return pd.concat(frames).loc[pd.Index(pd.unique(ids), dtype=object)]
         return self._predict_known(horizon, X_future, y, X, wanted)
 
@@ -576,8 +584,9 @@ clip_grad_norm, device, verbose
         ids, values, xs, last = self._newer(y, X)
         future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_,
                                              static_of(self, ids, table))  # fmt: skip
+        borrowed = category_seasons(self, ids, [len(v) for v in values], last, table)
         result = forecast_histories(
-            self._fitted(), values, xs, last, future_X, horizon, wanted, ids
+            self._fitted(), values, xs, last, future_X, horizon, wanted, ids, borrowed
         )
         return forecast_frame(
             ids if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
@@ -589,7 +598,3 @@ clip_grad_norm, device, verbose
             self._plan(), self.models_, getattr(self, "calibration_", None), self.quantiles_,
             self.interval, self.combine_, self.freq_, self._covariates(),
         )  # fmt: skip
-
-
-def _rows(X: pd.DataFrame | None, mask: np.ndarray) -> pd.DataFrame | None:
-    return None if X is None else X[mask]

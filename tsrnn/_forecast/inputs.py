@@ -14,13 +14,25 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._data.calendar import steps_between
 from .._data.categories import coded, learn_categories
 from .._data.checks import check_series
 from .._data.static import check_static, static_columns, static_rows
 from ..errors import DataError
 from .covariates import with_calendar
 
-__all__ = ["Inputs", "fit_inputs", "fitted_inputs", "predict_inputs", "static_of"]
+__all__ = [
+    "Inputs",
+    "category_seasons",
+    "fit_inputs",
+    "fitted_inputs",
+    "predict_inputs",
+    "rows_of",
+    "static_of",
+]
+
+#: Fitted series with a season, of the same categories, a new series needs to borrow theirs.
+MIN_DONORS = 3
 
 
 class Inputs(NamedTuple):
@@ -149,6 +161,67 @@ def static_of(model: Any, ids: list, table: pd.DataFrame | None) -> np.ndarray |
         rows = _index(model.series_ids_).get_indexer(_index(ids))
         return np.asarray(model.static_)[rows]
     return table.reindex(_index(ids)).to_numpy(dtype=np.float64)
+
+
+def category_seasons(
+    model: Any, ids: list, lengths: np.ndarray, last: list, table: pd.DataFrame | None
+) -> np.ndarray | None:
+    """The season a series too short to show its own borrows from its categories' series.
+
+    A new product with two weeks of a daily history cannot be tested for a weekly season (it
+    takes three seasons), but the fitted series of its categories (every categorical static
+    column equal, none unknown) can: it takes the mean of their seasonal indices, aligned on
+    the calendar, where at least ``MIN_DONORS`` of them have a season and were scaled as it
+    will be (log or standard score).
+
+    Parameters
+    ----------
+    model : RNNForecaster
+        Fitted on series it keeps, with categorical static covariates.
+    ids : list
+        The series to forecast.
+    lengths : ndarray of shape (n,)
+        Their lengths.
+    last : list
+        Their last stamps.
+    table : DataFrame or None
+        Their coded static rows (:func:`predict_inputs`).
+
+    Returns
+    -------
+    ndarray of shape (2, n, season_length) or None
+        Row 0 for a series that will be standard-scored, row 1 for a log-scaled one; NaN
+        where nothing is borrowed. None when nothing can be.
+    """
+    m = int(model.season_length_)
+    coded = [k for k, name in enumerate(model.static_names_) if name in model.categories_]
+    short = np.asarray(lengths) < 3 * m
+    if (m <= 1 or not model.deseasonalize or not coded or table is None
+            or model.series_ids_ is None or not short.any()):  # fmt: skip
+        return None
+    keys = table.reindex(_index(ids)).to_numpy(dtype=np.float64)[:, coded]
+    fitted_keys = np.asarray(model.static_)[:, coded]
+    season, log = model.scaling_.season, model.scaling_.log
+    origin = [model.last_index_[0]]
+    ends = steps_between(origin * len(season), model.last_index_, model.freq_) % m
+    # Index by the calendar: column a of a row is its season at the steps a (mod m) from origin.
+    phase = (np.arange(m)[None, :] - ends[:, None] - 1) % m
+    aligned = season[np.arange(len(season))[:, None], phase]
+    starts = steps_between(origin * len(ids), last, model.freq_) % m
+    out = np.full((2, len(ids), m), np.nan)
+    wanted = short & (keys > 0).all(axis=1)
+    for k in np.flatnonzero(wanted):
+        same = season.any(axis=1) & (fitted_keys == keys[k]).all(axis=1)
+        for flag in (0, 1):
+            donors = same & (log == bool(flag))
+            if donors.sum() >= MIN_DONORS:
+                out[flag, k] = aligned[donors].mean(axis=0)[(starts[k] + np.arange(m) + 1) % m]
+    return out
+
+
+def rows_of(X: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
+    """The rows ``rows`` (a boolean mask) of ``X``, or None without ``X``."""
+    return None if X is None else X[rows]
 
 
 def _ids(y: pd.Series) -> list:

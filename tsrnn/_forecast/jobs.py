@@ -143,7 +143,11 @@ class Prepared(NamedTuple):
 
 
 def encode_series(
-    plan: Plan, values: list, xs: list | None, positive: np.ndarray | None = None
+    plan: Plan,
+    values: list,
+    xs: list | None,
+    positive: np.ndarray | None = None,
+    borrowed: np.ndarray | None = None,
 ) -> Encoded:
     """Scale, deseasonalise and encode each series as ``plan`` says; one Panel of them all.
 
@@ -157,6 +161,10 @@ def encode_series(
         Their scaled exogenous columns.
     positive : ndarray of shape (n_series,) of bool or None
         See :func:`~tsrnn._forecast.encoding.fit_scaling`.
+    borrowed : ndarray of shape (2, n_series, season_length) or None
+        Seasonal indices a series with no season of its own takes instead (row 0 for a
+        standard-scored series, row 1 for a log-scaled one; NaN: none), as
+        :func:`tsrnn._forecast.inputs.category_seasons` gives them.
 
     Returns
     -------
@@ -164,6 +172,10 @@ def encode_series(
     """
     filled = [interpolated(np.asarray(v, dtype=np.float64)) for v in values]
     scaling = fit_scaling(filled, plan.scaler, plan.season_length, plan.deseasonalize, positive)
+    if borrowed is not None:
+        season = np.where(scaling.log[:, None], borrowed[1], borrowed[0])
+        take = ~np.isnan(season).any(axis=1) & ~scaling.season.any(axis=1)
+        scaling.season[take] = season[take]
     encoded = scaling.encode(values, np.arange(len(values)))
     return Encoded(scaling, Panel(encoded, xs, plan.known), encoded)
 

@@ -222,6 +222,7 @@ def forecast_histories(
     horizon: int,
     wanted: list[tuple[str, float]] | None = None,
     ids: list | None = None,
+    borrowed: np.ndarray | None = None,
 ) -> Forecast:
     """Forecast each series from its own history: scaled, deseasonalised and combined as the
     fit would have done for it.
@@ -242,6 +243,9 @@ def forecast_histories(
         The bound columns (:func:`probabilities`); None: ``lower`` and ``upper``.
     ids : list or None
         Id of each series, for messages.
+    borrowed : ndarray of shape (2, n, season_length) or None
+        Seasonal indices for the series too short to show their own
+        (:func:`~tsrnn._forecast.jobs.encode_series`).
 
     Returns
     -------
@@ -255,7 +259,7 @@ def forecast_histories(
     plan = fitted.plan
     if xs is not None:
         xs = fitted.covariates.scaled(xs)
-    scaling, panel, encoded = encode_series(plan, values, xs)
+    scaling, panel, encoded = encode_series(plan, values, xs, borrowed=borrowed)
     past, observed, past_X = panel.history(plan.span)
     check_observed(observed, ids)
     theta = fit_theta(levels(encoded, scaling.log)) if fitted.combine == "theta" else None
