@@ -457,6 +457,16 @@ MODEL_OPTIONS = {
             show_default="none",
         ),
     ],
+    "holidays": Annotated[
+        str | None,
+        typer.Option(
+            metavar="COUNTRY",
+            help="Add an input that is 1 on the public holidays of this country (a code of the "
+            "holidays package: US, DE, GB, US-CA, ...), read off the timestamps of daily or "
+            "finer data; no future file needed.",
+            show_default=False,
+        ),
+    ],
     "missing": Annotated[
         Literal["mask", "raise"] | None,
         typer.Option(

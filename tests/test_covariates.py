@@ -114,3 +114,30 @@ def test_calendar_columns_follow_the_future_stamps():
     block = covariates.future(None, 2, [None], last, "D", multi=False)[0]
     np.testing.assert_allclose(block[0], [0.0, 1.0], atol=1e-12)  # Monday: position 0
     np.testing.assert_allclose(block[1], [np.sin(2 * np.pi / 7), np.cos(2 * np.pi / 7)])
+
+
+def test_holidays_of_a_country_are_an_input_from_the_stamps(tmp_path):
+    """holidays="US": 1 on US public holidays, in the history and in the steps ahead; a saved
+    model makes them again; a coarse frequency or an unknown country is one clear error."""
+    from tsrnn._data.calendar import calendar_columns
+    from tsrnn.errors import ParameterError
+
+    stamps = pd.date_range("2023-12-23", periods=12, freq="D")
+    names, values = calendar_columns(stamps, ["holidays.US"])
+    assert names == ["calendar:holidays.US_day"]
+    assert stamps[values[:, 0] == 1].strftime("%m-%d").tolist() == ["12-25", "01-01"]
+    # Sales triple on holidays (3 % of days); the model reads them ahead without any future
+    # file. Rare, they are learned slowly: the forecast rises on the day, not to 30.
+    days = pd.date_range("2021-01-01", periods=1095, freq="D")
+    holiday = calendar_columns(days, ["holidays.US"])[1][:, 0]
+    y = pd.Series(10.0 * (1 + 2 * holiday), index=days)
+    model = RNNForecaster(horizon=14, steps=400, holidays="US", **FAST).fit(y[:-14])
+    forecast = model.predict()["forecast"]
+    assert list(model.feature_names_in_) == ["calendar:holidays.US_day"]
+    assert forecast.loc["2023-12-25"] > 1.06 * forecast.drop(pd.Timestamp("2023-12-25")).median()
+    save(model, tmp_path / "m.tsrnn")
+    pd.testing.assert_frame_equal(load(tmp_path / "m.tsrnn").predict(), model.predict())
+    with pytest.raises(ParameterError, match="needs daily or finer data"):
+        RNNForecaster(holidays="US", **FAST).fit(y.resample("MS").sum())
+    with pytest.raises(ParameterError, match="not a country"):
+        RNNForecaster(holidays="Atlantis", **FAST).fit(y)

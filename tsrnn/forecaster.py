@@ -53,6 +53,7 @@ from ._forecast.predict import (
     decoded,
     forecast_frame,
     forecast_histories,
+    keep_history,
     known_history,
     newer_history,
     probabilities,
@@ -136,6 +137,10 @@ class RNNForecaster(BaseEstimator):
     calendar : {"auto"} or None, default=None
         ``"auto"``: cyclic calendar inputs chosen from the frequency (hour, weekday, day of
         the year, week, month or quarter; none for yearly data), needing no future file.
+    holidays : str or None, default=None
+        A country code of the ``holidays`` package (``"US"``, ``"DE"``, ``"US-CA"``): an input
+        that is 1 on its public holidays, from the stamps (daily or finer data; install
+        ``tsrnn[holidays]``).
     missing : {"mask", "raise"}, default="mask"
         NaN targets and missing timestamps (gaps, inserted as NaN): ``"mask"`` keeps them out
         of the inputs' observed channel and the loss (scaling, season and Theta read their
@@ -254,6 +259,7 @@ clip_grad_norm, device, verbose
         "missing": [StrOptions({"mask", "raise"})],
         "hist_exog": [list, tuple, None],
         "calendar": [StrOptions({"auto"}), None],
+        "holidays": [str, None],
         "interval": [Interval(Real, 0, 1, closed="neither"), None],
         "calibration_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_models": [Interval(Integral, 1, None, closed="left")],
@@ -279,6 +285,7 @@ clip_grad_norm, device, verbose
         missing: str = "mask",
         hist_exog: list[str] | None = None,
         calendar: str | None = None,
+        holidays: str | None = None,
         interval: float | None = 0.9,
         calibration_size: int | None = None,
         n_models: int = 4,
@@ -312,6 +319,7 @@ clip_grad_norm, device, verbose
         self.missing = missing
         self.hist_exog = hist_exog
         self.calendar = calendar
+        self.holidays = holidays
         self.interval = interval
         self.calibration_size = calibration_size
         self.n_models = n_models
@@ -365,8 +373,7 @@ clip_grad_norm, device, verbose
         """
         self._check_params()
         y, X, categories, static = fit_inputs(y, X, static, missing=self.missing == "mask")
-        if self.calendar == "auto":
-            X = with_calendar(y, X, y.attrs["freq"])
+        X = with_calendar(y, X, y.attrs["freq"], self.calendar == "auto", self.holidays)
         ids, values, xs, last = split_series(y, X)
         lengths = np.array([len(v) for v in values])
         check_observations(ids, values)
@@ -406,15 +413,7 @@ clip_grad_norm, device, verbose
         self.theta_ = None
         if self.combine_ == "theta":
             self.theta_ = fit_theta(levels(encoded, self.scaling_.log))
-        past, observed, past_X = panel.history(plan.span)
-        self.history_y_ = past.numpy().astype(np.float64)
-        self.history_observed_ = observed.numpy().astype(np.float64)
-        n_feat = len(self.feature_names_in_)
-        self.history_X_ = (
-            past_X.numpy().astype(np.float64)
-            if past_X is not None
-            else np.zeros((len(values), plan.span, n_feat))
-        )
+        keep_history(self, panel, plan.span)
         return self
 
     def predict(

@@ -5,17 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
+
 __all__ = [
     "CALENDAR",
     "calendar_columns",
     "calendar_features",
     "future_stamps",
+    "holiday_feature",
     "season_length_for",
     "steps_between",
 ]
 
 #: Prefix of the names of the calendar columns a forecaster adds to its inputs.
 CALENDAR = "calendar:"
+# Prefix of the holiday feature of a country: "holidays.US".
+_HOLIDAYS = "holidays."
 
 # Observations per season for calendar frequencies (the base alias of the offset).
 _SEASONS = {
@@ -145,20 +150,74 @@ def calendar_features(freq: str | int) -> list[str]:
     return []
 
 
+def holiday_feature(country: str, freq: str | int) -> str:
+    """The calendar feature of the public holidays of ``country``, checked.
+
+    Parameters
+    ----------
+    country : str
+        A country code of the ``holidays`` package (``"US"``, ``"DE"``, ``"GB"``, ...),
+        optionally with a subdivision after a dash (``"US-CA"``, ``"DE-BY"``).
+    freq : str or int
+        The series' frequency: daily or finer (a holiday is a day).
+
+    Returns
+    -------
+    str
+        ``"holidays.US"``: :func:`calendar_columns` makes it one column, 1 on the country's
+        public holidays and 0 elsewhere.
+
+    Raises
+    ------
+    ParameterError
+        If the ``holidays`` package is not installed, the country is unknown, or the data are
+        coarser than daily.
+    """
+    base = (None if isinstance(freq, (int, np.integer))
+            else pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0])  # fmt: skip
+    if base not in ("D", "B", "C", *_SECONDS):
+        raise ParameterError(
+            f"holidays={country!r} needs daily or finer data (a holiday is a day), not "
+            f"frequency {freq!r}: drop it (calendar='auto' gives the month's or week's cycle)."
+        )
+    _holidays(str(country), [2000])
+    return f"{_HOLIDAYS}{country}"
+
+
+def _holidays(country: str, years: list[int]) -> set:
+    """The public holidays of ``country`` (``"US"`` or ``"US-CA"``) in ``years``, as dates."""
+    try:
+        import holidays
+    except ImportError:
+        raise ParameterError(
+            "holidays= needs the holidays package: pip install 'tsrnn[holidays]'."
+        ) from None
+    code, _, subdivision = country.partition("-")
+    try:
+        found = holidays.country_holidays(code, subdiv=subdivision or None, years=years)
+    except (NotImplementedError, KeyError):
+        raise ParameterError(
+            f"holidays={country!r} is not a country (or subdivision) the holidays package "
+            "knows: use a code such as 'US', 'DE' or 'US-CA'."
+        ) from None
+    return set(found)
+
+
 def calendar_columns(stamps, features: list[str]) -> tuple[list[str], np.ndarray]:
-    """Sine and cosine of each feature's position in its cycle, at each stamp.
+    """Sine and cosine of each feature's position in its cycle, at each stamp; or, for a
+    holiday feature (:func:`holiday_feature`), whether the stamp's day is a public holiday.
 
     Parameters
     ----------
     stamps : array-like of datetime64 of shape (n,)
     features : list of str
-        From :func:`calendar_features`.
+        From :func:`calendar_features` and :func:`holiday_feature`.
 
     Returns
     -------
     names : list of str
-        ``calendar:month_sin``, ``calendar:month_cos``, ...
-    values : ndarray of shape (n, 2 * len(features))
+        ``calendar:month_sin``, ``calendar:month_cos``, ..., ``calendar:holidays.US_day``
+    values : ndarray of shape (n, n_columns)
 
     Examples
     --------
@@ -178,6 +237,12 @@ def calendar_columns(stamps, features: list[str]) -> tuple[list[str], np.ndarray
     }
     names, columns = [], []
     for feature in features:
+        if feature.startswith(_HOLIDAYS):
+            days = index.normalize()
+            found = _holidays(feature[len(_HOLIDAYS) :], sorted(set(days.year)))
+            names.append(f"{CALENDAR}{feature}_day")
+            columns.append(days.isin(pd.DatetimeIndex(sorted(found))).astype(np.float64))
+            continue
         angle = 2 * np.pi * np.asarray(position[feature](), dtype=np.float64)
         names += [f"{CALENDAR}{feature}_sin", f"{CALENDAR}{feature}_cos"]
         columns += [np.sin(angle), np.cos(angle)]

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._data.calendar import CALENDAR, calendar_columns, calendar_features, future_stamps
+from .._data.calendar import (
+    CALENDAR,
+    calendar_columns,
+    calendar_features,
+    future_stamps,
+    holiday_feature,
+)
 from .._data.categories import coded
 from .._data.groups import group_rows
 from ..errors import DataError
@@ -60,9 +66,11 @@ def exog_columns(X: pd.DataFrame | None, hist_exog) -> list[str]:
     return columns
 
 
-def with_calendar(y, X: pd.DataFrame | None, freq: str | int) -> pd.DataFrame | None:
+def with_calendar(
+    y, X: pd.DataFrame | None, freq: str | int, auto: bool = True, holidays: str | None = None
+) -> pd.DataFrame | None:
     """``X`` with the calendar columns of ``y``'s stamps appended (:func:`calendar_features`
-    of ``freq``; ``X`` itself where none can help).
+    of ``freq``, and the holidays of a country; ``X`` itself where none can help).
 
     Parameters
     ----------
@@ -71,12 +79,18 @@ def with_calendar(y, X: pd.DataFrame | None, freq: str | int) -> pd.DataFrame | 
     X : DataFrame or None
         On the index of ``y``.
     freq : str or int
+    auto : bool, default=True
+        Add the cyclic features of ``freq`` (``calendar="auto"``).
+    holidays : str or None, default=None
+        A country code (:func:`~tsrnn._data.calendar.holiday_feature`).
 
     Returns
     -------
     DataFrame or None
     """
-    features = calendar_features(freq)
+    features = (calendar_features(freq) if auto else []) + (
+        [holiday_feature(holidays, freq)] if holidays else []
+    )
     if not features:
         return X
     index = y.index

@@ -116,8 +116,7 @@ def predict_inputs(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.Da
         return X, None
     X = coded(X, model.categories_) if isinstance(X, pd.DataFrame) else X
     X, table = _with_static(model, y, X, static)
-    if model.calendar == "auto":
-        X = with_calendar(y, X, model.freq_)
+    X = with_calendar(y, X, model.freq_, model.calendar == "auto", model.holidays)
     return X, table
 
 

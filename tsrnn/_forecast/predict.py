@@ -41,6 +41,7 @@ __all__ = [
     "decoded",
     "forecast_frame",
     "forecast_histories",
+    "keep_history",
     "known_history",
     "newer_history",
     "probabilities",
@@ -366,6 +367,20 @@ def newer_history(
     ids, values, xs, last = split_series(y, X)
     check_observations(ids, values)
     return ids, values, xs, last
+
+
+def keep_history(model: Any, panel: Panel, span: int) -> None:
+    """Set a fitted forecaster's default history for ``predict``: ``history_y_``,
+    ``history_observed_`` (n_series, span) and ``history_X_`` (n_series, span, n_features),
+    the last ``span`` steps of each series of ``panel``."""
+    past, observed, past_X = panel.history(span)
+    model.history_y_ = past.numpy().astype(np.float64)
+    model.history_observed_ = observed.numpy().astype(np.float64)
+    model.history_X_ = (
+        past_X.numpy().astype(np.float64)
+        if past_X is not None
+        else np.zeros((panel.n_series, span, len(model.feature_names_in_)))
+    )
 
 
 def known_history(model: Any, y, X, newer: tuple | None) -> History:
