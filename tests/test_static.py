@@ -226,3 +226,20 @@ def test_a_new_product_too_short_for_a_season_borrows_its_categorys():
     assert np.corrcoef(out.loc["b"], weekly[57:64])[0, 1] < -0.9
     unknown = model.predict(y=new, static=rows.assign(group="never seen"))["forecast"]
     assert abs(np.corrcoef(unknown.loc["a"], weekly[57:64])[0, 1]) < 0.9  # nothing borrowed
+
+
+@pytest.mark.timeout(240)
+def test_every_input_trains_on_dask_workers_as_in_this_process():
+    """Static, text, past-only and calendar columns with NaN targets: the networks trained
+    side by side on two worker processes give the in-process forecast."""
+    from tsrnn.cluster import local_cluster
+    from tsrnn.parallel import train_on_dask
+
+    y, X, static = _retail(8)
+    y = y.mask(np.random.default_rng(2).random(len(y)) < 0.03)
+    params = dict(horizon=7, steps=20, calendar="auto", hist_exog=["rival"], **FAST)
+    future = _future([f"item{k}" for k in range(8)], STAMPS[-1] + pd.Timedelta("1D"), 7)
+    here = RNNForecaster(**params).fit(y, X, static=static).predict(X_future=future)
+    with local_cluster(2) as client, train_on_dask(client):
+        model = RNNForecaster(**params).fit(y, X, static=static)
+    pd.testing.assert_frame_equal(model.predict(X_future=future), here)
