@@ -127,6 +127,7 @@ def backtest(
     y, X, table = read_data(
         quiet, data, time_col=time_col, target=target, id_col=id_col,
         exog=input_columns(exog_columns(exog), params), static=exog_columns(static),
+        missing=params.get("missing") != "raise",
     )  # fmt: skip
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)

@@ -274,3 +274,23 @@ def test_the_command_forecasts_a_csv_with_a_gap_unless_told_to_raise(tmp_path):
     assert refused.returncode != 0 and len(lines) == 1, refused.stderr
     assert "gap: timestamp 2018-11-01 is missing" in lines[0] and "Traceback" not in lines[0]
     assert not (tmp_path / "refused.csv").exists()
+
+
+def test_backtest_and_cross_validation_score_the_steps_that_have_an_actual_value():
+    """A missing value in the history is masked by the fit; one in a window is left out of
+    its metrics (the metrics of the other steps, as if it were not there)."""
+    from tsrnn import backtest, cross_validation
+    from tsrnn.evaluation import summarize
+
+    t = np.arange(60)
+    index = pd.date_range("2019-01-01", periods=60, freq="MS")
+    y = pd.Series(50 + 5 * np.sin(2 * np.pi * t / 12) + 0.2 * t, index=index)
+    y.iloc[[10, 25, 57]] = np.nan  # in the history of every window, and in the last window
+    model = RNNForecaster(horizon=6, steps=20, hidden_size=4, n_models=1, random_state=0)
+    table = cross_validation(model, y, horizon=6, n_windows=2, refit=False)
+    assert table["y"].isna().sum() == 1 and np.isfinite(table["forecast"]).all()
+    scores = summarize(table, y)
+    last = table[table["cutoff"] == table["cutoff"].max()].dropna(subset=["y"])
+    assert scores.loc[2, "mae"] == pytest.approx(np.mean(np.abs(last["y"] - last["forecast"])))
+    assert np.isfinite(scores.loc["mean", ["mae", "smape", "mase", "coverage"]].astype(float)).all()
+    assert np.isfinite(backtest(model, y, horizon=6, n_origins=2).loc["mean", "mase"])

@@ -257,7 +257,7 @@ def summarize(
     DataError
         If a series of the table is not in ``y``, or the table has no ``cutoff`` column.
     """
-    y, _ = check_series(y)
+    y, _ = check_series(y, missing=True)
     return _summarize(table, y, season_length or season_length_for(y.attrs["freq"]))
 
 
@@ -345,7 +345,7 @@ class _Windows:
         horizon = check_positive_int(horizon, "horizon")
         n_windows = check_positive_int(n_windows, "n_windows")
         step = horizon if step is None else check_positive_int(step, "step", none=True)
-        y, X = check_series(y, X)
+        y, X = check_series(y, X, missing=True)  # the forecaster masks or refuses NaN
         multi = isinstance(y.index, pd.MultiIndex)
         defaults = ["id", "timestamp"] if multi else ["timestamp"]
         names = [n if n is not None else d for n, d in zip(y.index.names, defaults, strict=True)]
@@ -413,9 +413,19 @@ class _Windows:
 
 
 def _series_scores(part: pd.DataFrame, train: np.ndarray, m: int) -> dict:
-    """Metrics of one series' window (NaN where the table has no such column)."""
-    truth, forecast = part["y"].to_numpy(), part["forecast"].to_numpy()
+    """Metrics of one series' window (NaN where the table has no such column, or where the
+    window has no actual value): steps without an actual value are left out, and the scale of
+    the scaled metrics is read off the interpolated history."""
+    seen = part["y"].notna().to_numpy()
     nan = float("nan")
+    if not seen.any():
+        return dict.fromkeys(("mae", "rmse", "smape", "mase", "coverage", "msis", "sql"), nan)
+    part = part[seen]
+    truth, forecast = part["y"].to_numpy(), part["forecast"].to_numpy()
+    observed = ~np.isnan(train)
+    if not observed.all() and observed.any():
+        at = np.arange(len(train))
+        train = np.interp(at, at[observed], train[observed])
 
     def bounds(*names):
         if not all(name in part.columns for name in names):
