@@ -186,6 +186,38 @@ def test_a_worker_killed_during_training_ends_the_fit_in_one_line(tmp_path, work
         assert killer.pid is not None and time.monotonic() - started < 120
 
 
+def with_holes(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """``frame`` with about 4% of its targets NaN and 2% of its rows dropped (gaps), none in
+    the first 2 or last 3 rows of a series."""
+    rng = np.random.default_rng(seed)
+    position = frame.groupby("item").cumcount().to_numpy()
+    left = frame.groupby("item")["week"].transform("size").to_numpy() - position
+    inside = (position >= 2) & (left > 3)
+    draw = rng.random(len(frame))
+    frame = frame.assign(sales=frame["sales"].mask(inside & (draw < 0.04)))
+    return frame[~(inside & (draw > 0.98))].reset_index(drop=True)
+
+
+def test_nan_targets_and_gaps_are_masked_and_forecast_as_predict_does(client, tmp_path):
+    """A dataset with NaN targets and gaps (missing="mask", the default) trains, calibrates
+    and forecasts finite values: those predict gives of the same histories in memory."""
+    frame = with_holes(long_frame(150, seed=12), seed=12)
+    y = in_memory(frame)
+    data = read_dataset(by_date(frame, tmp_path / "holes"), id_col="item", client=client)
+    filled = y.groupby(level=0).apply(lambda s: len(pd.date_range(s.index[0][1], s.index[-1][1],
+                                                                  freq="W-MON"))).sum()  # fmt: skip
+    assert data.n_rows == filled > len(frame) and data.n_missing == filled - y.notna().sum()
+    model = fit_dataset(RNNForecaster(horizon=3, n_models=2, **SMALL), data)
+    assert np.all(np.isfinite(model.quantiles_)) and model.n_calibration_ > 0
+    got = forecast_dataset(model, data, level=[80]).compute()
+    here = model.predict(y=y, level=[80]).reset_index()
+    merged = got.merge(here, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    assert len(merged) == 3 * 150
+    for column in ("forecast", "lower", "upper", "lo-80", "hi-80"):
+        assert np.isfinite(merged[column]).all()
+        np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -194,7 +226,17 @@ def test_a_gap_names_the_series_and_its_file(client, tmp_path):
     bad = frame.index[frame["item"] == "i00007"][5]
     folder = by_date(frame.drop(index=bad), tmp_path / "gap", files=2)
     with pytest.raises(DataError, match=r"series 'i00007'.*gap.*\(in files? .*date-"):
-        read_dataset(folder, id_col="item", client=client)
+        read_dataset(folder, id_col="item", client=client, missing="raise")
+    data = read_dataset(folder, id_col="item", client=client)  # masked: the model says
+    assert data.n_missing == 1
+    refusing = RNNForecaster(horizon=2, n_models=1, interval=None, missing="raise", **SMALL)
+    with pytest.raises(DataError, match=r"series 'i00007'.*gap.*\(in files? .*date-"):
+        fit_dataset(refusing, data)
+    masking = RNNForecaster(horizon=2, n_models=1, interval=None, **SMALL)
+    model = fit_dataset(masking, data)
+    model.set_params(missing="raise")
+    with pytest.raises(DataError, match=r"series 'i00007'.*gap"):
+        forecast_dataset(model, data)
 
 
 def test_a_corrupt_file_is_named(client, tmp_path):

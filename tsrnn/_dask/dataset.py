@@ -96,6 +96,17 @@ class SeriesDataset:
         return self._sum("n_windows")
 
     @property
+    def n_missing(self) -> int:
+        """Missing target values (NaN, and the gaps filled with NaN)."""
+        return self._sum("n_missing")
+
+    @property
+    def missing_error(self) -> str | None:
+        """What a model that refuses missing values (``missing="raise"``) says of them: the
+        first bucket's message naming a series and its file (None without missing values)."""
+        return next((s["missing_error"] for s in self.summaries if s["missing_error"]), None)
+
+    @property
     def longest(self) -> int:
         """Length of the longest series."""
         return max(s["longest"] for s in self.summaries)
@@ -124,6 +135,7 @@ def read_dataset(
     whole_series: bool | None = None,
     n_buckets: int | None = None,
     storage_options: dict | None = None,
+    missing: str = "mask",
 ) -> SeriesDataset:
     """Read series into buckets on the workers of a Dask cluster (see the module docstring).
 
@@ -150,6 +162,12 @@ def read_dataset(
         Buckets of a shuffle; None: about one per million rows, at least two per worker.
     storage_options : dict or None
         Passed to fsspec (credentials of ``s3://``...).
+    missing : {"mask", "raise"}, default="mask"
+        ``"mask"``: a NaN target is kept and a gap inside a regular series is filled with a
+        NaN target, as ``RNNForecaster(missing="mask")`` reads them (a model of
+        ``missing="raise"`` refuses such a dataset in :func:`~tsrnn.parallel.fit_dataset`
+        and :func:`~tsrnn.parallel.forecast_dataset`, naming the series and its file);
+        ``"raise"``: either is an error here.
 
     Returns
     -------
@@ -160,8 +178,11 @@ def read_dataset(
     DataError
         If the path is missing or holds no Parquet file, a column is missing or of the wrong
         type, a file cannot be read, or a series cannot be used (the message names the series
-        and its file).
+        and its file): a duplicated stamp, fewer than 2 observed values, or (with
+        ``missing="raise"``) a NaN target or a gap.
     """
+    if missing not in ("mask", "raise"):
+        raise ParameterError(f"missing must be 'mask' or 'raise'; got {missing!r}.")
     client = _client(client)
     start = time.perf_counter()
     exog = list(exog or [])
@@ -186,7 +207,7 @@ def read_dataset(
     known = dask.delayed(files) if files else None  # once in the graph, not in every task
     parts = frame.to_delayed()
     shards = client.compute(
-        [dask.delayed(make_shard)(part, columns, label, known) for part in parts]
+        [dask.delayed(make_shard)(part, columns, label, known, missing == "mask") for part in parts]
     )
     distributed.wait(shards)
     read_s = time.perf_counter() - start

@@ -42,7 +42,7 @@ from .._forecast.jobs import network_seeds
 from .._forecast.plan import plan_for
 from .._forecast.predict import Fitted
 from .._train.progress import Progress
-from ..errors import ClusterError, ParameterError
+from ..errors import ClusterError, DataError, ParameterError
 from ..forecaster import RNNForecaster
 from .buckets import (
     RankJob,
@@ -99,7 +99,8 @@ def fit_dataset(
     Raises
     ------
     DataError
-        If no series is long enough for a calibration window.
+        If no series is long enough for a calibration window, or the dataset has missing
+        values (NaN targets, gaps) and ``model.missing`` is ``"raise"``.
     ClusterError
         If a worker of the training leaves the cluster: the fit stops with one message.
     """
@@ -109,6 +110,8 @@ def fit_dataset(
             "read the file in this process (tsrnn.io.read_series and RNNForecaster.fit)."
         )
     model._check_params()
+    if model.missing == "raise" and dataset.missing_error:
+        raise DataError(dataset.missing_error)
     if model.calendar is not None or model.hist_exog:
         raise ParameterError(
             "calendar and hist_exog are not built on a Dask dataset yet: fit without them, or "

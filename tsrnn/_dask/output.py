@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._forecast.predict import check_wanted, probabilities
-from ..errors import ParameterError
+from ..errors import DataError, ParameterError
 from ..forecaster import RNNForecaster
 from .buckets import forecast_shard
 from .dataset import SeriesDataset
@@ -56,13 +56,23 @@ def forecast_dataset(
     dask.dataframe.DataFrame
         Lazy; one partition per bucket, columns id, time (named as in the dataset),
         ``forecast``, ``lower``, ``upper`` (and the bounds asked for): ``horizon`` rows per
-        series.
+        series. Missing values of a history (NaN targets, gaps) are masked as ``predict``
+        masks them.
+
+    Raises
+    ------
+    DataError
+        If the dataset has missing values and ``model.missing`` is ``"raise"``.
+    ParameterError
+        If the dataset's frequency is not the model's.
     """
     import dask.dataframe as dd
 
     from ..errors import check_positive_int
 
     model._check_fitted()
+    if model.missing == "raise" and dataset.missing_error:
+        raise DataError(dataset.missing_error)
     if len(model.feature_names_in_):
         raise ParameterError(
             "The model was fitted with exogenous columns, which a Dask dataset does not carry "

@@ -4,9 +4,12 @@ Runs in the workers. :class:`ReadParquet` reads one file of a Parquet dataset (a
 the Dask DataFrame, with the file's number in a ``_file`` column so that a message can name
 it); after the shuffle by series id, :func:`make_shard` turns one partition (a bucket of whole
 series) into a :class:`Shard`: the series sorted by id, checked as
-:func:`tsrnn._data.checks.check_series` checks a series in memory, and stored as flat arrays.
-A bucket with a bad series becomes a shard carrying one message that names the series and its
-files; :func:`summarize` gives the client the few numbers a fit needs of a shard.
+:func:`tsrnn._data.checks.check_series` checks a series in memory (NaN targets kept, gaps
+filled with NaN, as ``missing=True`` does), and stored as flat arrays. A bucket with a bad
+series becomes a shard carrying one message that names the series and its files; a bucket
+with missing values keeps the message a check without ``missing`` would give, for a model
+that refuses them (``missing="raise"``); :func:`summarize` gives the client the few numbers a
+fit needs of a shard.
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ class Shard:
     values : ndarray of shape (n_rows,), float64
         Every series' values, one after another, oldest first.
     exog : ndarray of shape (n_rows, n_feat) or None
+    stamps : ndarray of shape (n_rows,) or None
+        The stamp of every value (datetime64[ns] or int64), gaps filled.
     last : list
         Last stamp of each series (Timestamp or int).
     first_stamp, last_stamp : object
@@ -109,17 +114,22 @@ class Shard:
         The common frequency of its series (None when it is empty).
     error : str or None
         Why the bucket cannot be used: one sentence naming a series and its file.
+    missing_error : str or None
+        When some values are missing (NaN or a gap): the message a model that refuses them
+        (``missing="raise"``) gives, naming the first such series and its file.
     """
 
     ids: np.ndarray
     lengths: np.ndarray
     values: np.ndarray
     exog: np.ndarray | None = None
+    stamps: np.ndarray | None = None
     last: list = field(default_factory=list)
     first_stamp: Any = None
     last_stamp: Any = None
     freq: str | int | None = None
     error: str | None = None
+    missing_error: str | None = None
 
     @property
     def n_series(self) -> int:
@@ -134,11 +144,14 @@ class Shard:
     def select(self, positions: np.ndarray) -> Shard:
         """A shard of the series at ``positions`` only (a copy)."""
         values, xs = self.split()
+        cuts = np.cumsum(self.lengths)[:-1]
+        stamps = None if self.stamps is None else np.split(self.stamps, cuts)
         return Shard(
             ids=self.ids[positions],
             lengths=self.lengths[positions],
             values=_concat([values[k] for k in positions]),
             exog=None if xs is None else _concat([xs[k] for k in positions], 2),
+            stamps=None if stamps is None else np.concatenate([stamps[k] for k in positions]),
             last=[self.last[k] for k in positions],
             freq=self.freq,
         )
@@ -156,7 +169,11 @@ def empty_shard(n_feat: int = 0, error: str | None = None) -> Shard:
 
 
 def make_shard(
-    frame: pd.DataFrame, columns: Columns, label: str, files: list[str] | None = None
+    frame: pd.DataFrame,
+    columns: Columns,
+    label: str,
+    files: list[str] | None = None,
+    missing: bool = True,
 ) -> Shard:
     """Check one bucket of whole series and store it as a :class:`Shard`.
 
@@ -170,13 +187,17 @@ def make_shard(
         How messages name the data (the dataset's path).
     files : list of str or None
         The dataset's files, by the numbers of the ``_file`` column.
+    missing : bool, default=True
+        Accept missing target values: NaN, and gaps (filled with NaN), which a forecaster of
+        ``missing="mask"`` masks. False: either is the bucket's error.
 
     Returns
     -------
     Shard
         With ``error`` set (and no series) when a series cannot be used: unsorted stamps are
-        fine (a bucket's rows come in any order), a duplicated stamp, a gap, a missing or
-        non-numeric value, or fewer than 2 observations are not.
+        fine (a bucket's rows come in any order), a duplicated stamp, a non-numeric value,
+        missing exogenous values, fewer than 2 observed values, and (unless ``missing``) a
+        gap or a NaN target are not. With missing values, ``missing_error`` says which.
     """
     n_feat = len(columns.exog)
     if frame.empty:
@@ -197,29 +218,39 @@ def make_shard(
     if X is not None:
         X.columns = list(columns.exog)
     name = f"column {columns.target!r} of {label}"
+    given_y, given_X = y, X
     try:
-        y, X = check_series(y, X, name=name)
+        y, X = check_series(y, X, name=name, missing=missing)
     except DataError as exc:
-        return empty_shard(n_feat, _locate(frame, columns, files, name, str(exc)))
+        return empty_shard(n_feat, _locate(frame, columns, files, name, str(exc), missing))
     ids, values, _, last = split_series(y, None)
     lengths = np.array([len(v) for v in values], dtype=np.int64)
-    if lengths.min() < 2:
-        k = int(np.argmin(lengths))
+    seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values], dtype=np.int64)
+    if seen.min() < 2:
+        k = int(np.argmin(seen))
         message = (
-            f"Series {ids[k]!r} of {label} has {lengths[k]} observation; a forecast needs at "
+            f"Series {ids[k]!r} of {label} has {seen[k]} observation(s); a forecast needs at "
             "least 2: drop that series or give it more history"
         )
         return empty_shard(n_feat, message + _files_of(frame, columns, files, ids[k]) + ".")
+    refused = None
+    if seen.sum() < lengths.sum():  # NaN or gaps: what a model of missing="raise" says
+        try:
+            check_series(given_y, given_X, name=name)
+        except DataError as exc:
+            refused = _locate(frame, columns, files, name, str(exc), False)
     stamps = y.index.get_level_values(1)
     return Shard(
         ids=np.asarray(ids, dtype=object),
         lengths=lengths,
         values=y.to_numpy(dtype=np.float64),
         exog=None if X is None else X.to_numpy(dtype=np.float64),
+        stamps=stamps.to_numpy(),
         last=list(last),
         first_stamp=stamps.min(),
         last_stamp=stamps.max(),
         freq=y.attrs["freq"],
+        missing_error=refused,
     )
 
 
@@ -230,12 +261,16 @@ def summarize(shard: Shard) -> dict[str, Any]:
     -------
     dict
         ``n_series``, ``n_rows``, ``n_windows`` (sum of length - 1), ``longest``, ``freq``,
-        ``first``/``last`` stamps, ``first_id`` (for messages), ``error``, and for the
-        exogenous columns ``x_sum``, ``x_sumsq``, ``x_min``, ``x_max`` (lists).
+        ``first``/``last`` stamps, ``first_id`` (for messages), ``error``, ``n_missing``
+        (missing target values, gaps included) and ``missing_error``
+        (:attr:`Shard.missing_error`), and for the exogenous columns ``x_sum``, ``x_sumsq``,
+        ``x_min``, ``x_max`` (lists).
     """
     out: dict[str, Any] = {
         "n_series": shard.n_series,
         "n_rows": int(shard.lengths.sum()),
+        "n_missing": int(np.count_nonzero(np.isnan(shard.values))),
+        "missing_error": shard.missing_error,
         "n_windows": int(np.sum(shard.lengths - 1)),
         "longest": int(shard.lengths.max()) if shard.n_series else 0,
         "freq": shard.freq,
@@ -258,7 +293,12 @@ def summarize(shard: Shard) -> dict[str, Any]:
 
 
 def _locate(
-    frame: pd.DataFrame, columns: Columns, files: list[str] | None, name: str, message: str
+    frame: pd.DataFrame,
+    columns: Columns,
+    files: list[str] | None,
+    name: str,
+    message: str,
+    missing: bool,
 ) -> str:
     """The bucket's error as the first bad series' own message, with its files.
 
@@ -274,7 +314,7 @@ def _locate(
         y = pd.Series(part[columns.target].to_numpy(), index=pd.Index(times.iloc[a:b]))
         X = part[list(columns.exog)].set_axis(y.index) if columns.exog else None
         try:
-            check_series(y, X, name=f"{name} (series {ids[a]!r})")
+            check_series(y, X, name=f"{name} (series {ids[a]!r})", missing=missing)
         except DataError as exc:
             return str(exc).rstrip(".") + _files_of(frame, columns, files, ids[a]) + "."
     return message
