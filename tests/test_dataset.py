@@ -218,6 +218,40 @@ def test_nan_targets_and_gaps_are_masked_and_forecast_as_predict_does(client, tm
         np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
 
 
+def filled(y: pd.Series, freq: str = "W-MON") -> pd.Series:
+    """Each series of ``y`` on its full regular index: its gaps become NaN rows."""
+    parts = {key: s.droplevel(0).asfreq(freq) for key, s in y.groupby(level=0)}
+    return pd.concat(parts, names=y.index.names)
+
+
+def test_calendar_columns_are_made_and_scaled_on_the_workers_as_in_memory(client, tmp_path):
+    """calendar="auto": the workers build the calendar columns of their stamps (gaps
+    included) and the client pools their scaling from per-bucket moments: the columns and
+    scaling of a fit in memory on the same series; forecasts are predict's of each history,
+    by the model fitted on the cluster and by one fitted in memory."""
+    frame = with_holes(long_frame(150, seed=13), seed=13)
+    y = in_memory(frame)
+    data = read_dataset(by_date(frame, tmp_path / "cal"), id_col="item", client=client,
+                        n_buckets=4)  # fmt: skip
+    params = {"horizon": 3, "n_models": 1, "calendar": "auto", **SMALL}
+    model = fit_dataset(RNNForecaster(**params), data)
+    here = RNNForecaster(**{**params, "interval": None, "steps": 2}).fit(y)
+    names = ["calendar:week_sin", "calendar:week_cos"]
+    assert list(model.feature_names_in_) == list(here.feature_names_in_) == names
+    np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
+    assert np.all(model.x_scale_ != 1.0) and np.all(np.isfinite(model.quantiles_))
+    history = filled(y)  # predict in memory reads the calendar of the stamps it is given
+    for fitted in (model, here):
+        got = forecast_dataset(fitted, data).compute()
+        expected = fitted.predict(y=history).reset_index()
+        merged = got.merge(expected, on=["item", "week"], suffixes=("", "_here"),
+                           validate="1:1")  # fmt: skip
+        assert len(merged) == 3 * 150 and np.isfinite(merged["forecast"]).all()
+        for column in ("forecast", "lower", "upper"):
+            np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+
+
 # ---------------------------------------------------------------- bad input
 
 

@@ -30,6 +30,7 @@ from .._forecast.jobs import encode_series, sampler
 from .._forecast.plan import Plan, n_channels
 from .._forecast.predict import Fitted, forecast_histories
 from ..estimator import RNNRegressor, fit_steps
+from .columns import features_of, split_inputs
 from .shards import Columns, Shard
 
 __all__ = [
@@ -59,6 +60,7 @@ class RankSpec:
     n_series, n_kept : int
         Series of the whole dataset, and those long enough to hold a window out.
     covariates : Covariates
+        The input columns (exogenous, then calendar) and their scaling over every bucket.
     """
 
     plan: Plan
@@ -92,11 +94,12 @@ class RankJob:
         """Train every network on this rank's series; the final and calibration networks."""
         spec, plan = self.spec, self.spec.plan
         world = 1 if sync is None else sync.world
-        values, xs = _series_of(self.data or [])
-        if xs is not None and spec.covariates is not None:
-            xs = spec.covariates.scaled(xs)
+        covariates = spec.covariates or Covariates([], np.zeros(0), np.zeros(0))
+        values, xs = _series_of(self.data or [], features_of(covariates.names))
+        if xs is not None:
+            xs = covariates.scaled(xs)
         batch = math.ceil(plan.batch / world)
-        n_feat = 0 if xs is None else xs[0].shape[1]
+        n_feat = len(covariates.names)  # a rank without series builds the same networks
         models, samples, steps, channels, weights = [], [], [], [], []
 
         def add(panel, seeds: list[int], share: float) -> None:
@@ -137,7 +140,7 @@ def score_shard(shard: Shard, fitted: Fitted, size: int, combine: str) -> Scores
     """
     if not shard.n_series:
         return None
-    values, xs = shard.split()
+    values, xs = split_inputs(shard, features_of(fitted.covariates.names))
     if xs is not None:
         xs = fitted.covariates.scaled(xs)
     held = held_out(fitted.plan, values, xs, size)
@@ -220,8 +223,11 @@ def forecast_shard(
     """
     if not shard.n_series:
         return meta.iloc[:0].copy()
-    values, xs = shard.split()
-    result = forecast_histories(fitted, values, xs, shard.last, None, horizon, wanted)
+    covariates = fitted.covariates
+    values, xs = split_inputs(shard, features_of(covariates.names))
+    ids = list(shard.ids)
+    future = covariates.future(None, horizon, ids, shard.last, fitted.freq, True)
+    result = forecast_histories(fitted, values, xs, shard.last, future, horizon, wanted, ids)
     frame = pd.DataFrame(
         {
             columns.id: np.repeat(shard.ids, horizon),
@@ -232,10 +238,10 @@ def forecast_shard(
     return frame.astype(meta.dtypes.to_dict())
 
 
-def _series_of(shards: list[Shard]) -> tuple[list, list | None]:
+def _series_of(shards: list[Shard], features: list[str]) -> tuple[list, list | None]:
     values, xs = [], []
     for shard in shards:
-        v, x = shard.split()
+        v, x = split_inputs(shard, features)
         values += v
         xs += x or []
     return values, (xs or None)

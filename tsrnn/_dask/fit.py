@@ -1,7 +1,8 @@
 """Fit a forecaster on a dataset of a Dask cluster: the networks train where the data live.
 
 The client plans the fit from the buckets' summaries (:func:`tsrnn._forecast.plan.plan_for`,
-the same sizes a fit in one process resolves), then:
+the same sizes a fit in one process resolves) and, with input columns (``calendar="auto"``),
+their scaling from per-bucket moments (:mod:`tsrnn._dask.columns`), then:
 
 1. **training**: one rank per worker (:class:`~tsrnn._dask.buckets.RankJob`), pinned to it,
    holding the buckets assigned to it (balanced by windows, each kept on the worker that
@@ -28,6 +29,7 @@ import numpy as np
 from distributed import Client, Future
 from sklearn.utils import check_random_state
 
+from .._data.calendar import calendar_features
 from .._forecast.calibration import Calibration, choose, no_window_error, windows_per_series
 from .._forecast.conformal import (
     RANKS_KEPT,
@@ -39,7 +41,7 @@ from .._forecast.conformal import (
 )
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import network_seeds
-from .._forecast.plan import plan_for
+from .._forecast.plan import known_columns, plan_for
 from .._forecast.predict import Fitted
 from .._train.progress import Progress
 from ..errors import ClusterError, DataError, ParameterError
@@ -55,6 +57,7 @@ from .buckets import (
     score_shard,
     score_sums,
 )
+from .columns import calendar_names, column_moments, pooled_scaling
 from .connect import fetch, hold
 from .dataset import SeriesDataset
 from .trainer import rank_task, wait_for
@@ -81,7 +84,10 @@ def fit_dataset(
     Parameters
     ----------
     model : RNNForecaster
-        Unfitted; its parameters are used as in ``fit``.
+        Unfitted; its parameters are used as in ``fit``: ``missing="mask"`` masks the NaN
+        targets and gaps of the dataset (``"raise"`` refuses them), ``calendar="auto"`` makes
+        the workers build the calendar columns of their stamps, scaled over every bucket's
+        rows as ``fit`` scales them (``feature_names_in_``, ``x_loc_``, ``x_scale_``).
     dataset : SeriesDataset
     ranks : int or None, default=None
         Ranks of the training (one per worker); None: every worker.
@@ -112,14 +118,15 @@ def fit_dataset(
     model._check_params()
     if model.missing == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)
-    if model.calendar is not None or model.hist_exog:
+    if model.hist_exog:
         raise ParameterError(
-            "calendar and hist_exog are not built on a Dask dataset yet: fit without them, or "
-            "read the file in this process (tsrnn.io.read_series and RNNForecaster.fit)."
+            "hist_exog is not read from a Dask dataset yet: fit without it, or read the file "
+            "in this process (tsrnn.io.read_series and RNNForecaster.fit)."
         )
     client = dataset.client
-    plan = plan_for(model.get_params(), dataset.freq, dataset.longest, dataset.n_windows)
-    covariates = Covariates([], np.zeros(0), np.zeros(0))
+    covariates = _covariates(model, dataset)
+    plan = plan_for(model.get_params(), dataset.freq, dataset.longest, dataset.n_windows,
+                    covariates.names)  # fmt: skip
     seeds = check_random_state(model.random_state).randint(np.iinfo(np.int32).max, size=2)
     spec = RankSpec(plan, network_seeds(int(seeds[0]), len(plan.networks)),
                     n_series=dataset.n_series, covariates=covariates)  # fmt: skip
@@ -147,7 +154,7 @@ def fit_dataset(
     model.multi_ = True
     model.index_names_ = [dataset.columns.id, dataset.columns.time]
     model.name_ = dataset.columns.target
-    model.feature_names_in_ = np.asarray([], dtype=object)
+    model.feature_names_in_ = np.asarray(covariates.names, dtype=object)
     model.x_loc_, model.x_scale_ = covariates.loc, covariates.scale
     model.categories_, model.static_names_, model.static_ = {}, [], np.zeros((0, 0))
     model._set_calibration(found)
@@ -160,6 +167,23 @@ def fit_dataset(
         "calibration": time.perf_counter() - trained,
     }
     return model
+
+
+# ---------------------------------------------------------------------- inputs
+
+
+def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
+    """The input columns (the calendar's, with ``calendar="auto"``) and their scaling over
+    every bucket's rows, as ``fit`` scales them in memory (:mod:`tsrnn._dask.columns`)."""
+    features = calendar_features(dataset.freq) if model.calendar == "auto" else []
+    names = calendar_names(features)
+    if not names:
+        return Covariates([], np.zeros(0), np.zeros(0))
+    client = dataset.client
+    parts = client.map(column_moments, dataset.shards, features=features, n_feat=len(names),
+                       pure=False)  # fmt: skip
+    loc, scale = pooled_scaling(model.scaler, fetch(client, parts))
+    return Covariates(names, loc, scale, known_columns(names, model.hist_exog))
 
 
 # ---------------------------------------------------------------------- training

@@ -18,6 +18,7 @@ import dask
 import numpy as np
 import pandas as pd
 
+from .._data.calendar import CALENDAR
 from .._forecast.predict import check_wanted, probabilities
 from ..errors import DataError, ParameterError
 from ..forecaster import RNNForecaster
@@ -44,7 +45,8 @@ def forecast_dataset(
     ----------
     model : RNNForecaster
         Fitted (on this dataset, on another one, or in memory); each series is scaled on its
-        own history (:func:`tsrnn._forecast.predict.forecast_histories`).
+        own history (:func:`tsrnn._forecast.predict.forecast_histories`). A model of
+        ``calendar="auto"`` reads the calendar columns the workers build from the stamps.
     dataset : SeriesDataset
     horizon : int or None, default=None
         Steps ahead; None: the model's ``horizon_``.
@@ -73,7 +75,7 @@ def forecast_dataset(
     model._check_fitted()
     if model.missing == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)
-    if len(model.feature_names_in_):
+    if any(not str(name).startswith(CALENDAR) for name in model.feature_names_in_):
         raise ParameterError(
             "The model was fitted with exogenous columns, which a Dask dataset does not carry "
             "yet: forecast it in this process with predict(X_future=...)."
