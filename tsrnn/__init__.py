@@ -9,13 +9,13 @@ layers below it, never upward and never in a circle** (``tests/test_layers.py`` 
 import, lazy ones included)::
 
     base           errors, _version
-    data           _data/ (checks, groups, calendar, tables, text), io, metrics, windowing,
-                   datasets/                          pandas and numpy, never torch or Dask
+    data           _data/ (checks, groups, calendar, categories, static, tables, text), io,
+                   metrics, windowing, datasets/      pandas and numpy, never torch or Dask
     training       _train/ (loop, device, jobs: the executor, progress), nn
                                                       torch, never pandas or Dask
     regressor      estimator (RNNRegressor, its WindowsJob and codec)
     forecaster     _forecast/ (plan, encoding, jobs, ensemble, theta, conformal, calibration,
-      engine       covariates, state)                 no Dask
+      engine       covariates, inputs, predict, state)   no Dask
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
     model files    persist
     cluster        cluster, _dask/ (connect, worker, trainer, rank)
