@@ -81,7 +81,7 @@ def predict(
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
     """
-    from tsrnn.io import read_future, write_forecast
+    from tsrnn.io import file_columns, read_future, write_forecast
     from tsrnn.persist import load
 
     timer = Timer()
@@ -112,8 +112,9 @@ def predict(
     y = X = X_future = table = None
     if data is not None:
         target = target or forecaster.name_
+        given = set(file_columns(data))  # static columns: needed for new series only
         y, X, table = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
-                                exog=exog, static=static or None,
+                                exog=exog, static=[c for c in static if c in given] or None,
                                 missing=forecaster.missing == "mask")  # fmt: skip
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):

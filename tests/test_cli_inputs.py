@@ -54,6 +54,19 @@ def test_static_categorical_and_past_only_columns_and_a_new_product(tmp_path):
     predicted = pd.read_csv(tmp_path / "p.csv")
     assert predicted["item"].tolist() == ["fresh"] * 3
     assert np.isfinite(predicted["forecast"]).all()
+    # The static columns are needed of new series only: a newer history of fitted items
+    # without them forecasts; a new item without them is one line naming what to add.
+    sales = pd.read_csv(tmp_path / "sales.csv")
+    sales.drop(columns=["category", "store_size"]).to_csv(tmp_path / "newer.csv", index=False)
+    newer = run("predict", "-m", "m.tsrnn", "--data", "newer.csv", "--future", "future.csv",
+                "-o", "n.csv", cwd=tmp_path)  # fmt: skip
+    assert newer.returncode == 0, newer.stderr
+    bare = pd.read_csv(tmp_path / "new.csv").drop(columns=["category", "store_size"])
+    bare.to_csv(tmp_path / "bare.csv", index=False)
+    refused = run("predict", "-m", "m.tsrnn", "--data", "bare.csv", "--future",
+                  "new_future.csv", "-o", "b.csv", cwd=tmp_path)  # fmt: skip
+    assert refused.returncode == 2 and "as columns of --data" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "b.csv").exists()
 
 
 def test_a_static_column_that_changes_within_a_series_is_refused(tmp_path):

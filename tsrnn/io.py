@@ -34,6 +34,7 @@ __all__ = [
     "SeriesInputs",
     "atomic_path",
     "check_output_path",
+    "file_columns",
     "format_value",
     "read_future",
     "read_inputs",
@@ -246,6 +247,28 @@ def _static_table(frame: pd.DataFrame, static: list, id_col: str, src) -> pd.Dat
             )
         out[name] = column.groupby(ids.to_numpy(), sort=False).first().reindex(keys).to_numpy()
     return pd.DataFrame(out, index=keys.rename(id_col))
+
+
+def file_columns(path: str | os.PathLike) -> list[str]:
+    """The column names of a CSV or Parquet file, read from its header (or schema) only.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    list of str
+        Empty when the file cannot be read (:func:`read_series` then says why).
+    """
+    try:
+        if Path(path).suffix.lower() in tables.PARQUET_SUFFIXES:
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(path).names]
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except Exception:  # unreadable: the reader that follows explains
+        return []
 
 
 def read_future(

@@ -137,7 +137,8 @@ def _with_static(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.Data
         if static is None:
             raise DataError(
                 f"Series {unseen[0]!r} was not seen in fit: pass its static covariates "
-                f"({', '.join(names)}) with static=, one row per new series."
+                f"({', '.join(names)}) with static=, one row per new series (in the CLI: as "
+                "columns of --data)."
             )
         if not isinstance(static, pd.DataFrame) or [str(c) for c in static.columns] != names:
             given = list(static.columns) if isinstance(static, pd.DataFrame) else static
