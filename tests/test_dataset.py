@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
@@ -250,6 +251,64 @@ def test_calendar_columns_are_made_and_scaled_on_the_workers_as_in_memory(client
         assert len(merged) == 3 * 150 and np.isfinite(merged["forecast"]).all()
         for column in ("forecast", "lower", "upper"):
             np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+
+
+def with_inputs(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """``frame`` with a price known in the future and a past-only traffic column."""
+    rng = np.random.default_rng(seed)
+    return frame.assign(price=rng.normal(10, 2, len(frame)).round(2),
+                        traffic=frame["sales"] * 3 + rng.normal(0, 1, len(frame)))  # fmt: skip
+
+
+def future_rows(frame: pd.DataFrame, horizon: int, seed: int = 0) -> pd.DataFrame:
+    """``horizon`` rows of future prices per series of ``frame``, after its last week."""
+    rng = np.random.default_rng(seed)
+    last = frame.groupby("item")["week"].max()
+    rows = [pd.DataFrame({"item": key, "week": pd.date_range(end, periods=horizon + 1,
+                                                             freq="W-MON")[1:]})
+            for key, end in last.items()]  # fmt: skip
+    rows = pd.concat(rows, ignore_index=True)
+    return rows.assign(price=rng.normal(10, 2, len(rows)).round(2))
+
+
+def test_exogenous_columns_and_their_future_values_are_read_by_the_workers(client, tmp_path):
+    """exog and hist_exog read with the series, scaled over every bucket as fit scales them
+    in memory; the future values of the known column are a Parquet dataset laid out another
+    way (by id, rows in any order), routed by the workers to the buckets of their series:
+    the forecasts are predict's, given the same histories and future values."""
+    frame = with_inputs(long_frame(120, seed=14), seed=14)
+    data = read_dataset(by_date(frame, tmp_path / "inputs"), id_col="item", exog=["price"],
+                        hist_exog=["traffic"], client=client, n_buckets=4)  # fmt: skip
+    assert data.columns.exog == ("price", "traffic") and data.hist_exog == ("traffic",)
+    params = {"horizon": 3, "n_models": 2, "hist_exog": ["traffic"], "calendar": "auto", **SMALL}
+    model = fit_dataset(RNNForecaster(**params), data)
+    indexed = frame.set_index(["item", "week"]).sort_index()
+    y, X = indexed["sales"], indexed[["price", "traffic"]]
+    here = RNNForecaster(**{**params, "interval": None, "steps": 2}).fit(y, X)
+    assert list(model.feature_names_in_) == list(here.feature_names_in_)
+    assert list(model.feature_names_in_[:2]) == ["price", "traffic"]
+    np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
+    future = future_rows(frame, 3, seed=14).sample(frac=1.0, random_state=0)
+    folder = tmp_path / "future"
+    folder.mkdir()
+    for i, part in future.groupby(future["item"].str[-1].astype(int) % 2):
+        part.to_parquet(folder / f"ids-{i}.parquet", index=False)
+    got = forecast_dataset(model, data, future=folder, level=[80]).compute()
+    X_future = future.set_index(["item", "week"]).sort_index()
+    expected = model.predict(y=y, X=X, X_future=X_future, level=[80]).reset_index()
+    merged = got.merge(expected, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    assert len(merged) == 3 * 120
+    for column in ("forecast", "lower", "upper", "lo-80", "hi-80"):
+        assert np.isfinite(merged[column]).all()
+        np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+    shifted = model.predict(y=y, X=X, X_future=X_future.assign(price=X_future["price"] + 5))
+    assert not np.allclose(shifted["forecast"], expected["forecast"])  # the future is read
+    with pytest.raises(DataError, match=r"future values of \['price'\]: pass them"):
+        forecast_dataset(model, data)
+    short = future.drop(index=future.index[future["item"] == "i00003"][:1])
+    with pytest.raises(DataError, match=r"X_future has 2 rows for series 'i00003'"):
+        forecast_dataset(model, data, future=dd.from_pandas(short, npartitions=3)).compute()
 
 
 # ---------------------------------------------------------------- bad input

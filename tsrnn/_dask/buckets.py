@@ -31,6 +31,7 @@ from .._forecast.plan import Plan, n_channels
 from .._forecast.predict import Fitted, forecast_histories
 from ..estimator import RNNRegressor, fit_steps
 from .columns import features_of, split_inputs
+from .future import future_frame
 from .shards import Columns, Shard
 
 __all__ = [
@@ -211,8 +212,23 @@ def forecast_shard(
     columns: Columns,
     meta: pd.DataFrame,
     wanted: list[tuple[str, float]],
+    rows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The forecasts of a bucket's series: ``horizon`` rows per series.
+
+    Parameters
+    ----------
+    shard : Shard
+    fitted : Fitted
+    horizon : int
+    columns : Columns
+    meta : DataFrame
+        The forecasts' empty frame (columns and dtypes).
+    wanted : list of (str, float)
+        The bound columns (:func:`tsrnn._forecast.predict.probabilities`).
+    rows : DataFrame or None, default=None
+        The future values of the bucket's series (:func:`tsrnn._dask.future.future_parts`):
+        ``horizon`` rows per series of columns id, time and the known exogenous ones.
 
     Returns
     -------
@@ -226,7 +242,8 @@ def forecast_shard(
     covariates = fitted.covariates
     values, xs = split_inputs(shard, features_of(covariates.names))
     ids = list(shard.ids)
-    future = covariates.future(None, horizon, ids, shard.last, fitted.freq, True)
+    X_future = future_frame(rows, columns, covariates.future_names)
+    future = covariates.future(X_future, horizon, ids, shard.last, fitted.freq, True)
     result = forecast_histories(fitted, values, xs, shard.last, future, horizon, wanted, ids)
     frame = pd.DataFrame(
         {

@@ -65,6 +65,8 @@ class SeriesDataset:
         Whether the rows were shuffled into buckets (series spanned partitions).
     timings : dict of str to float
         Seconds of each stage: ``"reading and shuffling"``, ``"statistics"``.
+    hist_exog : tuple of str
+        The exogenous columns read as past-only (the last of ``columns.exog``).
     """
 
     client: Client
@@ -76,6 +78,7 @@ class SeriesDataset:
     time_dtype: Any
     shuffled: bool
     timings: dict[str, float] = field(default_factory=dict)
+    hist_exog: tuple[str, ...] = ()
 
     def _sum(self, key: str) -> int:
         return int(sum(s[key] for s in self.summaries))
@@ -131,6 +134,7 @@ def read_dataset(
     time_col: str | None = None,
     target: str | None = None,
     exog: list[str] | None = None,
+    hist_exog: list[str] | None = None,
     client: Client | None = None,
     whole_series: bool | None = None,
     n_buckets: int | None = None,
@@ -152,7 +156,11 @@ def read_dataset(
         The time and target columns; None picks the only timestamp column, and the only
         numeric column left.
     exog : list of str or None
-        Exogenous columns (numeric).
+        Exogenous columns known in the future (numeric): a model fitted on them forecasts
+        with their future values (``forecast_dataset(..., future=)``).
+    hist_exog : list of str or None
+        Exogenous columns known up to each series' last stamp only (numeric), read after
+        ``exog``: fit a model of the same ``hist_exog``.
     client : distributed.Client or None
         None: the default client (the last one made in this process).
     whole_series : bool or None, default=None
@@ -185,7 +193,8 @@ def read_dataset(
         raise ParameterError(f"missing must be 'mask' or 'raise'; got {missing!r}.")
     client = _client(client)
     start = time.perf_counter()
-    exog = list(exog or [])
+    past_only = [str(c) for c in hist_exog or []]
+    exog = list(dict.fromkeys([*(str(c) for c in exog or []), *past_only]))
     if _is_dask_frame(data):
         frame, label, files = data, "the Dask DataFrame", None
         columns = _roles(dict(frame.dtypes), id_col, time_col, target, exog, label)
@@ -224,6 +233,7 @@ def read_dataset(
         time_dtype=meta[columns.time].dtype,
         shuffled=not whole,
         timings={"reading and shuffling": read_s, "statistics": stats_s},
+        hist_exog=tuple(past_only),
     )
     return dataset
 

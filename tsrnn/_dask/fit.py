@@ -110,19 +110,10 @@ def fit_dataset(
     ClusterError
         If a worker of the training leaves the cluster: the fit stops with one message.
     """
-    if dataset.columns.exog:
-        raise ParameterError(
-            "Exogenous columns are not read from a Dask dataset yet: fit without them, or "
-            "read the file in this process (tsrnn.io.read_series and RNNForecaster.fit)."
-        )
     model._check_params()
     if model.missing == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)
-    if model.hist_exog:
-        raise ParameterError(
-            "hist_exog is not read from a Dask dataset yet: fit without it, or read the file "
-            "in this process (tsrnn.io.read_series and RNNForecaster.fit)."
-        )
+    _check_hist_exog(model, dataset)
     client = dataset.client
     covariates = _covariates(model, dataset)
     plan = plan_for(model.get_params(), dataset.freq, dataset.longest, dataset.n_windows,
@@ -173,10 +164,10 @@ def fit_dataset(
 
 
 def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
-    """The input columns (the calendar's, with ``calendar="auto"``) and their scaling over
-    every bucket's rows, as ``fit`` scales them in memory (:mod:`tsrnn._dask.columns`)."""
+    """The input columns (exogenous, then the calendar's with ``calendar="auto"``) and their
+    scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dask.columns`)."""
     features = calendar_features(dataset.freq) if model.calendar == "auto" else []
-    names = calendar_names(features)
+    names = [*dataset.columns.exog, *calendar_names(features)]
     if not names:
         return Covariates([], np.zeros(0), np.zeros(0))
     client = dataset.client
@@ -184,6 +175,24 @@ def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
                        pure=False)  # fmt: skip
     loc, scale = pooled_scaling(model.scaler, fetch(client, parts))
     return Covariates(names, loc, scale, known_columns(names, model.hist_exog))
+
+
+def _check_hist_exog(model: RNNForecaster, dataset: SeriesDataset) -> None:
+    """The model's past-only columns are the dataset's: read, and read as past-only."""
+    past_only = [str(c) for c in model.hist_exog or ()]
+    unread = [c for c in past_only if c not in dataset.columns.exog]
+    if unread:
+        raise DataError(
+            f"hist_exog names {unread!r}, which {dataset.label} was not read with: read them "
+            f"with read_dataset(..., hist_exog={past_only!r})."
+        )
+    unsaid = [c for c in dataset.hist_exog if c not in past_only]
+    if unsaid:
+        raise ParameterError(
+            f"{dataset.label} was read with hist_exog={list(dataset.hist_exog)!r} but the model "
+            f"has hist_exog={model.hist_exog!r}: fit RNNForecaster(hist_exog="
+            f"{list(dataset.hist_exog)!r}) on it."
+        )
 
 
 # ---------------------------------------------------------------------- training

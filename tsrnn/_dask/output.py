@@ -24,6 +24,7 @@ from ..errors import DataError, ParameterError
 from ..forecaster import RNNForecaster
 from .buckets import forecast_shard
 from .dataset import SeriesDataset
+from .future import future_parts
 
 __all__ = ["MARKER", "forecast_dataset", "write_dataset"]
 
@@ -36,8 +37,10 @@ def forecast_dataset(
     dataset: SeriesDataset,
     horizon: int | None = None,
     *,
+    future: Any = None,
     level: list[float] | None = None,
     quantiles: list[float] | None = None,
+    storage_options: dict | None = None,
 ) -> Any:
     """Forecast every series of ``dataset`` from its own history, where it lives.
 
@@ -46,12 +49,22 @@ def forecast_dataset(
     model : RNNForecaster
         Fitted (on this dataset, on another one, or in memory); each series is scaled on its
         own history (:func:`tsrnn._forecast.predict.forecast_histories`). A model of
-        ``calendar="auto"`` reads the calendar columns the workers build from the stamps.
+        ``calendar="auto"`` reads the calendar columns the workers build from the stamps; one
+        fitted with exogenous columns reads those of the dataset (read with the same
+        ``exog`` and ``hist_exog``) and the future values of the known ones (``future``).
     dataset : SeriesDataset
     horizon : int or None, default=None
         Steps ahead; None: the model's ``horizon_``.
+    future : str, path-like, dask.dataframe.DataFrame, pandas.DataFrame or None
+        The future values of the exogenous columns known in the future (not ``hist_exog``):
+        a Parquet dataset (folder, glob, file or fsspec URL) or a frame in long format with
+        the dataset's id and time columns and those columns, ``horizon`` rows per series
+        (the stamps after its last), in any order and layout; the workers send each row to
+        the bucket of its series. None when the model reads no future values.
     level, quantiles : list of float or None
         More bounds, as :meth:`~tsrnn.RNNForecaster.predict` adds them (``lo-80``, ``q-0.1``).
+    storage_options : dict or None
+        Passed to fsspec to read ``future``.
 
     Returns
     -------
@@ -64,9 +77,13 @@ def forecast_dataset(
     Raises
     ------
     DataError
-        If the dataset has missing values and ``model.missing`` is ``"raise"``.
+        If the dataset has missing values and ``model.missing`` is ``"raise"``, or
+        ``future`` is missing, unexpected or lacks a column. Future rows that do not match
+        a series (another count or other stamps than the horizon's, NaN) raise it when the
+        frame is computed, naming the series.
     ParameterError
-        If the dataset's frequency is not the model's.
+        If the dataset's frequency is not the model's, or its exogenous columns are not the
+        model's.
     """
     import dask.dataframe as dd
 
@@ -75,11 +92,7 @@ def forecast_dataset(
     model._check_fitted()
     if model.missing == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)
-    if any(not str(name).startswith(CALENDAR) for name in model.feature_names_in_):
-        raise ParameterError(
-            "The model was fitted with exogenous columns, which a Dask dataset does not carry "
-            "yet: forecast it in this process with predict(X_future=...)."
-        )
+    _check_columns(model, dataset)
     if dataset.freq != model.freq_:
         raise ParameterError(
             f"{dataset.label} has frequency {dataset.freq!r} but the model was fitted on "
@@ -90,13 +103,44 @@ def forecast_dataset(
     wanted = probabilities(model.interval, level, quantiles)
     fitted = model._fitted()
     check_wanted(fitted, wanted)  # here, before the workers start
+    names = fitted.covariates.future_names
+    if names and future is None:
+        raise DataError(
+            f"The model reads the future values of {names!r}: pass them with future= (a "
+            f"Parquet dataset or a Dask DataFrame of {columns.id!r}, {columns.time!r} and those "
+            f"columns, {horizon} rows per series)."
+        )
+    if future is not None and not names:
+        raise DataError(
+            "The model reads no future values (no exogenous column, or only calendar and "
+            "past-only ones): forecast without future=."
+        )
+    rows = [None] * len(dataset.shards)
+    if names:
+        rows = future_parts(dataset, future, names, storage_options)
     fitted = dask.delayed(fitted)  # once in the graph, rebuilt if its worker dies
     meta = _meta(dataset, [name for name, _ in wanted])
     parts = [
-        dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta, wanted)
-        for shard in dataset.shards
+        dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta, wanted, part)
+        for shard, part in zip(dataset.shards, rows, strict=True)
     ]
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def _check_columns(model: RNNForecaster, dataset: SeriesDataset) -> None:
+    """The model's exogenous columns are the dataset's, in order, and none is static or text."""
+    if len(getattr(model, "static_names_", ())) or getattr(model, "categories_", None):
+        raise ParameterError(
+            "The model was fitted with static or text columns, which a Dask dataset does not "
+            "carry yet: forecast it in this process with predict(y=..., static=...)."
+        )
+    exog = [str(n) for n in model.feature_names_in_ if not str(n).startswith(CALENDAR)]
+    if exog != list(dataset.columns.exog):
+        raise ParameterError(
+            f"The model was fitted with the exogenous columns {exog!r} but {dataset.label} was "
+            f"read with {list(dataset.columns.exog)!r}: read it with the model's exog and "
+            "hist_exog (read_dataset(..., exog=, hist_exog=))."
+        )
 
 
 def write_dataset(frame: Any, path: str, storage_options: dict | None = None) -> dict[str, float]:
