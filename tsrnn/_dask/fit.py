@@ -29,7 +29,6 @@ import numpy as np
 from distributed import Client, Future
 from sklearn.utils import check_random_state
 
-from .._data.calendar import calendar_features
 from .._forecast.calibration import Calibration, choose, no_window_error, windows_per_series
 from .._forecast.conformal import (
     RANKS_KEPT,
@@ -39,7 +38,7 @@ from .._forecast.conformal import (
     step_scale,
     unit_weights,
 )
-from .._forecast.covariates import Covariates
+from .._forecast.covariates import Covariates, calendar_inputs
 from .._forecast.jobs import network_seeds
 from .._forecast.plan import known_columns, plan_for
 from .._forecast.predict import Fitted
@@ -166,7 +165,7 @@ def fit_dataset(
 def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
     """The input columns (exogenous, then the calendar's with ``calendar="auto"``) and their
     scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dask.columns`)."""
-    features = calendar_features(dataset.freq) if model.calendar == "auto" else []
+    features = calendar_inputs(dataset.freq, model.calendar == "auto", model.holidays)
     names = [*dataset.columns.exog, *calendar_names(features)]
     if not names:
         return Covariates([], np.zeros(0), np.zeros(0))

@@ -16,7 +16,7 @@ from .._data.categories import coded
 from .._data.groups import group_rows
 from ..errors import DataError
 
-__all__ = ["Covariates", "exog_columns", "fit_columns", "with_calendar"]
+__all__ = ["Covariates", "calendar_inputs", "exog_columns", "fit_columns", "with_calendar"]
 
 
 def fit_columns(kind: str, arrays: list, codes=()) -> tuple[np.ndarray, np.ndarray]:
@@ -66,6 +66,20 @@ def exog_columns(X: pd.DataFrame | None, hist_exog) -> list[str]:
     return columns
 
 
+def calendar_inputs(freq: str | int, auto: bool, holidays: str | None) -> list[str]:
+    """The calendar features a forecaster reads: the cycles of ``freq`` (``auto``, its
+    ``calendar="auto"``) and the public holidays of a country (its ``holidays``).
+
+    Examples
+    --------
+    >>> calendar_inputs("D", True, None), calendar_inputs("MS", False, None)
+    (['weekday', 'yearday'], [])
+    """
+    return (calendar_features(freq) if auto else []) + (
+        [holiday_feature(holidays, freq)] if holidays else []
+    )
+
+
 def with_calendar(
     y, X: pd.DataFrame | None, freq: str | int, auto: bool = True, holidays: str | None = None
 ) -> pd.DataFrame | None:
@@ -88,9 +102,7 @@ def with_calendar(
     -------
     DataFrame or None
     """
-    features = (calendar_features(freq) if auto else []) + (
-        [holiday_feature(holidays, freq)] if holidays else []
-    )
+    features = calendar_inputs(freq, auto, holidays)
     if not features:
         return X
     index = y.index
