@@ -136,20 +136,15 @@ def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> 
 def check_dataset_columns(
     id_col: str | None, exog: list[str] | None, static: list[str] | None = None
 ) -> None:
-    """A dataset on a cluster takes no --exog or --static (yet): say so before starting.
-    (Without --id-col its id column is unique_id, Nixtla's name, or the reader says to name
-    it.)"""
+    """A dataset on a cluster takes no --static (yet): say so before starting. Its --exog
+    and --hist-exog columns are numeric (the reader says so of a text one), and --future a
+    Parquet dataset or a CSV file. (Without --id-col its id column is unique_id, Nixtla's
+    name, or the reader says to name it.)"""
     if static:
         raise typer.BadParameter(
             "static columns are not read from a dataset on a cluster yet: drop --static, or "
             "read a single file without --workers or --scheduler",
             param_hint="'--static'",
-        )
-    if exog:
-        raise typer.BadParameter(
-            "exogenous columns are not read from a dataset on a cluster yet: drop --exog, or "
-            "read a single file without --workers or --scheduler",
-            param_hint="'--exog'",
         )
 
 

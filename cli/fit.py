@@ -86,7 +86,9 @@ def fit(
 
         with dataset_cluster(quiet, workers, scheduler) as client:
             dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
-                                   id_col=id_col)  # fmt: skip
+                                   id_col=id_col, exog=exog_columns(exog),
+                                   hist_exog=params.get("hist_exog"),
+                                   missing=params.get("missing", "mask"))  # fmt: skip
             say(quiet, describe_dataset(dataset))
             fitted = RNNForecaster(horizon=horizon, verbose=0, **params)
             with stage(quiet, f"Training on {dataset.n_series} series ..."):

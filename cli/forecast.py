@@ -81,17 +81,17 @@ def forecast(
     exog, static = exog_columns(exog), exog_columns(static)
     check_cluster(workers, scheduler)
     check_levels(level, quantile, params.get("interval", 0.9))
-    if on_the_cluster(data, workers, scheduler):
-        check_dataset_columns(id_col, exog, static)
-        _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
-                          workers, scheduler, ranks, params, level, quantile)  # fmt: skip
-        return
     if exog and future is None:
         raise typer.BadParameter(
             f"forecasting with --exog {','.join(exog)} needs their future values: pass them "
             "with --future future.csv",
             param_hint="'--future'",
         )
+    if on_the_cluster(data, workers, scheduler):
+        check_dataset_columns(id_col, exog, static)
+        _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
+                          quiet, workers, scheduler, ranks, params, level, quantile)  # fmt: skip
+        return
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import read_future, write_forecast
 
@@ -127,9 +127,11 @@ def forecast(
     )
 
 
-def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, quiet,
-                      workers, scheduler, ranks, params, level, quantiles) -> None:  # fmt: skip
-    """The forecast of a Parquet dataset, by the workers of a cluster."""
+def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
+                      quiet, workers, scheduler, ranks, params, level,
+                      quantiles) -> None:  # fmt: skip
+    """The forecast of a Parquet dataset, by the workers of a cluster (--future: a Parquet
+    dataset of the future values of the --exog columns)."""
     check_dataset_output(output, plot)
     check_dataset_columns(id_col, exog)
     from tsrnn.forecaster import RNNForecaster
@@ -138,13 +140,15 @@ def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exo
     timer = Timer()
     with dataset_cluster(quiet, workers, scheduler) as client:
         dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
-                               id_col=id_col)  # fmt: skip
+                               id_col=id_col, exog=exog, hist_exog=params.get("hist_exog"),
+                               missing=params.get("missing", "mask"))  # fmt: skip
         say(quiet, describe_dataset(dataset))
         model = RNNForecaster(horizon=horizon, verbose=0, **params)
         with stage(quiet, f"Training on {dataset.n_series} series ..."):
             fit_dataset(model, dataset, ranks=ranks)
         with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
-            forecasts = forecast_dataset(model, dataset, level=level, quantiles=quantiles)
+            forecasts = forecast_dataset(model, dataset, future=future, level=level,
+                                         quantiles=quantiles)  # fmt: skip
             written = write_dataset(forecasts, output)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     predicted = {"prediction": written["computing"], "writing": written["writing"]}

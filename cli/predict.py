@@ -91,12 +91,6 @@ def predict(
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
-    if on_the_cluster(data, workers, scheduler):
-        check_dataset_output(output, plot)
-        check_dataset_columns(id_col, exog_columns(exog))
-        _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                         workers, scheduler, timer, level, quantile)  # fmt: skip
-        return
     columns = [str(c) for c in forecaster.feature_names_in_]
     static = list(forecaster.static_names_)  # read from --data for the series fit never saw
     made = [c for c in columns if c in static or c.startswith("calendar:")]  # not in --future
@@ -109,6 +103,13 @@ def predict(
             "with --future future.csv",
             param_hint="'--future'",
         )
+    if on_the_cluster(data, workers, scheduler):
+        check_dataset_output(output, plot)
+        check_dataset_columns(id_col, exog)
+        read = {"exog": exog, "hist_exog": [c for c in exog or [] if c in past_only]}
+        _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
+                         workers, scheduler, timer, level, quantile, read, future)  # fmt: skip
+        return
     y = X = X_future = table = None
     if data is not None:
         target = target or forecaster.name_
@@ -140,17 +141,21 @@ def predict(
 
 
 def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                     workers, scheduler, timer, level, quantiles) -> None:  # fmt: skip
-    """The forecast of a Parquet dataset with a saved model, by the workers of a cluster."""
+                     workers, scheduler, timer, level, quantiles, read,
+                     future) -> None:  # fmt: skip
+    """The forecast of a Parquet dataset with a saved model, by the workers of a cluster:
+    ``read`` names its exog and hist_exog columns, ``future`` a Parquet dataset of the
+    future values of the known ones."""
     from tsrnn.parallel import forecast_dataset, write_dataset
 
     with dataset_cluster(quiet, workers, scheduler) as client:
         dataset = read_dataset(quiet, client, data, time_col=time_col,
-                               target=target or forecaster.name_, id_col=id_col)  # fmt: skip
+                               target=target or forecaster.name_, id_col=id_col,
+                               missing=forecaster.missing, **read)  # fmt: skip
         say(quiet, describe_dataset(dataset))
         with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
-            forecasts = forecast_dataset(forecaster, dataset, horizon, level=level,
-                                         quantiles=quantiles)  # fmt: skip
+            forecasts = forecast_dataset(forecaster, dataset, horizon, future=future,
+                                         level=level, quantiles=quantiles)  # fmt: skip
             written = write_dataset(forecasts, output)
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted))

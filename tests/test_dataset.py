@@ -394,6 +394,29 @@ def test_cli_fit_on_a_dataset_then_predict_it(tmp_path):
     assert not (tmp_path / "fc.csv").exists()
 
 
+@pytest.mark.timeout(400)
+def test_cli_reads_exogenous_columns_and_their_future_from_datasets(tmp_path):
+    frame = with_inputs(long_frame(60, seed=15), seed=15)
+    by_date(frame, tmp_path / "lake", files=2)
+    future_rows(frame, 3, seed=15).to_parquet(tmp_path / "future.parquet", index=False)
+    fast = ["--steps", "20", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"]
+    inputs = ["--id-col", "item", "--exog", "price", "--hist-exog", "traffic", "-H", "3",
+              "--workers", "2", *fast]  # fmt: skip
+    blind = _run("forecast", "lake", *inputs, "--output", "out/", cwd=tmp_path)
+    assert blind.returncode == 2 and "--future" in blind.stderr
+    done = _run("forecast", "lake", *inputs, "--future", "future.parquet", "--output", "out/",
+                cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = pd.read_parquet(tmp_path / "out")
+    assert len(out) == 3 * 60 and np.isfinite(out["forecast"]).all()
+    fit = _run("fit", "lake", *inputs, "--model", "m.tsrnn", cwd=tmp_path)
+    assert fit.returncode == 0, fit.stderr
+    predicted = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2",
+                     "--future", "future.parquet", "--output", "fc", cwd=tmp_path)  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(pd.read_parquet(tmp_path / "fc")) == 3 * 60
+
+
 def test_a_dataset_in_nixtla_long_format_needs_no_column_named(client, tmp_path):
     frame = long_frame(20, seed=7).rename(columns={"item": "unique_id", "week": "ds", "sales": "y"})
     folder = tmp_path / "nixtla"

@@ -160,7 +160,8 @@ def read_dataset(
         with their future values (``forecast_dataset(..., future=)``).
     hist_exog : list of str or None
         Exogenous columns known up to each series' last stamp only (numeric), read after
-        ``exog``: fit a model of the same ``hist_exog``.
+        ``exog`` (one named in both is past-only, at its place in ``exog``): fit a model of
+        the same ``hist_exog``.
     client : distributed.Client or None
         None: the default client (the last one made in this process).
     whole_series : bool or None, default=None

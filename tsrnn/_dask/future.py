@@ -37,8 +37,8 @@ def future_parts(
     ----------
     dataset : SeriesDataset
     future : str, path-like, dask.dataframe.DataFrame or pandas.DataFrame
-        A Parquet dataset (folder, glob, file or fsspec URL) or a frame in long format with
-        the dataset's id and time columns and ``names``.
+        A Parquet dataset (folder, glob, file or fsspec URL), a CSV file, or a frame in long
+        format with the dataset's id and time columns and ``names``.
     names : list of str
         The columns whose future values the model reads.
     storage_options : dict or None
@@ -125,9 +125,11 @@ def _read(future: Any, wanted: list[str], storage_options: dict | None) -> Any:
             f"future must be a Parquet dataset's path or a Dask DataFrame; got "
             f"{type(future).__name__}."
         )
+    label = os.fspath(future)
     try:
-        return dd.read_parquet(os.fspath(future), storage_options=storage_options)
+        if label.lower().endswith(".csv"):
+            return dd.read_csv(label, storage_options=storage_options)
+        return dd.read_parquet(label, storage_options=storage_options)
     except (OSError, ValueError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        label = os.fspath(future)
         raise DataError(f"Cannot read the future values {label!r} ({reason}).") from None
