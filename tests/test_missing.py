@@ -294,3 +294,20 @@ def test_backtest_and_cross_validation_score_the_steps_that_have_an_actual_value
     assert scores.loc[2, "mae"] == pytest.approx(np.mean(np.abs(last["y"] - last["forecast"])))
     assert np.isfinite(scores.loc["mean", ["mae", "smape", "mase", "coverage"]].astype(float)).all()
     assert np.isfinite(backtest(model, y, horizon=6, n_origins=2).loc["mean", "mase"])
+
+
+def test_a_newer_history_with_a_gap_gets_its_calendar_and_static_columns():
+    """predict(y=...) fills the gap before it adds the columns made from the stamps and the
+    static rows, as fit does."""
+    stamps = pd.date_range("2021-01-04", periods=40, freq="D")
+    index = pd.MultiIndex.from_product([["a", "b", "c"], stamps])
+    y = pd.Series(np.tile(10 + np.sin(np.arange(40)), 3), index=index)
+    static = pd.DataFrame({"kind": ["x", "y", "x"]}, index=["a", "b", "c"])
+    model = RNNForecaster(horizon=3, steps=5, hidden_size=4, n_models=1, calendar="auto",
+                          random_state=0).fit(y, static=static)  # fmt: skip
+    newer = y.drop(index=[("a", stamps[30]), ("new", stamps[0])], errors="ignore")
+    newer = pd.concat([newer, y.loc[["c"]].rename(index={"c": "new"}, level=0)
+                       .drop(index=[("new", stamps[20])])])  # fmt: skip
+    out = model.predict(y=newer, static=pd.DataFrame({"kind": ["y"]}, index=["new"]))
+    assert out.index.get_level_values(0).unique().tolist() == ["a", "b", "c", "new"]
+    assert np.isfinite(out["forecast"]).all()

@@ -466,7 +466,7 @@ clip_grad_norm, device, verbose
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
         wanted = probabilities(self.interval, level, quantiles)
-        X, table = predict_inputs(self, y, X, static)
+        y, X, table = predict_inputs(self, y, X, static)
         if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
             return self._predict_histories(horizon, X_future, y, X, wanted, table)
         if y is not None and self.multi_ and isinstance(y.index, pd.MultiIndex):

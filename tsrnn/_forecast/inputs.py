@@ -91,9 +91,10 @@ def fitted_inputs(model: Any, ids: list, categories: dict, static: pd.DataFrame 
         model.static_ = static.reindex(_index(ids)).to_numpy(dtype=np.float64)
 
 
-def predict_inputs(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """``X`` of a newer history ``y`` given to ``predict``: coded, with its static columns
-    (and calendar ones, when the model reads them).
+def predict_inputs(model: Any, y, X, static) -> tuple[Any, pd.DataFrame | None, Any]:
+    """A newer history ``y`` given to ``predict``, checked (gaps filled as the model's
+    ``missing`` says), and its ``X``: coded, with its static columns (and calendar ones,
+    when the model reads them).
 
     Parameters
     ----------
@@ -106,6 +107,7 @@ def predict_inputs(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.Da
 
     Returns
     -------
+    y : Series or None
     X : DataFrame or None
     table : DataFrame of shape (n_series_of_y, n_static) or None
         The coded static rows of ``y``'s series, indexed by id (None without static columns).
@@ -113,11 +115,12 @@ def predict_inputs(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.Da
     if y is None:
         if static is not None:
             raise DataError("static is read with y, the history of series fit did not see.")
-        return X, None
+        return y, X, None
     X = coded(X, model.categories_) if isinstance(X, pd.DataFrame) else X
+    y, X = check_series(y, X, missing=model.missing == "mask")  # the stamps the columns need
     X, table = _with_static(model, y, X, static)
     X = with_calendar(y, X, model.freq_, model.calendar == "auto", model.holidays)
-    return X, table
+    return y, X, table
 
 
 def _with_static(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
