@@ -253,6 +253,29 @@ def test_calendar_columns_are_made_and_scaled_on_the_workers_as_in_memory(client
             np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
 
 
+def test_holidays_are_made_on_the_workers_as_in_memory(client, tmp_path):
+    """holidays="US" on daily data: the workers mark the public holidays of their stamps; the
+    column and its scaling are a fit in memory's, and so are the forecasts."""
+    days = pd.date_range("2023-11-01", periods=75, freq="D")
+    frame = pd.DataFrame({"item": np.repeat([f"d{k}" for k in range(12)], 75),
+                          "week": np.tile(days, 12),
+                          "sales": np.tile(20 + np.sin(np.arange(75)), 12)
+                          + np.repeat(np.arange(12), 75)})  # fmt: skip
+    data = read_dataset(by_date(frame, tmp_path / "days"), id_col="item", client=client,
+                        n_buckets=3)  # fmt: skip
+    params = {"horizon": 7, "n_models": 1, "holidays": "US", "interval": None, **SMALL}
+    model = fit_dataset(RNNForecaster(**params), data)
+    here = RNNForecaster(**params).fit(in_memory(frame))
+    assert list(model.feature_names_in_) == ["calendar:holidays.US_day"]
+    np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10)
+    np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
+    got = forecast_dataset(model, data).compute()
+    expected = model.predict(y=in_memory(frame)).reset_index()
+    merged = got.merge(expected, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    assert len(merged) == 7 * 12
+    np.testing.assert_allclose(merged["forecast"], merged["forecast_here"], rtol=1e-6)
+
+
 def with_inputs(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """``frame`` with a price known in the future and a past-only traffic column."""
     rng = np.random.default_rng(seed)
