@@ -80,3 +80,14 @@ def test_a_static_column_that_changes_within_a_series_is_refused(tmp_path):
     assert "static column 'category' of bad.csv changes within series 'item0'" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "fc.csv").exists()
+
+
+def test_backtest_reads_static_and_text_columns(tmp_path):
+    """backtest --static with a text --exog: every origin is fitted with them."""
+    _retail(tmp_path)
+    result = run("backtest", "sales.csv", "--id-col", "item", "--target", "sales", "--exog",
+                 "promo", "--static", "category,store_size", "-H", "3", "--origins", "2",
+                 "--lookback", "7", "-o", "metrics.csv", *FAST, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert len(metrics) == 3 and np.isfinite(metrics["mase"]).all()  # 2 origins and the mean
