@@ -137,7 +137,7 @@ def check_dataset_columns(
     id_col: str | None, exog: list[str] | None, static: list[str] | None = None
 ) -> None:
     """A dataset on a cluster takes no --static (yet): say so before starting. Its --exog
-    and --hist-exog columns are numeric (the reader says so of a text one), and --future a
+    and --hist-exog columns are numeric or text (the reader says so of another type), --future a
     Parquet dataset or a CSV file. (Without --id-col its id column is unique_id, Nixtla's
     name, or the reader says to name it.)"""
     if static:

@@ -20,7 +20,7 @@ import pytest
 from tsrnn import RNNForecaster
 from tsrnn._dask.connect import RECEIVED
 from tsrnn.cluster import local_cluster
-from tsrnn.errors import DataError
+from tsrnn.errors import DataError, ParameterError
 from tsrnn.parallel import fit_dataset, forecast_dataset, read_dataset, write_dataset
 
 pytestmark = pytest.mark.timeout(300)
@@ -332,6 +332,58 @@ def test_exogenous_columns_and_their_future_values_are_read_by_the_workers(clien
     short = future.drop(index=future.index[future["item"] == "i00003"][:1])
     with pytest.raises(DataError, match=r"X_future has 2 rows for series 'i00003'"):
         forecast_dataset(model, data, future=dd.from_pandas(short, npartitions=3)).compute()
+
+
+def with_promo(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """``frame`` with a price and a text column of promotions, both known in the future."""
+    rng = np.random.default_rng(seed)
+    promo = rng.choice(["none", "flyer", "tv"], len(frame), p=[0.6, 0.3, 0.1])
+    return frame.assign(price=rng.normal(10, 2, len(frame)).round(2), promo=promo)
+
+
+def test_text_columns_are_coded_by_the_workers_with_the_vocabulary_of_every_bucket(
+    client, tmp_path
+):
+    """A text column's vocabulary is the union of the buckets' values (only those reach the
+    client); its codes are not scaled and are read through embeddings, as in memory; the
+    future text values are coded with the fitted vocabulary (a new one: unknown)."""
+    frame = with_promo(long_frame(60, seed=15), seed=15)
+    frame.loc[frame["item"] == "i00004", "promo"] = "radio"  # one bucket only
+    data = read_dataset(by_date(frame, tmp_path / "promo", files=3), id_col="item",
+                        exog=["price", "promo"], client=client, n_buckets=4)  # fmt: skip
+    assert data.columns.text == ("promo",)
+    assert data.categories == {"promo": ["flyer", "none", "radio", "tv"]}
+    params = {"horizon": 3, "n_models": 2, "calendar": "auto", **SMALL}
+    model = fit_dataset(RNNForecaster(**params), data)
+    indexed = frame.set_index(["item", "week"]).sort_index()
+    y, X = indexed["sales"], indexed[["price", "promo"]]
+    here = RNNForecaster(**{**params, "interval": None, "steps": 2}).fit(y, X)
+    assert model.categories_ == here.categories_ == data.categories
+    assert list(model.feature_names_in_) == list(here.feature_names_in_)
+    np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
+    assert (model.x_loc_[1], model.x_scale_[1]) == (0.0, 1.0)
+    assert model._plan().categories == here._plan().categories == ((1, 4),)
+    future = future_rows(frame, 3, seed=15)
+    future["promo"] = np.where(np.arange(len(future)) % 4 == 0, "billboard", "tv")  # new: 0
+    got = forecast_dataset(model, data, future=dd.from_pandas(future, npartitions=2)).compute()
+    X_future = future.set_index(["item", "week"]).sort_index()
+    expected = model.predict(y=y, X=X, X_future=X_future).reset_index()
+    merged = got.merge(expected, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    assert len(merged) == 3 * 60
+    for column in ("forecast", "lower", "upper"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+    other = model.predict(y=y, X=X, X_future=X_future.assign(promo="flyer"))
+    assert not np.allclose(other["forecast"], expected["forecast"])  # the codes are read
+    as_numbers = frame.assign(promo=frame["promo"].str.len().astype(float))
+    numeric = read_dataset(by_date(as_numbers, tmp_path / "numeric", files=1), id_col="item",
+                           exog=["price", "promo"], client=client)  # fmt: skip
+    with pytest.raises(ParameterError, match=r"text \(categorical\) columns \['promo'\] but"):
+        forecast_dataset(model, numeric, future=future)
+    blank = frame.assign(promo=frame["promo"].where(frame.index != 7, None))
+    with pytest.raises(DataError, match=r"'promo' .* empty value .*series 'i00000'.*\(in file"):
+        read_dataset(by_date(blank, tmp_path / "blank", files=2), id_col="item",
+                     exog=["price", "promo"], client=client)  # fmt: skip
 
 
 # ---------------------------------------------------------------- bad input

@@ -7,9 +7,10 @@ fsspec URL such as ``s3://``) or a Dask DataFrame is read by the workers, bucket
 id (one shuffle, skipped when every file already holds whole series), checked, trained on and
 forecast where it lives; the client holds the configuration, one summary per bucket and the
 networks' weights, never a row, an id list or per-series state. Missing targets and gaps are
-masked, ``calendar="auto"`` columns are built by the workers, numeric exogenous columns are
-read with the series (``exog``, ``hist_exog``) and their future values routed to the buckets
-(``forecast_dataset(..., future=)``). Forecasts come back as a lazy Dask DataFrame, or are
+masked, ``calendar="auto"`` columns are built by the workers, exogenous columns (numeric, or
+text coded with the vocabulary of every bucket) are read with the series (``exog``,
+``hist_exog``) and their future values routed to the buckets (``forecast_dataset(...,
+future=)``). Forecasts come back as a lazy Dask DataFrame, or are
 written by the workers as a Parquet dataset::
 
     from distributed import Client

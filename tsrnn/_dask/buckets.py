@@ -32,7 +32,7 @@ from .._forecast.predict import Fitted, forecast_histories
 from ..estimator import RNNRegressor, fit_steps
 from .columns import features_of, split_inputs
 from .future import future_frame
-from .shards import Columns, Shard
+from .shards import Columns, Shard, recode
 
 __all__ = [
     "RankJob",
@@ -240,6 +240,7 @@ def forecast_shard(
     if not shard.n_series:
         return meta.iloc[:0].copy()
     covariates = fitted.covariates
+    shard = recode(shard, columns, covariates.categories)  # the model's codes (0: unknown)
     values, xs = split_inputs(shard, features_of(covariates.names))
     ids = list(shard.ids)
     X_future = future_frame(rows, columns, covariates.future_names)

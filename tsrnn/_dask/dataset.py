@@ -31,7 +31,7 @@ from distributed import Client, Future
 from .._data.tables import conventional_roles
 from ..errors import DataError, ParameterError
 from .connect import fetch
-from .shards import FILE, Columns, ReadParquet, make_shard, summarize
+from .shards import FILE, Columns, ReadParquet, make_shard, recode, summarize
 
 __all__ = ["SeriesDataset", "read_dataset"]
 
@@ -67,6 +67,9 @@ class SeriesDataset:
         Seconds of each stage: ``"reading and shuffling"``, ``"statistics"``.
     hist_exog : tuple of str
         The exogenous columns read as past-only (the last of ``columns.exog``).
+    categories : dict of str to list of str
+        The vocabulary of each text column (``columns.text``): the sorted union of every
+        bucket's values, which the workers' codes stand for (code ``k + 1`` is value ``k``).
     """
 
     client: Client
@@ -79,6 +82,7 @@ class SeriesDataset:
     shuffled: bool
     timings: dict[str, float] = field(default_factory=dict)
     hist_exog: tuple[str, ...] = ()
+    categories: dict[str, list[str]] = field(default_factory=dict)
 
     def _sum(self, key: str) -> int:
         return int(sum(s[key] for s in self.summaries))
@@ -156,10 +160,13 @@ def read_dataset(
         The time and target columns; None picks the only timestamp column, and the only
         numeric column left.
     exog : list of str or None
-        Exogenous columns known in the future (numeric): a model fitted on them forecasts
-        with their future values (``forecast_dataset(..., future=)``).
+        Exogenous columns known in the future: a model fitted on them forecasts with their
+        future values (``forecast_dataset(..., future=)``). Numeric, or text (categorical,
+        read through embeddings as in memory): the vocabulary of a text column is the sorted
+        union of every bucket's distinct values (only those reach the client), and the
+        workers hold its codes (1 to ``n``; :attr:`SeriesDataset.categories`).
     hist_exog : list of str or None
-        Exogenous columns known up to each series' last stamp only (numeric), read after
+        Exogenous columns known up to each series' last stamp only (numeric or text), read after
         ``exog`` (one named in both is past-only, at its place in ``exog``): fit a model of
         the same ``hist_exog``.
     client : distributed.Client or None
@@ -187,7 +194,8 @@ def read_dataset(
     DataError
         If the path is missing or holds no Parquet file, a column is missing or of the wrong
         type, a file cannot be read, or a series cannot be used (the message names the series
-        and its file): a duplicated stamp, fewer than 2 observed values, or (with
+        and its file): a duplicated stamp, an empty text value, fewer than 2 observed values,
+        or (with
         ``missing="raise"``) a NaN target or a gap.
     """
     if missing not in ("mask", "raise"):
@@ -220,6 +228,13 @@ def read_dataset(
         [dask.delayed(make_shard)(part, columns, label, known, missing == "mask") for part in parts]
     )
     distributed.wait(shards)
+    categories = {}
+    if columns.text:  # the distinct values of each bucket reach the client, never a row
+        found = fetch(client, client.map(_vocabulary, shards, pure=False))
+        categories = {name: sorted({v for vocab in found for v in vocab.get(name, ())})
+                      for name in columns.text}  # fmt: skip
+        shards = client.map(recode, shards, columns=columns, categories=categories, pure=False)
+        distributed.wait(shards)
     read_s = time.perf_counter() - start
     summaries = fetch(client, client.map(summarize, shards, pure=False))
     stats_s = time.perf_counter() - start - read_s
@@ -235,6 +250,7 @@ def read_dataset(
         shuffled=not whole,
         timings={"reading and shuffling": read_s, "statistics": stats_s},
         hist_exog=tuple(past_only),
+        categories=categories,
     )
     return dataset
 
@@ -383,13 +399,15 @@ def _roles(
                 f"{label} has {found} left to forecast: name it with target= (--target)."
             )
         target = numbers[0]
+    text = tuple(c for c in exog if _is_text(dtypes[c]))
     for role, column in [("target", target), *(("exogenous", c) for c in exog)]:
-        if not _is_number(dtypes[column]):
+        if column not in text and not _is_number(dtypes[column]):
+            what = "numeric" if role == "target" else "numeric or text"
             raise DataError(
                 f"The {role} column {column!r} of {label} is of type {dtypes[column]}, not "
-                "numeric: choose another column or write it as numbers."
+                f"{what}: choose another column or write it as numbers."
             )
-    return Columns(id_col, time_col, target, tuple(exog))
+    return Columns(id_col, time_col, target, tuple(exog), text)
 
 
 def _is_time(dtype: Any) -> bool:
@@ -398,6 +416,22 @@ def _is_time(dtype: Any) -> bool:
     if isinstance(dtype, pa.DataType):
         return pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
     return pd.api.types.is_datetime64_any_dtype(dtype)
+
+
+def _is_text(dtype: Any) -> bool:
+    """Text or categories: read as a categorical column (a vocabulary and its codes)."""
+    import pyarrow as pa
+
+    if isinstance(dtype, pa.DataType):
+        if pa.types.is_dictionary(dtype):
+            dtype = dtype.value_type
+        return pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
+    return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+
+
+def _vocabulary(shard: Any) -> dict[str, list[str]]:
+    """A bucket's distinct values of each text column."""
+    return shard.vocab
 
 
 def _is_number(dtype: Any) -> bool:

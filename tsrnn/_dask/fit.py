@@ -86,7 +86,9 @@ def fit_dataset(
         Unfitted; its parameters are used as in ``fit``: ``missing="mask"`` masks the NaN
         targets and gaps of the dataset (``"raise"`` refuses them), ``calendar="auto"`` makes
         the workers build the calendar columns of their stamps, scaled over every bucket's
-        rows as ``fit`` scales them (``feature_names_in_``, ``x_loc_``, ``x_scale_``).
+        rows as ``fit`` scales them (``feature_names_in_``, ``x_loc_``, ``x_scale_``); the
+        dataset's text columns are read through embeddings of their vocabularies
+        (``categories_``), as in memory.
     dataset : SeriesDataset
     ranks : int or None, default=None
         Ranks of the training (one per worker); None: every worker.
@@ -116,7 +118,7 @@ def fit_dataset(
     client = dataset.client
     covariates = _covariates(model, dataset)
     plan = plan_for(model.get_params(), dataset.freq, dataset.longest, dataset.n_windows,
-                    covariates.names)  # fmt: skip
+                    covariates.names, covariates.categories)  # fmt: skip
     seeds = check_random_state(model.random_state).randint(np.iinfo(np.int32).max, size=2)
     spec = RankSpec(plan, network_seeds(int(seeds[0]), len(plan.networks)),
                     n_series=dataset.n_series, covariates=covariates)  # fmt: skip
@@ -146,7 +148,8 @@ def fit_dataset(
     model.name_ = dataset.columns.target
     model.feature_names_in_ = np.asarray(covariates.names, dtype=object)
     model.x_loc_, model.x_scale_ = covariates.loc, covariates.scale
-    model.categories_, model.static_names_, model.static_ = {}, [], np.zeros((0, 0))
+    model.categories_ = dict(covariates.categories)
+    model.static_names_, model.static_ = [], np.zeros((0, 0))
     model._set_calibration(found)
     model.models_ = final
     for name in ("series_ids_", "last_index_", "scaling_", "history_y_", "history_observed_",
@@ -164,7 +167,8 @@ def fit_dataset(
 
 def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
     """The input columns (exogenous, then the calendar's with ``calendar="auto"``) and their
-    scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dask.columns`)."""
+    scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dask.columns`):
+    the codes of text columns are left as they are (loc 0, scale 1)."""
     features = calendar_inputs(dataset.freq, model.calendar == "auto", model.holidays)
     names = [*dataset.columns.exog, *calendar_names(features)]
     if not names:
@@ -172,8 +176,10 @@ def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
     client = dataset.client
     parts = client.map(column_moments, dataset.shards, features=features, n_feat=len(names),
                        pure=False)  # fmt: skip
-    loc, scale = pooled_scaling(model.scaler, fetch(client, parts))
-    return Covariates(names, loc, scale, known_columns(names, model.hist_exog))
+    categories = dict(dataset.categories)
+    codes = [name in categories for name in names]
+    loc, scale = pooled_scaling(model.scaler, fetch(client, parts), codes)
+    return Covariates(names, loc, scale, known_columns(names, model.hist_exog), categories)
 
 
 def _check_hist_exog(model: RNNForecaster, dataset: SeriesDataset) -> None:

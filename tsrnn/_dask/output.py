@@ -52,6 +52,8 @@ def forecast_dataset(
         ``calendar="auto"`` reads the calendar columns the workers build from the stamps; one
         fitted with exogenous columns reads those of the dataset (read with the same
         ``exog`` and ``hist_exog``) and the future values of the known ones (``future``).
+        Text columns are coded with the model's vocabularies (``categories_``), in the
+        history and in ``future`` alike: a value it never saw reads as unknown (code 0).
     dataset : SeriesDataset
     horizon : int or None, default=None
         Steps ahead; None: the model's ``horizon_``.
@@ -128,11 +130,12 @@ def forecast_dataset(
 
 
 def _check_columns(model: RNNForecaster, dataset: SeriesDataset) -> None:
-    """The model's exogenous columns are the dataset's, in order, and none is static or text."""
-    if len(getattr(model, "static_names_", ())) or getattr(model, "categories_", None):
+    """The model's exogenous columns are the dataset's, in order, text ones as text; none is
+    static."""
+    if len(getattr(model, "static_names_", ())):
         raise ParameterError(
-            "The model was fitted with static or text columns, which a Dask dataset does not "
-            "carry yet: forecast it in this process with predict(y=..., static=...)."
+            "The model was fitted with static columns, which a Dask dataset does not carry "
+            "yet: forecast it in this process with predict(y=..., static=...)."
         )
     exog = [str(n) for n in model.feature_names_in_ if not str(n).startswith(CALENDAR)]
     if exog != list(dataset.columns.exog):
@@ -140,6 +143,13 @@ def _check_columns(model: RNNForecaster, dataset: SeriesDataset) -> None:
             f"The model was fitted with the exogenous columns {exog!r} but {dataset.label} was "
             f"read with {list(dataset.columns.exog)!r}: read it with the model's exog and "
             "hist_exog (read_dataset(..., exog=, hist_exog=))."
+        )
+    text = [c for c in exog if c in (getattr(model, "categories_", None) or {})]
+    if text != list(dataset.columns.text):
+        raise ParameterError(
+            f"The model was fitted with the text (categorical) columns {text!r} but "
+            f"{dataset.label} has {list(dataset.columns.text)!r} as text: give the columns the "
+            "types they had in fit."
         )
 
 

@@ -5,7 +5,8 @@ the Dask DataFrame, with the file's number in a ``_file`` column so that a messa
 it); after the shuffle by series id, :func:`make_shard` turns one partition (a bucket of whole
 series) into a :class:`Shard`: the series sorted by id, checked as
 :func:`tsrnn._data.checks.check_series` checks a series in memory (NaN targets kept, gaps
-filled with NaN, as ``missing=True`` does), and stored as flat arrays. A bucket with a bad
+filled with NaN, as ``missing=True`` does), its text columns coded (:func:`recode` then gives
+them the vocabulary of every bucket), and stored as flat arrays. A bucket with a bad
 series becomes a shard carrying one message that names the series and its files; a bucket
 with missing values keeps the message a check without ``missing`` would give, for a model
 that refuses them (``missing="raise"``); :func:`summarize` gives the client the few numbers a
@@ -14,6 +15,7 @@ fit needs of a shard.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ from .._data.groups import split_series
 from .._data.text import show
 from ..errors import DataError
 
-__all__ = ["FILE", "Columns", "ReadParquet", "Shard", "make_shard", "summarize"]
+__all__ = ["FILE", "Columns", "ReadParquet", "Shard", "make_shard", "recode", "summarize"]
 
 #: The column that carries the number of the file a row was read from.
 FILE = "_file"
@@ -39,12 +41,15 @@ class Columns:
     ----------
     id, time, target : str
     exog : tuple of str
+    text : tuple of str
+        The text (categorical) columns among ``exog``: read as codes of their vocabulary.
     """
 
     id: str
     time: str
     target: str
     exog: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -117,6 +122,10 @@ class Shard:
     missing_error : str or None
         When some values are missing (NaN or a gap): the message a model that refuses them
         (``missing="raise"``) gives, naming the first such series and its file.
+    vocab : dict of str to list of str
+        The vocabulary the codes of each text column stand for (code ``k + 1`` is value
+        ``k``, 0 a value outside it): the bucket's own values when made, the dataset's once
+        :func:`recode` has run.
     """
 
     ids: np.ndarray
@@ -130,6 +139,7 @@ class Shard:
     freq: str | int | None = None
     error: str | None = None
     missing_error: str | None = None
+    vocab: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def n_series(self) -> int:
@@ -154,6 +164,7 @@ class Shard:
             stamps=None if stamps is None else np.concatenate([stamps[k] for k in positions]),
             last=[self.last[k] for k in positions],
             freq=self.freq,
+            vocab=self.vocab,
         )
 
 
@@ -191,13 +202,17 @@ def make_shard(
         Accept missing target values: NaN, and gaps (filled with NaN), which a forecaster of
         ``missing="mask"`` masks. False: either is the bucket's error.
 
+    Text columns (``columns.text``) are coded with the bucket's own sorted values
+    (:attr:`Shard.vocab`), until :func:`recode` gives them the dataset's vocabulary.
+
     Returns
     -------
     Shard
         With ``error`` set (and no series) when a series cannot be used: unsorted stamps are
         fine (a bucket's rows come in any order), a duplicated stamp, a non-numeric value,
-        missing exogenous values, fewer than 2 observed values, and (unless ``missing``) a
-        gap or a NaN target are not. With missing values, ``missing_error`` says which.
+        missing exogenous values (an empty text value too), fewer than 2 observed values, and
+        (unless ``missing``) a gap or a NaN target are not. With missing values,
+        ``missing_error`` says which.
     """
     n_feat = len(columns.exog)
     if frame.empty:
@@ -210,6 +225,17 @@ def make_shard(
             pos = int(np.flatnonzero(times.isna().to_numpy())[0])
             what = f"Column {columns.time!r} of {label} has a value that is not a date"
             return _bad(frame, columns, files, pos, what)
+    vocab: dict[str, list[str]] = {}
+    for name in columns.text:  # codes of the bucket's own vocabulary, until recode()
+        given = frame[name]
+        empty = given.isna().to_numpy()
+        if empty.any():
+            what = f"Column {name!r} of {label} has an empty value"
+            fix = "fill it (a category such as 'unknown' will do) or drop the column"
+            return _bad(frame, columns, files, int(np.flatnonzero(empty)[0]), what, fix)
+        values, codes = np.unique(given.astype(str).to_numpy(dtype=object), return_inverse=True)
+        vocab[name] = [str(v) for v in values]
+        frame[name] = codes.astype(np.float64) + 1.0
     index = pd.MultiIndex.from_arrays(
         [frame[columns.id].to_numpy(dtype=object), times], names=[columns.id, columns.time]
     )
@@ -251,7 +277,37 @@ def make_shard(
         last_stamp=stamps.max(),
         freq=y.attrs["freq"],
         missing_error=refused,
+        vocab=vocab,
     )
+
+
+def recode(shard: Shard, columns: Columns, categories: dict[str, list[str]]) -> Shard:
+    """``shard`` with the codes of its text columns in the vocabularies ``categories``.
+
+    Parameters
+    ----------
+    shard : Shard
+    columns : Columns
+    categories : dict of str to list of str
+        The vocabulary of each text column (sorted text, as
+        :func:`tsrnn._data.categories.learn_categories` gives): the union of every bucket's,
+        or a fitted model's (a value outside it becomes 0, unknown).
+
+    Returns
+    -------
+    Shard
+        A copy (``shard`` itself when its codes already are those of ``categories``).
+    """
+    names = [n for n in columns.text if n in shard.vocab]
+    if shard.exog is None or all(shard.vocab[n] == list(categories[n]) for n in names):
+        return shard
+    exog = shard.exog.copy()
+    for name in names:
+        k = columns.exog.index(name)
+        lookup = np.r_[0, pd.Index(list(categories[name])).get_indexer(shard.vocab[name]) + 1]
+        exog[:, k] = lookup[exog[:, k].astype(np.int64)]
+    vocab = {**shard.vocab, **{n: list(categories[n]) for n in names}}
+    return dataclasses.replace(shard, exog=exog, vocab=vocab)
 
 
 def summarize(shard: Shard) -> dict[str, Any]:
@@ -321,11 +377,16 @@ def _locate(
 
 
 def _bad(
-    frame: pd.DataFrame, columns: Columns, files: list[str] | None, pos: int, what: str
+    frame: pd.DataFrame,
+    columns: Columns,
+    files: list[str] | None,
+    pos: int,
+    what: str,
+    fix: str = "fix it or drop the row",
 ) -> Shard:
     key = frame[columns.id].iloc[pos]
     value = frame[columns.time].iloc[pos]
-    message = f"{what} ({show(value)!r}, series {key!r}): fix it or drop the row"
+    message = f"{what} ({show(value)!r}, series {key!r}): {fix}"
     return empty_shard(len(columns.exog), message + _files_of(frame, columns, files, key) + ".")
 
 
