@@ -136,16 +136,11 @@ def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> 
 def check_dataset_columns(
     id_col: str | None, exog: list[str] | None, static: list[str] | None = None
 ) -> None:
-    """A dataset on a cluster takes no --static (yet): say so before starting. Its --exog
-    and --hist-exog columns are numeric or text (the reader says so of another type), --future a
-    Parquet dataset or a CSV file. (Without --id-col its id column is unique_id, Nixtla's
-    name, or the reader says to name it.)"""
-    if static:
-        raise typer.BadParameter(
-            "static columns are not read from a dataset on a cluster yet: drop --static, or "
-            "read a single file without --workers or --scheduler",
-            param_hint="'--static'",
-        )
+    """What a dataset on a cluster takes is checked by its reader, on the workers: its
+    --exog, --hist-exog and --static columns are numeric or text (the reader says so of
+    another type, and of a --static column that changes within a series), --future a Parquet
+    dataset or a CSV file. (Without --id-col its id column is unique_id, Nixtla's name, or
+    the reader says to name it.) Nothing is refused here before a cluster starts."""
 
 
 def read_dataset(quiet: bool, client, data: str, **columns):

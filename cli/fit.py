@@ -88,6 +88,7 @@ def fit(
             dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
                                    id_col=id_col, exog=exog_columns(exog),
                                    hist_exog=params.get("hist_exog"),
+                                   static=exog_columns(static),
                                    missing=params.get("missing", "mask"))  # fmt: skip
             say(quiet, describe_dataset(dataset))
             fitted = RNNForecaster(horizon=horizon, verbose=0, **params)

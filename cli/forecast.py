@@ -90,7 +90,8 @@ def forecast(
     if on_the_cluster(data, workers, scheduler):
         check_dataset_columns(id_col, exog, static)
         _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
-                          quiet, workers, scheduler, ranks, params, level, quantile)  # fmt: skip
+                          quiet, workers, scheduler, ranks, params, level, quantile,
+                          static)  # fmt: skip
         return
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import read_future, write_forecast
@@ -128,12 +129,13 @@ def forecast(
 
 
 def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
-                      quiet, workers, scheduler, ranks, params, level,
-                      quantiles) -> None:  # fmt: skip
+                      quiet, workers, scheduler, ranks, params, level, quantiles,
+                      static=None) -> None:  # fmt: skip
     """The forecast of a Parquet dataset, by the workers of a cluster (--future: a Parquet
-    dataset of the future values of the --exog columns)."""
+    dataset of the future values of the --exog columns; --static: columns of the dataset,
+    constant within each series)."""
     check_dataset_output(output, plot)
-    check_dataset_columns(id_col, exog)
+    check_dataset_columns(id_col, exog, static)
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.parallel import fit_dataset, forecast_dataset, write_dataset
 
@@ -141,7 +143,7 @@ def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exo
     with dataset_cluster(quiet, workers, scheduler) as client:
         dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
                                id_col=id_col, exog=exog, hist_exog=params.get("hist_exog"),
-                               missing=params.get("missing", "mask"))  # fmt: skip
+                               static=static, missing=params.get("missing", "mask"))  # fmt: skip
         say(quiet, describe_dataset(dataset))
         model = RNNForecaster(horizon=horizon, verbose=0, **params)
         with stage(quiet, f"Training on {dataset.n_series} series ..."):

@@ -105,8 +105,12 @@ def predict(
         )
     if on_the_cluster(data, workers, scheduler):
         check_dataset_output(output, plot)
-        check_dataset_columns(id_col, exog)
-        read = {"exog": exog, "hist_exog": [c for c in exog or [] if c in past_only]}
+        check_dataset_columns(id_col, exog, static)
+        read = {
+            "exog": exog,
+            "hist_exog": [c for c in exog or [] if c in past_only],
+            "static": static or None,
+        }  # a dataset's own static columns: the model keeps none
         _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
                          workers, scheduler, timer, level, quantile, read, future)  # fmt: skip
         return
@@ -144,8 +148,8 @@ def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col
                      workers, scheduler, timer, level, quantiles, read,
                      future) -> None:  # fmt: skip
     """The forecast of a Parquet dataset with a saved model, by the workers of a cluster:
-    ``read`` names its exog and hist_exog columns, ``future`` a Parquet dataset of the
-    future values of the known ones."""
+    ``read`` names its exog, hist_exog and static columns, ``future`` a Parquet dataset of
+    the future values of the known ones."""
     from tsrnn.parallel import forecast_dataset, write_dataset
 
     with dataset_cluster(quiet, workers, scheduler) as client:

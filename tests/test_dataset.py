@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsrnn import RNNForecaster
+from tsrnn import RNNForecaster, load
 from tsrnn._dask.connect import RECEIVED
 from tsrnn.cluster import local_cluster
 from tsrnn.errors import DataError, ParameterError
@@ -386,6 +386,67 @@ def test_text_columns_are_coded_by_the_workers_with_the_vocabulary_of_every_buck
                      exog=["price", "promo"], client=client)  # fmt: skip
 
 
+def static_table(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A store size and a product group of each series of ``frame``, indexed by id."""
+    rng = np.random.default_rng(seed)
+    ids = np.sort(frame["item"].unique())
+    return pd.DataFrame({"size": rng.integers(1, 5, len(ids)).astype(float) * 10,
+                         "group": rng.choice(["food", "home", "toys"], len(ids))},
+                        index=pd.Index(ids, name="item"))  # fmt: skip
+
+
+def with_statics(frame: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame`` with a price and the static columns (constant within each series), and
+    their table, one row per series."""
+    table = static_table(frame, seed)
+    wide = frame.join(table, on="item")
+    rng = np.random.default_rng(seed + 1)
+    return wide.assign(price=rng.normal(10, 2, len(frame)).round(2)), table
+
+
+def test_static_columns_are_read_once_per_series_and_forecast_as_in_memory(client, tmp_path):
+    """Static columns (numeric and text) are checked constant within each series by the
+    workers and read as columns constant within each series, after the exogenous ones: the
+    fitted columns, vocabularies and scaling are those of fit(y, X, static=), and the
+    forecasts predict's, with the static rows read from the buckets (not from future=)."""
+    frame, table = with_statics(long_frame(60, seed=16), seed=16)
+    data = read_dataset(by_date(frame, tmp_path / "static", files=3), id_col="item",
+                        exog=["price"], static=["size", "group"], client=client,
+                        n_buckets=4)  # fmt: skip
+    assert data.columns.static == ("size", "group") and data.columns.text == ("group",)
+    params = {"horizon": 3, "n_models": 2, "calendar": "auto", **SMALL}
+    model = fit_dataset(RNNForecaster(**params), data)
+    indexed = frame.set_index(["item", "week"]).sort_index()
+    y, X = indexed["sales"], indexed[["price"]]
+    here = RNNForecaster(**{**params, "interval": None, "steps": 2}).fit(y, X, static=table)
+    assert list(model.feature_names_in_) == list(here.feature_names_in_)
+    assert list(model.feature_names_in_[:3]) == ["price", "size", "group"]
+    assert model.static_names_ == here.static_names_ == ["size", "group"]
+    assert model.categories_ == here.categories_ == {"group": ["food", "home", "toys"]}
+    assert model.static_.shape == (0, 2) and model.series_ids_ is None
+    np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
+    assert model._plan().categories == here._plan().categories == ((2, 3),)
+    future = future_rows(frame, 3, seed=16)
+    got = forecast_dataset(model, data, future=dd.from_pandas(future, npartitions=2)).compute()
+    X_future = future.set_index(["item", "week"]).sort_index()
+    expected = model.predict(y=y, X=X, X_future=X_future, static=table).reset_index()
+    merged = got.merge(expected, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    assert len(merged) == 3 * 60
+    for column in ("forecast", "lower", "upper"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+    other = model.predict(y=y, X=X, X_future=X_future, static=table.assign(group="home"))
+    assert not np.allclose(other["forecast"], expected["forecast"])  # the groups are read
+    plain = read_dataset(by_date(frame, tmp_path / "plain", files=1), id_col="item",
+                         target="sales", exog=["price"], client=client)  # fmt: skip
+    with pytest.raises(ParameterError, match=r"static columns \['size', 'group'\] but"):
+        forecast_dataset(model, plain, future=future)
+    moved = frame.assign(size=frame["size"].where(frame.index != 20, 99.0))
+    with pytest.raises(DataError, match=r"'size' .* changes within series 'i00000'.*\(in file"):
+        read_dataset(by_date(moved, tmp_path / "moved", files=2), id_col="item", exog=["price"],
+                     static=["size"], client=client)  # fmt: skip
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -471,12 +532,15 @@ def test_cli_fit_on_a_dataset_then_predict_it(tmp_path):
 
 @pytest.mark.timeout(400)
 def test_cli_reads_exogenous_columns_and_their_future_from_datasets(tmp_path):
+    """--exog, --hist-exog and --static (a number and a text column) read from a dataset
+    by forecast and fit; predict reads the model's static columns from --data."""
     frame = with_inputs(long_frame(60, seed=15), seed=15)
+    frame = frame.join(static_table(frame, seed=15), on="item")
     by_date(frame, tmp_path / "lake", files=2)
     future_rows(frame, 3, seed=15).to_parquet(tmp_path / "future.parquet", index=False)
     fast = ["--steps", "20", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"]
-    inputs = ["--id-col", "item", "--exog", "price", "--hist-exog", "traffic", "-H", "3",
-              "--workers", "2", *fast]  # fmt: skip
+    inputs = ["--id-col", "item", "--target", "sales", "--exog", "price", "--hist-exog",
+              "traffic", "--static", "size,group", "-H", "3", "--workers", "2", *fast]  # fmt: skip
     blind = _run("forecast", "lake", *inputs, "--output", "out/", cwd=tmp_path)
     assert blind.returncode == 2 and "--future" in blind.stderr
     done = _run("forecast", "lake", *inputs, "--future", "future.parquet", "--output", "out/",
@@ -486,6 +550,7 @@ def test_cli_reads_exogenous_columns_and_their_future_from_datasets(tmp_path):
     assert len(out) == 3 * 60 and np.isfinite(out["forecast"]).all()
     fit = _run("fit", "lake", *inputs, "--model", "m.tsrnn", cwd=tmp_path)
     assert fit.returncode == 0, fit.stderr
+    assert load(tmp_path / "m.tsrnn").static_names_ == ["size", "group"]
     predicted = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2",
                      "--future", "future.parquet", "--output", "fc", cwd=tmp_path)  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr

@@ -10,8 +10,9 @@ networks' weights, never a row, an id list or per-series state. Missing targets 
 masked, ``calendar="auto"`` columns are built by the workers, exogenous columns (numeric, or
 text coded with the vocabulary of every bucket) are read with the series (``exog``,
 ``hist_exog``) and their future values routed to the buckets (``forecast_dataset(...,
-future=)``). Forecasts come back as a lazy Dask DataFrame, or are
-written by the workers as a Parquet dataset::
+future=)``), static covariates are columns constant within each series (``static``).
+Forecasts come back as a lazy Dask DataFrame, or are written by the workers as a Parquet
+dataset::
 
     from distributed import Client
     from tsrnn import RNNForecaster

@@ -244,7 +244,8 @@ def forecast_shard(
     values, xs = split_inputs(shard, features_of(covariates.names))
     ids = list(shard.ids)
     X_future = future_frame(rows, columns, covariates.future_names)
-    future = covariates.future(X_future, horizon, ids, shard.last, fitted.freq, True)
+    future = covariates.future(X_future, horizon, ids, shard.last, fitted.freq, True,
+                               shard.static)  # fmt: skip
     result = forecast_histories(fitted, values, xs, shard.last, future, horizon, wanted, ids)
     frame = pd.DataFrame(
         {

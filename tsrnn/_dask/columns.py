@@ -1,8 +1,10 @@
 """The columns a network reads beside the target on a dataset, and their scaling over buckets.
 
 Runs in the workers (:func:`inputs_of`, :func:`column_moments`) and in the client
-(:func:`pooled_scaling`). A bucket's inputs are its exogenous columns, then the calendar
-columns of its stamps (:func:`tsrnn._data.calendar.calendar_columns`, as
+(:func:`pooled_scaling`). A bucket's inputs are its exogenous columns, then its static ones
+(each series' row repeated over its stamps, as :func:`tsrnn._data.static.static_columns`
+appends them in memory), then the calendar columns of its stamps
+(:func:`tsrnn._data.calendar.calendar_columns`, as
 :func:`tsrnn._forecast.covariates.with_calendar` appends them in memory, gaps included). Their
 scaling is the one :func:`tsrnn._forecast.covariates.fit_columns` gives over all rows, from
 per-bucket counts, means, sums of squared deviations, minima and maxima (Chan's pairwise
@@ -32,7 +34,8 @@ def features_of(names) -> list[str]:
 
 
 def inputs_of(shard: Shard, features: list[str]) -> np.ndarray | None:
-    """A bucket's input rows: its exogenous columns, then the calendar ones of ``features``.
+    """A bucket's input rows: its exogenous columns, its static ones (constant within each
+    series), then the calendar ones of ``features``.
 
     Parameters
     ----------
@@ -46,6 +49,8 @@ def inputs_of(shard: Shard, features: list[str]) -> np.ndarray | None:
         Unscaled; None when there is no column at all.
     """
     parts = [] if shard.exog is None else [shard.exog]
+    if shard.static is not None and shard.static.shape[1]:
+        parts.append(np.repeat(shard.static, shard.lengths, axis=0))
     if features:
         stamps = np.empty(0, dtype="datetime64[ns]") if shard.stamps is None else shard.stamps
         parts.append(calendar_columns(stamps, features)[1])

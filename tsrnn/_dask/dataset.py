@@ -139,6 +139,7 @@ def read_dataset(
     target: str | None = None,
     exog: list[str] | None = None,
     hist_exog: list[str] | None = None,
+    static: list[str] | None = None,
     client: Client | None = None,
     whole_series: bool | None = None,
     n_buckets: int | None = None,
@@ -169,6 +170,13 @@ def read_dataset(
         Exogenous columns known up to each series' last stamp only (numeric or text), read after
         ``exog`` (one named in both is past-only, at its place in ``exog``): fit a model of
         the same ``hist_exog``.
+    static : list of str or None
+        Static covariates: columns constant within each series (a store's size, a product's
+        group), numeric or text (a vocabulary as for ``exog``). The workers check that each
+        holds one value per series and keep one row per series; a model reads them as input
+        columns constant within each series, after the exogenous ones and before the
+        calendar's (the order of a fit in memory), and its forecasts need no future value of
+        them.
     client : distributed.Client or None
         None: the default client (the last one made in this process).
     whole_series : bool or None, default=None
@@ -194,8 +202,8 @@ def read_dataset(
     DataError
         If the path is missing or holds no Parquet file, a column is missing or of the wrong
         type, a file cannot be read, or a series cannot be used (the message names the series
-        and its file): a duplicated stamp, an empty text value, fewer than 2 observed values,
-        or (with
+        and its file): a duplicated stamp, an empty text value, a static column that changes
+        within a series or has an empty value, fewer than 2 observed values, or (with
         ``missing="raise"``) a NaN target or a gap.
     """
     if missing not in ("mask", "raise"):
@@ -204,14 +212,15 @@ def read_dataset(
     start = time.perf_counter()
     past_only = [str(c) for c in hist_exog or []]
     exog = list(dict.fromkeys([*(str(c) for c in exog or []), *past_only]))
+    static = list(dict.fromkeys(str(c) for c in static or []))
     if _is_dask_frame(data):
         frame, label, files = data, "the Dask DataFrame", None
-        columns = _roles(dict(frame.dtypes), id_col, time_col, target, exog, label)
+        columns = _roles(dict(frame.dtypes), id_col, time_col, target, exog, label, static)
         frame = frame[columns.names]
         rows = None
     else:
         frame, columns, label, files, rows = _read(
-            data, id_col, time_col, target, exog, storage_options
+            data, id_col, time_col, target, exog, storage_options, static
         )
     meta = frame._meta
     whole = _whole_series(frame, columns.id) if whole_series is None else bool(whole_series)
@@ -288,6 +297,7 @@ def _read(
     target: str | None,
     exog: list[str],
     storage_options: dict | None,
+    static: list[str],
 ) -> tuple[Any, Columns, str, list[str], int]:
     """A Dask DataFrame of one partition per file, its columns, label, files and rows."""
     import dask.dataframe as dd
@@ -322,7 +332,7 @@ def _read(
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"{files[0]} is not a readable Parquet file ({reason}).") from None
     dtypes = {name: schema.field(name).type for name in schema.names}
-    columns = _roles(dtypes, id_col, time_col, target, exog, label)
+    columns = _roles(dtypes, id_col, time_col, target, exog, label, static)
     reader = ReadParquet(fs, base)
     meta = schema.empty_table().select(columns.names).to_pandas()
     meta[FILE] = np.array([], dtype=np.int32)
@@ -364,9 +374,10 @@ def _roles(
     target: str | None,
     exog: list[str],
     label: str,
+    static: list[str] | None = None,
 ) -> Columns:
     """The columns' roles, found by their types where not given; checked against the data."""
-    names = list(dtypes)
+    names, static = list(dtypes), list(static or [])
     roles = conventional_roles(names, time_col=time_col, target=target, id_col=id_col, exog=exog)
     id_col, time_col, target = roles["id_col"], roles["time_col"], roles["target"]
     if id_col is None:
@@ -375,13 +386,19 @@ def _roles(
             f"its columns are {', '.join(map(repr, names[:10]))}."
         )
     given = [("id_col", id_col), ("time_col", time_col), ("target", target)]
-    for role, column in [*given, *(("exog", c) for c in exog)]:
+    for role, column in [*given, *(("exog", c) for c in exog), *(("static", c) for c in static)]:
         if column is not None and column not in dtypes:
             raise DataError(
                 f"Column {column!r} given as {role}= (--{role.replace('_', '-')}) is not in "
                 f"{label}: its columns are {', '.join(map(repr, names[:10]))}."
             )
-    reserved = {id_col, *exog, *(c for c in (time_col, target) if c is not None)}
+    twice = [c for c in static if c in exog or c in (id_col, time_col, target)]
+    if twice:
+        raise DataError(
+            f"Column {twice[0]!r} is given as static= (--static) and as another role: a "
+            "static column is only static."
+        )
+    reserved = {id_col, *exog, *static, *(c for c in (time_col, target) if c is not None)}
     if time_col is None:
         stamps = [c for c in names if c not in reserved and _is_time(dtypes[c])]
         if len(stamps) != 1:
@@ -399,15 +416,17 @@ def _roles(
                 f"{label} has {found} left to forecast: name it with target= (--target)."
             )
         target = numbers[0]
-    text = tuple(c for c in exog if _is_text(dtypes[c]))
-    for role, column in [("target", target), *(("exogenous", c) for c in exog)]:
+    text = tuple(c for c in [*exog, *static] if _is_text(dtypes[c]))
+    checked = [("target", target), *(("exogenous", c) for c in exog),
+               *(("static", c) for c in static)]  # fmt: skip
+    for role, column in checked:
         if column not in text and not _is_number(dtypes[column]):
             what = "numeric" if role == "target" else "numeric or text"
             raise DataError(
                 f"The {role} column {column!r} of {label} is of type {dtypes[column]}, not "
                 f"{what}: choose another column or write it as numbers."
             )
-    return Columns(id_col, time_col, target, tuple(exog), text)
+    return Columns(id_col, time_col, target, tuple(exog), text, tuple(static))
 
 
 def _is_time(dtype: Any) -> bool:

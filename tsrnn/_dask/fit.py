@@ -88,7 +88,9 @@ def fit_dataset(
         the workers build the calendar columns of their stamps, scaled over every bucket's
         rows as ``fit`` scales them (``feature_names_in_``, ``x_loc_``, ``x_scale_``); the
         dataset's text columns are read through embeddings of their vocabularies
-        (``categories_``), as in memory.
+        (``categories_``), and its static columns as columns constant within each series
+        (``static_names_``; ``static_`` holds no row: the model keeps no series), as in
+        memory.
     dataset : SeriesDataset
     ranks : int or None, default=None
         Ranks of the training (one per worker); None: every worker.
@@ -149,7 +151,8 @@ def fit_dataset(
     model.feature_names_in_ = np.asarray(covariates.names, dtype=object)
     model.x_loc_, model.x_scale_ = covariates.loc, covariates.scale
     model.categories_ = dict(covariates.categories)
-    model.static_names_, model.static_ = [], np.zeros((0, 0))
+    model.static_names_ = list(dataset.columns.static)  # static_: no row, it keeps no series
+    model.static_ = np.zeros((0, len(model.static_names_)))
     model._set_calibration(found)
     model.models_ = final
     for name in ("series_ids_", "last_index_", "scaling_", "history_y_", "history_observed_",
@@ -166,11 +169,12 @@ def fit_dataset(
 
 
 def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
-    """The input columns (exogenous, then the calendar's with ``calendar="auto"``) and their
+    """The input columns (exogenous, static, then the calendar's with ``calendar="auto"``) and their
     scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dask.columns`):
     the codes of text columns are left as they are (loc 0, scale 1)."""
     features = calendar_inputs(dataset.freq, model.calendar == "auto", model.holidays)
-    names = [*dataset.columns.exog, *calendar_names(features)]
+    static = list(dataset.columns.static)
+    names = [*dataset.columns.exog, *static, *calendar_names(features)]
     if not names:
         return Covariates([], np.zeros(0), np.zeros(0))
     client = dataset.client
@@ -179,7 +183,8 @@ def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
     categories = dict(dataset.categories)
     codes = [name in categories for name in names]
     loc, scale = pooled_scaling(model.scaler, fetch(client, parts), codes)
-    return Covariates(names, loc, scale, known_columns(names, model.hist_exog), categories)
+    known = known_columns(names, model.hist_exog)
+    return Covariates(names, loc, scale, known, categories, static)
 
 
 def _check_hist_exog(model: RNNForecaster, dataset: SeriesDataset) -> None:

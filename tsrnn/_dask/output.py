@@ -53,7 +53,9 @@ def forecast_dataset(
         fitted with exogenous columns reads those of the dataset (read with the same
         ``exog`` and ``hist_exog``) and the future values of the known ones (``future``).
         Text columns are coded with the model's vocabularies (``categories_``), in the
-        history and in ``future`` alike: a value it never saw reads as unknown (code 0).
+        history and in ``future`` alike: a value it never saw reads as unknown (code 0). A
+        model of static covariates reads those of the dataset (read with the same
+        ``static``), from the buckets: ``future`` never holds them.
     dataset : SeriesDataset
     horizon : int or None, default=None
         Steps ahead; None: the model's ``horizon_``.
@@ -84,8 +86,8 @@ def forecast_dataset(
         a series (another count or other stamps than the horizon's, NaN) raise it when the
         frame is computed, naming the series.
     ParameterError
-        If the dataset's frequency is not the model's, or its exogenous columns are not the
-        model's.
+        If the dataset's frequency is not the model's, or its exogenous, static or text
+        columns are not the model's.
     """
     import dask.dataframe as dd
 
@@ -130,21 +132,24 @@ def forecast_dataset(
 
 
 def _check_columns(model: RNNForecaster, dataset: SeriesDataset) -> None:
-    """The model's exogenous columns are the dataset's, in order, text ones as text; none is
-    static."""
-    if len(getattr(model, "static_names_", ())):
+    """The model's exogenous and static columns are the dataset's, in order, text ones as
+    text."""
+    static = [str(n) for n in getattr(model, "static_names_", ())]
+    if static != list(dataset.columns.static):
         raise ParameterError(
-            "The model was fitted with static columns, which a Dask dataset does not carry "
-            "yet: forecast it in this process with predict(y=..., static=...)."
+            f"The model was fitted with the static columns {static!r} but {dataset.label} was "
+            f"read with {list(dataset.columns.static)!r}: read it with the model's static "
+            "columns (read_dataset(..., static=))."
         )
-    exog = [str(n) for n in model.feature_names_in_ if not str(n).startswith(CALENDAR)]
+    exog = [str(n) for n in model.feature_names_in_
+            if not str(n).startswith(CALENDAR) and str(n) not in static]  # fmt: skip
     if exog != list(dataset.columns.exog):
         raise ParameterError(
             f"The model was fitted with the exogenous columns {exog!r} but {dataset.label} was "
             f"read with {list(dataset.columns.exog)!r}: read it with the model's exog and "
             "hist_exog (read_dataset(..., exog=, hist_exog=))."
         )
-    text = [c for c in exog if c in (getattr(model, "categories_", None) or {})]
+    text = [c for c in [*exog, *static] if c in (getattr(model, "categories_", None) or {})]
     if text != list(dataset.columns.text):
         raise ParameterError(
             f"The model was fitted with the text (categorical) columns {text!r} but "

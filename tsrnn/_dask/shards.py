@@ -42,7 +42,10 @@ class Columns:
     id, time, target : str
     exog : tuple of str
     text : tuple of str
-        The text (categorical) columns among ``exog``: read as codes of their vocabulary.
+        The text (categorical) columns among ``exog`` and ``static``: read as codes of their
+        vocabulary.
+    static : tuple of str
+        Static columns: constant within each series, kept as one row per series.
     """
 
     id: str
@@ -50,11 +53,12 @@ class Columns:
     target: str
     exog: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
+    static: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
-        """Every column read, in order: id, time, target, exogenous."""
-        return [self.id, self.time, self.target, *self.exog]
+        """Every column read, in order: id, time, target, exogenous, static."""
+        return [self.id, self.time, self.target, *self.exog, *self.static]
 
 
 class ReadParquet:
@@ -109,6 +113,8 @@ class Shard:
     values : ndarray of shape (n_rows,), float64
         Every series' values, one after another, oldest first.
     exog : ndarray of shape (n_rows, n_feat) or None
+    static : ndarray of shape (n_series, n_static) or None
+        Each series' static values (text ones as codes), float64.
     stamps : ndarray of shape (n_rows,) or None
         The stamp of every value (datetime64[ns] or int64), gaps filled.
     last : list
@@ -140,6 +146,7 @@ class Shard:
     error: str | None = None
     missing_error: str | None = None
     vocab: dict[str, list[str]] = field(default_factory=dict)
+    static: np.ndarray | None = None
 
     @property
     def n_series(self) -> int:
@@ -165,6 +172,7 @@ class Shard:
             last=[self.last[k] for k in positions],
             freq=self.freq,
             vocab=self.vocab,
+            static=None if self.static is None else self.static[positions],
         )
 
 
@@ -210,7 +218,8 @@ def make_shard(
     Shard
         With ``error`` set (and no series) when a series cannot be used: unsorted stamps are
         fine (a bucket's rows come in any order), a duplicated stamp, a non-numeric value,
-        missing exogenous values (an empty text value too), fewer than 2 observed values, and
+        missing exogenous values (an empty text value too), a static column that changes
+        within a series or has an empty value, fewer than 2 observed values, and
         (unless ``missing``) a gap or a NaN target are not. With missing values,
         ``missing_error`` says which.
     """
@@ -236,6 +245,11 @@ def make_shard(
         values, codes = np.unique(given.astype(str).to_numpy(dtype=object), return_inverse=True)
         vocab[name] = [str(v) for v in values]
         frame[name] = codes.astype(np.float64) + 1.0
+    table = None
+    if columns.static:
+        table = _static_rows(frame, columns, label, files)
+        if isinstance(table, str):
+            return empty_shard(n_feat, table)
     index = pd.MultiIndex.from_arrays(
         [frame[columns.id].to_numpy(dtype=object), times], names=[columns.id, columns.time]
     )
@@ -266,6 +280,8 @@ def make_shard(
         except DataError as exc:
             refused = _locate(frame, columns, files, name, str(exc), False)
     stamps = y.index.get_level_values(1)
+    if table is not None:
+        table = table.reindex(pd.Index(pd.Series(ids, dtype=object))).to_numpy(np.float64)
     return Shard(
         ids=np.asarray(ids, dtype=object),
         lengths=lengths,
@@ -278,6 +294,7 @@ def make_shard(
         freq=y.attrs["freq"],
         missing_error=refused,
         vocab=vocab,
+        static=table,
     )
 
 
@@ -299,15 +316,17 @@ def recode(shard: Shard, columns: Columns, categories: dict[str, list[str]]) -> 
         A copy (``shard`` itself when its codes already are those of ``categories``).
     """
     names = [n for n in columns.text if n in shard.vocab]
-    if shard.exog is None or all(shard.vocab[n] == list(categories[n]) for n in names):
+    if not shard.n_series or all(shard.vocab[n] == list(categories[n]) for n in names):
         return shard
-    exog = shard.exog.copy()
+    exog = None if shard.exog is None else shard.exog.copy()
+    static = None if shard.static is None else shard.static.copy()
     for name in names:
-        k = columns.exog.index(name)
         lookup = np.r_[0, pd.Index(list(categories[name])).get_indexer(shard.vocab[name]) + 1]
-        exog[:, k] = lookup[exog[:, k].astype(np.int64)]
+        array, k = (exog, columns.exog.index(name)) if name in columns.exog else (
+            static, columns.static.index(name))  # fmt: skip
+        array[:, k] = lookup[array[:, k].astype(np.int64)]
     vocab = {**shard.vocab, **{n: list(categories[n]) for n in names}}
-    return dataclasses.replace(shard, exog=exog, vocab=vocab)
+    return dataclasses.replace(shard, exog=exog, static=static, vocab=vocab)
 
 
 def summarize(shard: Shard) -> dict[str, Any]:
@@ -343,6 +362,37 @@ def summarize(shard: Shard) -> dict[str, Any]:
             x_max=shard.exog.max(axis=0).tolist(),
         )
     return out
+
+
+def _static_rows(
+    frame: pd.DataFrame, columns: Columns, label: str, files: list[str] | None
+) -> pd.DataFrame | str:
+    """The static row of each series (text columns already coded), indexed by id; or the
+    message naming a series whose static value is empty or changes, and its files."""
+    ids = frame[columns.id].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, len(ids)]))
+    rows = {}
+    for name in columns.static:
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            key, given = ids[pos], frame[name].iloc[pos]
+            what = "an empty value (NaN)" if pd.isna(given) else repr(str(given))
+            return (f"Static column {name!r} of {label} has {what} for series {key!r}: give a "
+                    "number (or text, for a category) for every series"
+                    + _files_of(frame, columns, files, key) + ".")  # fmt: skip
+        changed = values != values[first]
+        if changed.any():
+            pos = int(np.flatnonzero(changed)[0])
+            key = ids[pos]
+            return (f"Static column {name!r} of {label} changes within series {key!r} (at "
+                    f"{show(frame[columns.time].iloc[pos])!r}): a static column holds one "
+                    "value per series; read a changing one with exog="
+                    + _files_of(frame, columns, files, key) + ".")  # fmt: skip
+        rows[name] = values[starts]
+    return pd.DataFrame(rows, index=pd.Index(pd.Series(ids[starts], dtype=object)))
 
 
 # ---------------------------------------------------------------------- messages
