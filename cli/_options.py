@@ -133,16 +133,6 @@ def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> 
         yield client
 
 
-def check_dataset_columns(
-    id_col: str | None, exog: list[str] | None, static: list[str] | None = None
-) -> None:
-    """What a dataset on a cluster takes is checked by its reader, on the workers: its
-    --exog, --hist-exog and --static columns are numeric or text (the reader says so of
-    another type, and of a --static column that changes within a series), --future a Parquet
-    dataset or a CSV file. (Without --id-col its id column is unique_id, Nixtla's name, or
-    the reader says to name it.) Nothing is refused here before a cluster starts."""
-
-
 def read_dataset(quiet: bool, client, data: str, **columns):
     """``tsrnn.parallel.read_dataset`` behind a spinner."""
     from tsrnn.parallel import read_dataset as read

@@ -18,7 +18,6 @@ from ._options import (
     TimeCol,
     Timer,
     Workers,
-    check_dataset_columns,
     check_outputs,
     count_series,
     dataset_cluster,
@@ -81,7 +80,6 @@ def fit(
     timer = Timer()
     check_outputs(model)
     if on_the_cluster(data, workers, scheduler):
-        check_dataset_columns(id_col, exog_columns(exog), exog_columns(static))
         from tsrnn.parallel import fit_dataset
 
         with dataset_cluster(quiet, workers, scheduler) as client:

@@ -21,7 +21,6 @@ from ._options import (
     Timer,
     Workers,
     check_cluster,
-    check_dataset_columns,
     check_dataset_output,
     check_levels,
     check_outputs,
@@ -88,7 +87,6 @@ def forecast(
             param_hint="'--future'",
         )
     if on_the_cluster(data, workers, scheduler):
-        check_dataset_columns(id_col, exog, static)
         _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
                           quiet, workers, scheduler, ranks, params, level, quantile,
                           static)  # fmt: skip
@@ -135,7 +133,6 @@ def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exo
     dataset of the future values of the --exog columns; --static: columns of the dataset,
     constant within each series)."""
     check_dataset_output(output, plot)
-    check_dataset_columns(id_col, exog, static)
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.parallel import fit_dataset, forecast_dataset, write_dataset
 

@@ -20,7 +20,6 @@ from ._options import (
     TimeCol,
     Timer,
     Workers,
-    check_dataset_columns,
     check_dataset_output,
     check_levels,
     check_outputs,
@@ -105,7 +104,6 @@ def predict(
         )
     if on_the_cluster(data, workers, scheduler):
         check_dataset_output(output, plot)
-        check_dataset_columns(id_col, exog, static)
         read = {
             "exog": exog,
             "hist_exog": [c for c in exog or [] if c in past_only],
