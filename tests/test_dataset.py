@@ -512,28 +512,11 @@ def test_cli_forecasts_a_dataset_into_a_dataset_and_replaces_it_whole(tmp_path):
 
 
 @pytest.mark.timeout(400)
-def test_cli_fit_on_a_dataset_then_predict_it(tmp_path):
-    by_date(long_frame(100, seed=10), tmp_path / "lake", files=3)
-    fast = ["--steps", "20", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"]
-    fit = _run("fit", "lake/*.parquet", "--id-col", "item", "-H", "4", "--workers", "2",
-               "--model", "m.tsrnn", *fast, cwd=tmp_path)  # fmt: skip
-    assert fit.returncode == 0, fit.stderr
-    alone = _run("predict", "--model", "m.tsrnn", cwd=tmp_path)
-    assert alone.returncode == 2 and "keeps no series" in alone.stderr
-    predicted = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2",
-                     "--output", "fc", cwd=tmp_path)  # fmt: skip
-    assert predicted.returncode == 0, predicted.stderr
-    assert len(pd.read_parquet(tmp_path / "fc")) == 400
-    csv = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2", "-o",
-               "fc.csv", cwd=tmp_path)  # fmt: skip
-    assert csv.returncode == 2 and "give --output a folder" in csv.stderr
-    assert not (tmp_path / "fc.csv").exists()
-
-
 @pytest.mark.timeout(400)
 def test_cli_reads_exogenous_columns_and_their_future_from_datasets(tmp_path):
     """--exog, --hist-exog and --static (a number and a text column) read from a dataset
-    by forecast and fit; predict reads the model's static columns from --data."""
+    by forecast and fit; the model keeps no series, and predict reads the model's columns
+    from --data into an --output folder."""
     frame = with_inputs(long_frame(60, seed=15), seed=15)
     frame = frame.join(static_table(frame, seed=15), on="item")
     by_date(frame, tmp_path / "lake", files=2)
@@ -551,10 +534,16 @@ def test_cli_reads_exogenous_columns_and_their_future_from_datasets(tmp_path):
     fit = _run("fit", "lake", *inputs, "--model", "m.tsrnn", cwd=tmp_path)
     assert fit.returncode == 0, fit.stderr
     assert load(tmp_path / "m.tsrnn").static_names_ == ["size", "group"]
+    alone = _run("predict", "--model", "m.tsrnn", "--future", "future.parquet", cwd=tmp_path)
+    assert alone.returncode == 2 and "keeps no series" in alone.stderr
     predicted = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2",
                      "--future", "future.parquet", "--output", "fc", cwd=tmp_path)  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr
     assert len(pd.read_parquet(tmp_path / "fc")) == 3 * 60
+    csv = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2", "--future",
+               "future.parquet", "-o", "fc.csv", cwd=tmp_path)  # fmt: skip
+    assert csv.returncode == 2 and "give --output a folder" in csv.stderr
+    assert not (tmp_path / "fc.csv").exists()
 
 
 def test_a_dataset_in_nixtla_long_format_needs_no_column_named(client, tmp_path):
