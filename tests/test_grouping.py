@@ -207,11 +207,11 @@ def test_check_series_many_integer_indexed_series():
 def test_many_good_series_infer_the_frequency_once(monkeypatch, freq):
     """The frequency is inferred from the first series only; the others are checked against
     it in vectorised passes (pd.infer_freq is not called once per series)."""
-    import tsrnn._data.checks as series_module
+    import tsrnn._data.stamps as stamps_module
 
     calls = []
-    infer = series_module._infer_freq
-    monkeypatch.setattr(series_module, "_infer_freq", lambda index: calls.append(1) or infer(index))
+    infer = stamps_module._infer_freq
+    monkeypatch.setattr(stamps_module, "_infer_freq", lambda index: calls.append(1) or infer(index))
     out, _ = check_series(_long([12] * 1500, freq=freq, interleave=True))
     assert out.attrs["freq"] == freq and len(calls) == 1
 

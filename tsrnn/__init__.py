@@ -9,8 +9,9 @@ layers below it, never upward and never in a circle** (``tests/test_layers.py`` 
 import, lazy ones included)::
 
     base           errors, _version
-    data           _data/ (checks, groups, calendar, categories, static, tables, text), io,
-                   metrics, windowing, datasets/      pandas and numpy, never torch or Dask
+    data           _data/ (checks, stamps, groups, calendar, categories, static, tables,
+                   text), io, metrics, windowing, datasets/
+                                                      pandas and numpy, never torch or Dask
     training       _train/ (loop, device, jobs: the executor, progress), nn
                                                       torch, never pandas or Dask
     regressor      estimator (RNNRegressor, its WindowsJob and codec)
