@@ -338,8 +338,8 @@ def summarize(shard: Shard) -> dict[str, Any]:
         ``n_series``, ``n_rows``, ``n_windows`` (sum of length - 1), ``longest``, ``freq``,
         ``first``/``last`` stamps, ``first_id`` (for messages), ``error``, ``n_missing``
         (missing target values, gaps included) and ``missing_error``
-        (:attr:`Shard.missing_error`), and for the exogenous columns ``x_sum``, ``x_sumsq``,
-        ``x_min``, ``x_max`` (lists).
+        (:attr:`Shard.missing_error`); the input columns' moments are pooled apart
+        (:mod:`tsrnn._dask.columns`).
     """
     out: dict[str, Any] = {
         "n_series": shard.n_series,
@@ -354,13 +354,6 @@ def summarize(shard: Shard) -> dict[str, Any]:
         "first_id": shard.ids[0] if shard.n_series else None,
         "error": shard.error,
     }
-    if shard.exog is not None and len(shard.exog):
-        out.update(
-            x_sum=shard.exog.sum(axis=0).tolist(),
-            x_sumsq=(shard.exog**2).sum(axis=0).tolist(),
-            x_min=shard.exog.min(axis=0).tolist(),
-            x_max=shard.exog.max(axis=0).tolist(),
-        )
     return out
 
 
