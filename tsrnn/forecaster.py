@@ -564,8 +564,9 @@ clip_grad_norm, device, verbose
         self.combine_ = found.combine
 
     def _newer(self, y, X) -> tuple[list, list, list | None, list]:
-        return newer_history(y, X, freq=self.freq_, multi=self.multi_, missing=self.missing
-                             == "mask", covariates=self._covariates())  # fmt: skip
+        return newer_history(
+            y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
+        )
 
     def _covariates(self) -> Covariates:
         known = known_columns(self.feature_names_in_, self.hist_exog)

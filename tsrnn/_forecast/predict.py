@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from .._data.calendar import future_stamps, steps_between
-from .._data.checks import check_series
 from .._data.groups import split_series
 from ..errors import DataError, ParameterError
 from ..estimator import RNNRegressor
@@ -318,22 +317,22 @@ def forecast_frame(
 
 
 def newer_history(
-    y, X, *, freq: str | int, multi: bool, covariates: Covariates, missing: bool = False
+    y, X, *, freq: str | int, multi: bool, covariates: Covariates
 ) -> tuple[list, list, list | None, list]:
     """History given to ``predict``, checked against the fit and split by series.
 
     Parameters
     ----------
     y, X
-        As ``RNNForecaster.predict`` takes them.
+        As :func:`tsrnn._forecast.inputs.predict_inputs` returns them: in the normal form of
+        :func:`~tsrnn._data.checks.check_series` (checked once, there), ``X`` with its
+        static and calendar columns.
     freq : str or int
         The fitted frequency.
     multi : bool
         Whether the model was fitted on many series.
     covariates : Covariates
         The fitted exogenous columns.
-    missing : bool, default=False
-        Accept NaN target values (the forecaster's ``missing="mask"``).
 
     Returns
     -------
@@ -353,7 +352,6 @@ def newer_history(
         )
     if not n_feat and X is not None:
         raise DataError("The model was fitted without X: call predict without X.")
-    y, X = check_series(y, X, missing=missing)
     if y.attrs["freq"] != freq:
         raise DataError(
             f"y has frequency {y.attrs['freq']!r} but the model was fitted on {freq!r}: pass "
