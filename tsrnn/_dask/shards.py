@@ -24,6 +24,7 @@ import pandas as pd
 
 from .._data.checks import check_series
 from .._data.groups import split_series
+from .._data.static import not_a_number
 from .._data.text import show
 from ..errors import DataError
 
@@ -367,12 +368,10 @@ def _static_rows(
     first = np.repeat(starts, np.diff(np.r_[starts, len(ids)]))
     rows = {}
     for name in columns.static:
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
-            key, given = ids[pos], frame[name].iloc[pos]
-            what = "an empty value (NaN)" if pd.isna(given) else repr(str(given))
+        values, bad = not_a_number(frame[name])
+        if bad is not None:
+            pos, what = bad
+            key = ids[pos]
             return (f"Static column {name!r} of {label} has {what} for series {key!r}: give a "
                     "number (or text, for a category) for every series"
                     + _files_of(frame, columns, files, key) + ".")  # fmt: skip

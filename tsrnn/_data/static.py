@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import DataError
 from .categories import coded, learn_categories
 
-__all__ = ["check_static", "static_columns", "static_rows"]
+__all__ = ["check_static", "not_a_number", "static_columns", "static_rows"]
 
 
 def check_static(static, ids: list, taken: list[str]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
@@ -96,18 +96,44 @@ def static_rows(static, ids: list, categories: dict[str, list[str]]) -> pd.DataF
     table = coded(static.iloc[at], categories, "static")
     out = {}
     for name in table.columns:
-        values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            given = table[name].iloc[k]
-            what = "an empty value (NaN)" if pd.isna(given) else repr(str(given))
+        values, bad = not_a_number(table[name])
+        if bad is not None:
+            k, what = bad
             raise DataError(
                 f"static column {str(name)!r} has {what} for series {ids[k]!r}: give a number "
                 "(or text, for a category) for every series."
             )
         out[str(name)] = values
     return pd.DataFrame(out, index=pd.Index(pd.Series(ids, dtype=object)))
+
+
+def not_a_number(column: pd.Series) -> tuple[np.ndarray, tuple[int, str] | None]:
+    """A static column's values as numbers, and the first one that is not a number.
+
+    Parameters
+    ----------
+    column : Series of shape (n,)
+        Numbers, or the codes of a categorical column.
+
+    Returns
+    -------
+    values : ndarray of shape (n,), float64
+    bad : (int, str) or None
+        Position of the first value that is empty or not a number, and how messages call it
+        (``"an empty value (NaN)"`` or the value quoted); None when every value is a number.
+
+    Examples
+    --------
+    >>> not_a_number(pd.Series([1.0, None, 3.0]))[1]
+    (1, 'an empty value (NaN)')
+    """
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values, None
+    k = int(np.flatnonzero(bad)[0])
+    given = column.iloc[k]
+    return values, (k, "an empty value (NaN)" if pd.isna(given) else repr(str(given)))
 
 
 def static_columns(y: pd.Series, X: pd.DataFrame | None, table: pd.DataFrame) -> pd.DataFrame:
