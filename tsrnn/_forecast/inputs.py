@@ -212,13 +212,20 @@ def category_seasons(
     aligned = season[np.arange(len(season))[:, None], phase]
     starts = steps_between(origin * len(ids), last, model.freq_) % m
     out = np.full((2, len(ids), m), np.nan)
-    wanted = short & (keys > 0).all(axis=1)
-    for k in np.flatnonzero(wanted):
-        same = season.any(axis=1) & (fitted_keys == keys[k]).all(axis=1)
+    wanted = np.flatnonzero(short & (keys > 0).all(axis=1))
+    if not len(wanted):
+        return out
+    # One mean per group of categories (and scaling), however many new series share it.
+    groups, which = np.unique(keys[wanted], axis=0, return_inverse=True)
+    seasonal = season.any(axis=1)
+    for g, key in enumerate(groups):
+        same = seasonal & (fitted_keys == key).all(axis=1)
+        members = wanted[which.ravel() == g]
+        phases = (starts[members][:, None] + np.arange(m)[None, :] + 1) % m
         for flag in (0, 1):
             donors = same & (log == bool(flag))
             if donors.sum() >= MIN_DONORS:
-                out[flag, k] = aligned[donors].mean(axis=0)[(starts[k] + np.arange(m) + 1) % m]
+                out[flag, members] = aligned[donors].mean(axis=0)[phases]
     return out
 
 
