@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .._data.calendar import features_in
 from .._forecast.calibration import Scores, calibration_scores, held_out, held_out_cuts
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import encode_series, sampler
 from .._forecast.plan import Plan, n_channels
 from .._forecast.predict import Fitted, forecast_histories
 from ..estimator import RNNRegressor, fit_steps
-from .columns import features_of, split_inputs
+from .columns import split_inputs
 from .future import future_frame
 from .shards import Columns, Shard, recode
 
@@ -96,7 +97,7 @@ class RankJob:
         spec, plan = self.spec, self.spec.plan
         world = 1 if sync is None else sync.world
         covariates = spec.covariates or Covariates([], np.zeros(0), np.zeros(0))
-        values, xs = _series_of(self.data or [], features_of(covariates.names))
+        values, xs = _series_of(self.data or [], features_in(covariates.names))
         if xs is not None:
             xs = covariates.scaled(xs)
         batch = math.ceil(plan.batch / world)
@@ -141,7 +142,7 @@ def score_shard(shard: Shard, fitted: Fitted, size: int, combine: str) -> Scores
     """
     if not shard.n_series:
         return None
-    values, xs = split_inputs(shard, features_of(fitted.covariates.names))
+    values, xs = split_inputs(shard, features_in(fitted.covariates.names))
     if xs is not None:
         xs = fitted.covariates.scaled(xs)
     held = held_out(fitted.plan, values, xs, size)
@@ -241,7 +242,7 @@ def forecast_shard(
         return meta.iloc[:0].copy()
     covariates = fitted.covariates
     shard = recode(shard, columns, covariates.categories)  # the model's codes (0: unknown)
-    values, xs = split_inputs(shard, features_of(covariates.names))
+    values, xs = split_inputs(shard, features_in(covariates.names))
     ids = list(shard.ids)
     X_future = future_frame(rows, columns, covariates.future_names)
     future = covariates.future(X_future, horizon, ids, shard.last, fitted.freq, True,

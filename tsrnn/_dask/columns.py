@@ -15,22 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._data.calendar import CALENDAR, calendar_columns
+from .._data.calendar import calendar_columns
+from .._forecast.covariates import column_scaling
 from .shards import Shard
 
-__all__ = ["calendar_names", "column_moments", "features_of", "inputs_of", "pooled_scaling"]
+__all__ = ["calendar_names", "column_moments", "inputs_of", "pooled_scaling"]
 
 
 def calendar_names(features: list[str]) -> list[str]:
     """The names of the calendar columns of ``features`` (``calendar:week_sin``, ...)."""
     return calendar_columns(np.array([], dtype="datetime64[ns]"), list(features))[0]
-
-
-def features_of(names) -> list[str]:
-    """The calendar features among fitted column names, in order (``["week"]``, ...)."""
-    found = [str(n)[len(CALENDAR) :].rsplit("_", 1)[0] for n in names
-             if str(n).startswith(CALENDAR)]  # fmt: skip
-    return list(dict.fromkeys(found))
 
 
 def inputs_of(shard: Shard, features: list[str]) -> np.ndarray | None:
@@ -124,13 +118,6 @@ def pooled_scaling(kind: str, parts: list[dict], codes=()) -> tuple[np.ndarray, 
         mean = mean + delta * (part["n"] / total)
         m2 = m2 + part["m2"] + delta**2 * (n * part["n"] / total)
         n = total
-    if kind == "minmax":
-        loc, scale = low, high - low
-    elif kind == "none":
-        loc, scale = np.zeros(len(low)), np.ones(len(low))
-    else:
-        loc, scale = mean, np.sqrt(m2 / n)
-    scale = np.where(scale > 0, scale, 1.0)
-    if len(codes) and np.any(codes):
-        loc, scale = np.where(codes, 0.0, loc), np.where(codes, 1.0, scale)
-    return np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    if mean is None:  # no rows anywhere
+        mean = m2 = np.zeros(len(low))
+    return column_scaling(kind, mean, np.sqrt(m2 / max(n, 1)), low, high, codes)

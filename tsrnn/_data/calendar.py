@@ -11,6 +11,7 @@ __all__ = [
     "CALENDAR",
     "calendar_columns",
     "calendar_features",
+    "features_in",
     "future_stamps",
     "holiday_feature",
     "season_length_for",
@@ -201,6 +202,20 @@ def _holidays(country: str, years: list[int]) -> set:
             "knows: use a code such as 'US', 'DE' or 'US-CA'."
         ) from None
     return set(found)
+
+
+def features_in(names) -> list[str]:
+    """The calendar features of the calendar columns among ``names``, in order: what
+    :func:`calendar_columns` takes to make those columns again.
+
+    Examples
+    --------
+    >>> features_in(["price", "calendar:week_sin", "calendar:week_cos", "calendar:holidays.US_day"])
+    ['week', 'holidays.US']
+    """
+    found = [str(n)[len(CALENDAR) :].rsplit("_", 1)[0] for n in names
+             if str(n).startswith(CALENDAR)]  # fmt: skip
+    return list(dict.fromkeys(found))
 
 
 def calendar_columns(stamps, features: list[str]) -> tuple[list[str], np.ndarray]:

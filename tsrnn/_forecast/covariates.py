@@ -9,6 +9,7 @@ from .._data.calendar import (
     CALENDAR,
     calendar_columns,
     calendar_features,
+    features_in,
     future_stamps,
     holiday_feature,
 )
@@ -16,7 +17,14 @@ from .._data.categories import coded
 from .._data.groups import group_rows
 from ..errors import DataError
 
-__all__ = ["Covariates", "calendar_inputs", "exog_columns", "fit_columns", "with_calendar"]
+__all__ = [
+    "Covariates",
+    "calendar_inputs",
+    "column_scaling",
+    "exog_columns",
+    "fit_columns",
+    "with_calendar",
+]
 
 
 def fit_columns(kind: str, arrays: list, codes=()) -> tuple[np.ndarray, np.ndarray]:
@@ -36,12 +44,34 @@ def fit_columns(kind: str, arrays: list, codes=()) -> tuple[np.ndarray, np.ndarr
         A constant column keeps its units (scale 1); a column of codes gets 0 and 1.
     """
     stacked = np.concatenate(arrays, axis=0)
+    return column_scaling(kind, stacked.mean(axis=0), stacked.std(axis=0), stacked.min(axis=0),
+                          stacked.max(axis=0), codes)  # fmt: skip
+
+
+def column_scaling(
+    kind: str, mean: np.ndarray, std: np.ndarray, low: np.ndarray, high: np.ndarray, codes=()
+) -> tuple[np.ndarray, np.ndarray]:
+    """``loc`` and ``scale`` of columns from their moments (:func:`fit_columns`'s rule, also
+    used on a Dask dataset, whose moments are pooled over buckets).
+
+    Parameters
+    ----------
+    kind : {"auto", "standard", "log", "minmax", "none"}
+    mean, std, low, high : ndarray of shape (n_feat,)
+        Mean, standard deviation (population), minimum and maximum of each column.
+    codes : sequence of bool, default=()
+        Per column, whether it holds category codes (loc 0, scale 1).
+
+    Returns
+    -------
+    loc, scale : ndarray of shape (n_feat,)
+    """
     if kind == "minmax":
-        loc, scale = stacked.min(axis=0), stacked.max(axis=0) - stacked.min(axis=0)
+        loc, scale = low, high - low
     elif kind == "none":
-        loc, scale = np.zeros(stacked.shape[1]), np.ones(stacked.shape[1])
+        loc, scale = np.zeros(len(mean)), np.ones(len(mean))
     else:
-        loc, scale = stacked.mean(axis=0), stacked.std(axis=0)
+        loc, scale = mean, std
     scale = np.where(scale > 0, scale, 1.0)
     if len(codes) and np.any(codes):
         loc, scale = np.where(codes, 0.0, loc), np.where(codes, 1.0, scale)
@@ -212,8 +242,7 @@ class Covariates:
         blocks = np.zeros((len(keys), horizon, len(self.names)))  # past-only columns: 0 ahead
         calendar = np.array([name.startswith(CALENDAR) for name in self.names])
         if calendar.any():  # generated from the future stamps
-            features = list(dict.fromkeys(n[len(CALENDAR) :].rsplit("_", 1)[0]
-                                          for n in np.array(self.names)[calendar]))  # fmt: skip
+            features = features_in(self.names)
             for k in range(len(keys)):
                 values = calendar_columns(expected[k], features)[1]
                 blocks[k][:, calendar] = (values - self.loc[calendar]) / self.scale[calendar]
