@@ -149,7 +149,7 @@ def describe_dataset(dataset) -> str:
     layout = "shuffled into" if dataset.shuffled else "already whole in"
     return (
         f"Read {dataset.n_rows} rows of {dataset.n_series} series from {dataset.label} on the "
-        f"cluster ({layout} {len(dataset.shards)} buckets): frequency {dataset.freq}, "
+        f"cluster ({layout} {len(dataset.buckets)} buckets): frequency {dataset.freq}, "
         f"{format_value(first)} to {format_value(last)}."
     )
 

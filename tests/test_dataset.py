@@ -119,7 +119,7 @@ def test_files_of_whole_series_are_not_shuffled(client, tmp_path):
     for i, (_, part) in enumerate(frame.groupby(frame["item"].str[-1].astype(int) % 3)):
         part.to_parquet(folder / f"part-{i}.parquet", index=False)
     data = read_dataset(f"file://{folder}/*.parquet", id_col="item", client=client)  # a URL
-    assert not data.shuffled and len(data.shards) == 3 and data.n_series == 60
+    assert not data.shuffled and len(data.buckets) == 3 and data.n_series == 60
 
 
 def test_the_client_receives_as_much_for_four_times_the_series(client, tmp_path, monkeypatch):
@@ -128,7 +128,7 @@ def test_the_client_receives_as_much_for_four_times_the_series(client, tmp_path,
     The calibration ratios are gathered whole only while there are few (at most
     ``_FEW``, a constant); here they are counted bucket by bucket, as for millions of windows.
     """
-    import tsrnn._dask.fit as fitting
+    import tsrnn._dataset.fit as fitting
 
     monkeypatch.setattr(fitting, "_FEW", 0)
     received = []
@@ -161,7 +161,7 @@ def test_a_worker_killed_during_prediction_leaves_a_complete_output(
     is complete and has no duplicate."""
     data = read_dataset(dataset_path, id_col="item", client=client, n_buckets=8)
     model = fit_dataset(RNNForecaster(horizon=4, n_models=2, interval=None, **SMALL), data)
-    killer = worker_killer(client, lambda key: "forecast_shard" in key)
+    killer = worker_killer(client, lambda key: "forecast_bucket" in key)
     write_dataset(forecast_dataset(model, data), str(tmp_path / "out"))
     killer.join(timeout=60)
     assert killer.pid is not None  # a worker really died during the forecast

@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("forecaster", ("tsrnn.forecaster", "tsrnn.evaluation")),
     ("model files", ("tsrnn.persist",)),
     ("cluster", ("tsrnn.cluster", "tsrnn._dask")),
+    ("dataset", ("tsrnn._dataset",)),
     ("distributed", ("tsrnn.parallel", "tsrnn.search")),
     ("public names", ("tsrnn",)),
 ]

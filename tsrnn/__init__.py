@@ -20,6 +20,8 @@ import, lazy ones included)::
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
     model files    persist
     cluster        cluster, _dask/ (connect, worker, trainer, rank)
+    dataset        _dataset/ (read, buckets, columns, future_values, train, calibrate, fit,
+                   forecast, write)
     distributed    parallel (train_on_dask), search/
     (the CLI, tsrnn_cli, sits on top and imports public modules only)
 """

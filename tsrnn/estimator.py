@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._train.device import resolve_device, seeded, torch_threads
-from ._train.jobs import fit_jobs
+from ._train.executor import fit_jobs
 from ._train.loop import (
     LOSSES,
     OPTIMIZERS,
@@ -631,7 +631,7 @@ def _on_device(sample: BatchSampler, device: torch.device) -> BatchSampler:
 @dataclasses.dataclass
 class WindowsJob:
     """Epochs of :class:`RNNRegressor` over windows ``X`` and targets ``y``: a job of
-    :func:`tsrnn._train.jobs.fit_jobs`.
+    :func:`tsrnn._train.executor.fit_jobs`.
 
     ``model`` is the regressor with its network built (fresh or warm); ``data`` holds
     ``(X, y, valid)`` as CPU tensors, ``valid`` being the time-ordered tail or None.

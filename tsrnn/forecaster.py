@@ -16,7 +16,7 @@ pooled and sorted, and ``predict(level=[80, 95], quantiles=[0.1, 0.9])`` reads a
 quantile from them without a refit (asymmetric bounds, quantiles that never cross).
 
 Every network of a fit (the calibration ones and the final ones) is a job
-(:mod:`tsrnn._train.jobs`): they train one after another in this process, or side by side (or
+(:mod:`tsrnn._train.executor`): they train one after another in this process, or side by side (or
 data-parallel) on a Dask cluster inside :func:`tsrnn.train_on_dask`.
 """
 
@@ -60,7 +60,7 @@ from ._forecast.predict import (
 )
 from ._forecast.state import fitted_attributes, forecaster_state
 from ._forecast.theta import fit_theta
-from ._train.jobs import fit_jobs
+from ._train.executor import fit_jobs
 from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
 

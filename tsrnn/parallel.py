@@ -58,11 +58,12 @@ from collections.abc import Iterator
 from distributed import Client
 
 from ._dask.connect import connect
-from ._dask.dataset import SeriesDataset, read_dataset
-from ._dask.fit import fit_dataset
-from ._dask.output import forecast_dataset, write_dataset
 from ._dask.trainer import DaskTrainer
-from ._train.jobs import using
+from ._dataset.fit import fit_dataset
+from ._dataset.forecast import forecast_dataset
+from ._dataset.read import SeriesDataset, read_dataset
+from ._dataset.write import write_dataset
+from ._train.executor import using
 from .errors import ParameterError, check_positive_int
 
 __all__ = [

@@ -73,7 +73,7 @@ def run_rank(job: Any, rank: int, world: int, name: str, timeout: float) -> Any:
 
     Parameters
     ----------
-    job : tsrnn._train.jobs.Job
+    job : tsrnn._train.executor.Job
         This rank's shard of the fit (``job.fit(sync=...)`` trains and returns the model).
     rank, world : int
     name : str

@@ -16,7 +16,7 @@ from typing import Any
 import distributed
 from distributed import Client, Future
 
-from .._train.jobs import Job
+from .._train.executor import Job
 from .._train.progress import Progress
 from ..errors import ClusterError, ParameterError, TsrnnError
 from .connect import hold, wants_cuda

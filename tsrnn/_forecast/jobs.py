@@ -1,4 +1,5 @@
-"""The networks of a forecaster fit as jobs of the executor (:func:`tsrnn._train.jobs.fit_jobs`).
+"""The networks of a forecaster fit as jobs of the executor
+(:func:`tsrnn._train.executor.fit_jobs`).
 
 :func:`prepare` scales and encodes a fit's series into one :class:`~tsrnn._forecast.encoding.Panel`
 and makes one :class:`PanelJob` per network of the plan; a job trains its network on batches

@@ -1,6 +1,6 @@
 """The training layer: torch, never pandas or Dask.
 
 ``loop`` (backpropagation through time over epochs or a budget of steps), ``device``
-(devices, threads, seeds), ``jobs`` (the executor: network fits as jobs, run here or by the
+(devices, threads, seeds), ``executor`` (network fits as jobs, run here or by the
 trainer of the context), ``progress`` (progress bars).
 """

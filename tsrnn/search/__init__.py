@@ -5,12 +5,12 @@ candidates a halving rung promotes), ``_tasks`` holds the pure task that fits an
 candidate on one fold, ``_runner`` runs the tasks on a Dask cluster (scatter once, one future
 per fit, ``as_completed``, resubmission, journal, progress bar) through the Dask layer it shares
 with training (:mod:`tsrnn._dask`), ``_journal`` keeps the finished fits, ``_results`` builds
-``cv_results_``, and ``_forecast`` scores a forecaster on backtest origins (:class:`RollingOrigin`).
+``cv_results_``, and ``_origins`` scores a forecaster on backtest origins (:class:`RollingOrigin`).
 
 This package imports distributed; ``import tsrnn`` loads it only when ``SearchCV`` is used.
 """
 
 from ._cv import SearchCV
-from ._forecast import RollingOrigin
+from ._origins import RollingOrigin
 
 __all__ = ["RollingOrigin", "SearchCV"]

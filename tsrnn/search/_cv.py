@@ -23,8 +23,8 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ParameterError, SearchError, check_params
-from ._forecast import METRICS, BacktestScorer, RollingOrigin
 from ._journal import fingerprint
+from ._origins import METRICS, BacktestScorer, RollingOrigin
 from ._plans import GridPlan, HalvingPlan, Trial, candidates, hyperband_brackets
 from ._results import cv_results, order, result_rows
 from ._runner import Runner

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ParameterError
-from .dataset import SeriesDataset
-from .shards import Columns, Shard
+from .buckets import Bucket, Columns
+from .read import SeriesDataset
 
 __all__ = ["future_frame", "future_parts"]
 
@@ -69,11 +69,11 @@ def future_parts(
     table_meta = pd.DataFrame({columns.id: pd.Series([], dtype=id_dtype),
                                BUCKET: pd.Series([], dtype=np.int64)})  # fmt: skip
     table = dd.from_delayed(
-        [dask.delayed(_ids_of)(shard, b, columns.id, table_meta)
-         for b, shard in enumerate(dataset.shards)],
+        [dask.delayed(_ids_of)(bucket, b, columns.id, table_meta)
+         for b, bucket in enumerate(dataset.buckets)],
         meta=table_meta, verify_meta=False,
     )  # fmt: skip
-    n = len(dataset.shards)
+    n = len(dataset.buckets)
     joined = frame.merge(table, on=columns.id, how="inner")
     routed = joined.set_index(BUCKET, divisions=list(range(n + 1)))
     return routed.to_delayed()
@@ -108,9 +108,9 @@ def future_frame(rows: pd.DataFrame | None, columns: Columns, names: list[str]):
     )
 
 
-def _ids_of(shard: Shard, bucket: int, id_col: str, meta: pd.DataFrame) -> pd.DataFrame:
-    ids = pd.Series(shard.ids, dtype=object).astype(meta[id_col].dtype)
-    return pd.DataFrame({id_col: ids, BUCKET: np.full(len(ids), bucket, dtype=np.int64)})
+def _ids_of(bucket: Bucket, number: int, id_col: str, meta: pd.DataFrame) -> pd.DataFrame:
+    ids = pd.Series(bucket.ids, dtype=object).astype(meta[id_col].dtype)
+    return pd.DataFrame({id_col: ids, BUCKET: np.full(len(ids), number, dtype=np.int64)})
 
 
 def _read(future: Any, wanted: list[str], storage_options: dict | None) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._data.calendar import calendar_columns
 from .._forecast.covariates import column_scaling
-from .shards import Shard
+from .buckets import Bucket
 
 __all__ = ["calendar_names", "column_moments", "inputs_of", "pooled_scaling"]
 
@@ -27,13 +27,13 @@ def calendar_names(features: list[str]) -> list[str]:
     return calendar_columns(np.array([], dtype="datetime64[ns]"), list(features))[0]
 
 
-def inputs_of(shard: Shard, features: list[str]) -> np.ndarray | None:
+def inputs_of(bucket: Bucket, features: list[str]) -> np.ndarray | None:
     """A bucket's input rows: its exogenous columns, its static ones (constant within each
     series), then the calendar ones of ``features``.
 
     Parameters
     ----------
-    shard : Shard
+    bucket : Bucket
     features : list of str
         Calendar features (:func:`tsrnn._data.calendar.calendar_features`); empty: none.
 
@@ -42,32 +42,32 @@ def inputs_of(shard: Shard, features: list[str]) -> np.ndarray | None:
     ndarray of shape (n_rows, n_feat) or None
         Unscaled; None when there is no column at all.
     """
-    parts = [] if shard.exog is None else [shard.exog]
-    if shard.static is not None and shard.static.shape[1]:
-        parts.append(np.repeat(shard.static, shard.lengths, axis=0))
+    parts = [] if bucket.exog is None else [bucket.exog]
+    if bucket.static is not None and bucket.static.shape[1]:
+        parts.append(np.repeat(bucket.static, bucket.lengths, axis=0))
     if features:
-        stamps = np.empty(0, dtype="datetime64[ns]") if shard.stamps is None else shard.stamps
+        stamps = np.empty(0, dtype="datetime64[ns]") if bucket.stamps is None else bucket.stamps
         parts.append(calendar_columns(stamps, features)[1])
     if not parts:
         return None
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
-def split_inputs(shard: Shard, features: list[str]) -> tuple[list, list | None]:
+def split_inputs(bucket: Bucket, features: list[str]) -> tuple[list, list | None]:
     """Each series' values (n_k,) and input rows (n_k, n_feat) (None without columns)."""
-    values, _ = shard.split()
-    rows = inputs_of(shard, features)
+    values, _ = bucket.split()
+    rows = inputs_of(bucket, features)
     if rows is None:
         return values, None
-    return values, np.split(rows, np.cumsum(shard.lengths)[:-1])
+    return values, np.split(rows, np.cumsum(bucket.lengths)[:-1])
 
 
-def column_moments(shard: Shard, features: list[str], n_feat: int) -> dict[str, np.ndarray]:
+def column_moments(bucket: Bucket, features: list[str], n_feat: int) -> dict[str, np.ndarray]:
     """Count, mean, sum of squared deviations, minimum and maximum of each input column.
 
     Parameters
     ----------
-    shard : Shard
+    bucket : Bucket
     features : list of str
         Calendar features.
     n_feat : int
@@ -78,7 +78,7 @@ def column_moments(shard: Shard, features: list[str], n_feat: int) -> dict[str, 
     dict
         ``n`` (int), and ``mean``, ``m2``, ``min``, ``max``: ndarray of shape (n_feat,).
     """
-    rows = inputs_of(shard, features) if shard.n_series else None
+    rows = inputs_of(bucket, features) if bucket.n_series else None
     if rows is None or not len(rows):
         return {"n": 0, "mean": np.zeros(n_feat), "m2": np.zeros(n_feat),
                 "min": np.full(n_feat, np.inf), "max": np.full(n_feat, -np.inf)}  # fmt: skip

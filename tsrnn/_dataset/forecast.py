@@ -2,34 +2,28 @@
 
 :func:`forecast_dataset` makes one partition per bucket (the fitted networks travel to the
 workers once, as one scattered future); nothing is computed until the frame is, and then by
-the workers. :func:`write_dataset` writes such a frame as a Parquet dataset, one file per
-bucket, so that a failed run never leaves a dataset that looks complete: the files go to a
-hidden folder beside the destination, which replaces the old output only once every file is
-written, and a ``_SUCCESS`` marker is written last.
+the workers (:func:`forecast_bucket`, a bucket's forecasts as one partition);
+:func:`tsrnn._dataset.write.write_dataset` writes it.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from typing import Any
 
 import dask
 import numpy as np
 import pandas as pd
 
-from .._data.calendar import CALENDAR
-from .._forecast.predict import check_wanted, probabilities
+from .._data.calendar import CALENDAR, features_in
+from .._forecast.predict import Fitted, check_wanted, forecast_histories, probabilities
 from ..errors import DataError, ParameterError
 from ..forecaster import RNNForecaster
-from .buckets import forecast_shard
-from .dataset import SeriesDataset
-from .future import future_parts
+from .buckets import Bucket, Columns, recode
+from .columns import split_inputs
+from .future_values import future_frame, future_parts
+from .read import SeriesDataset
 
-__all__ = ["MARKER", "forecast_dataset", "write_dataset"]
-
-#: The file written last into a complete output dataset.
-MARKER = "_SUCCESS"
+__all__ = ["forecast_bucket", "forecast_dataset"]
 
 
 def forecast_dataset(
@@ -119,14 +113,14 @@ def forecast_dataset(
             "The model reads no future values (no exogenous column, or only calendar and "
             "past-only ones): forecast without future=."
         )
-    rows = [None] * len(dataset.shards)
+    rows = [None] * len(dataset.buckets)
     if names:
         rows = future_parts(dataset, future, names, storage_options)
     fitted = dask.delayed(fitted)  # once in the graph, rebuilt if its worker dies
     meta = _meta(dataset, [name for name, _ in wanted])
     parts = [
-        dask.delayed(forecast_shard)(shard, fitted, horizon, columns, meta, wanted, part)
-        for shard, part in zip(dataset.shards, rows, strict=True)
+        dask.delayed(forecast_bucket)(bucket, fitted, horizon, columns, meta, wanted, part)
+        for bucket, part in zip(dataset.buckets, rows, strict=True)
     ]
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
 
@@ -158,71 +152,6 @@ def _check_columns(model: RNNForecaster, dataset: SeriesDataset) -> None:
         )
 
 
-def write_dataset(frame: Any, path: str, storage_options: dict | None = None) -> dict[str, float]:
-    """Write a Dask DataFrame as a Parquet dataset at ``path``, replacing an older one whole.
-
-    The workers compute the partitions (kept in their memory), then write one file per
-    partition (``part-00000.parquet``, ...) into a hidden folder beside ``path``; once all are
-    written, the old output (if any) is removed, the folder takes its name, and ``_SUCCESS``
-    is written in it last. On an error the hidden folder is removed and the old output is
-    left as it was.
-
-    Parameters
-    ----------
-    frame : dask.dataframe.DataFrame
-    path : str
-        A local folder or an fsspec URL.
-    storage_options : dict or None
-
-    Returns
-    -------
-    dict of str to float
-        Seconds spent ``"computing"`` the partitions and ``"writing"`` them.
-    """
-    import time
-
-    import distributed
-    import fsspec
-
-    fs, _, [root] = fsspec.get_fs_token_paths(path, storage_options=storage_options)
-    root = root.rstrip("/")
-    parent, name = root.rsplit("/", 1) if "/" in root else ("", root)
-    if parent and not fs.isdir(parent):
-        raise ParameterError(
-            f"The folder {parent!r} of {path!r} does not exist: create it first or choose "
-            "another output."
-        )
-    if fs.isfile(root):
-        raise ParameterError(f"{path!r} is a file: give a folder for the Parquet dataset.")
-    tmp = f"{parent}/.{name}.{secrets.token_hex(4)}.part" if parent else f".{name}.part"
-    start = time.perf_counter()
-    frame = frame.persist()
-    distributed.wait(frame)
-    computed = time.perf_counter()
-    try:
-        frame.to_parquet(
-            fs.unstrip_protocol(tmp), write_index=False, storage_options=storage_options,
-            name_function=lambda i: f"part-{i:05d}.parquet", write_metadata_file=False,
-        )  # fmt: skip
-        if fs.exists(root):
-            fs.rm(root, recursive=True)
-        if getattr(fs, "protocol", None) in ("file", ("file", "local")) or _is_local(fs):
-            os.rename(tmp, root)
-        else:
-            fs.mv(tmp, root, recursive=True)
-        fs.pipe_file(f"{root}/{MARKER}", b"")
-    finally:
-        if fs.exists(tmp):
-            fs.rm(tmp, recursive=True)
-    return {"computing": computed - start, "writing": time.perf_counter() - computed}
-
-
-def _is_local(fs: Any) -> bool:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
-
-
 def _meta(dataset: SeriesDataset, bounds: list[str]) -> pd.DataFrame:
     columns = dataset.columns
     time_dtype = dataset.time_dtype
@@ -239,3 +168,56 @@ def _meta(dataset: SeriesDataset, bounds: list[str]) -> pd.DataFrame:
             **{name: pd.Series([], dtype=np.float64) for name in bounds},
         }
     )
+
+
+def forecast_bucket(
+    bucket: Bucket,
+    fitted: Fitted,
+    horizon: int,
+    columns: Columns,
+    meta: pd.DataFrame,
+    wanted: list[tuple[str, float]],
+    rows: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The forecasts of a bucket's series: ``horizon`` rows per series.
+
+    Parameters
+    ----------
+    bucket : Bucket
+    fitted : Fitted
+    horizon : int
+    columns : Columns
+    meta : DataFrame
+        The forecasts' empty frame (columns and dtypes).
+    wanted : list of (str, float)
+        The bound columns (:func:`tsrnn._forecast.predict.probabilities`).
+    rows : DataFrame or None, default=None
+        The future values of the bucket's series
+        (:func:`tsrnn._dataset.future_values.future_parts`): ``horizon`` rows per series of
+        columns id, time and the known exogenous ones.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``columns.id``, ``columns.time``, ``forecast``, ``lower``, ``upper`` and those
+        of ``wanted`` (:func:`tsrnn._forecast.predict.probabilities`), with the dtypes of
+        ``meta``.
+    """
+    if not bucket.n_series:
+        return meta.iloc[:0].copy()
+    covariates = fitted.covariates
+    bucket = recode(bucket, columns, covariates.categories)  # the model's codes (0: unknown)
+    values, xs = split_inputs(bucket, features_in(covariates.names))
+    ids = list(bucket.ids)
+    X_future = future_frame(rows, columns, covariates.future_names)
+    future = covariates.future(X_future, horizon, ids, bucket.last, fitted.freq, True,
+                               bucket.static)  # fmt: skip
+    result = forecast_histories(fitted, values, xs, bucket.last, future, horizon, wanted, ids)
+    frame = pd.DataFrame(
+        {
+            columns.id: np.repeat(bucket.ids, horizon),
+            columns.time: result.stamps.ravel(),
+            **{name: values.ravel() for name, values in result.columns.items()},
+        }
+    )
+    return frame.astype(meta.dtypes.to_dict())

@@ -1,8 +1,8 @@
 """A dataset of series on a Dask cluster: read, bucketed by series id, checked where it lives.
 
 :func:`read_dataset` takes a Parquet dataset (a folder, a glob or an fsspec URL) or a Dask
-DataFrame and leaves, on the workers, one :class:`~tsrnn._dask.shards.Shard` per bucket of whole
-series; the client keeps the futures, one summary per bucket and the configuration, never a
+DataFrame and leaves, on the workers, one :class:`~tsrnn._dataset.buckets.Bucket` per bucket
+of whole series; the client keeps the futures, one summary per bucket and the configuration, never a
 row, an id list or per-series state.
 
 Layout: a series may be split across files (data partitioned by date). Unless told
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
+from .._dask.connect import fetch
 from .._data.tables import conventional_roles
 from ..errors import DataError, ParameterError
-from .connect import fetch
-from .shards import FILE, Columns, ReadParquet, make_shard, recode, summarize
+from .buckets import FILE, Columns, ReadParquet, make_bucket, recode, summarize
 
 __all__ = ["SeriesDataset", "read_dataset"]
 
@@ -55,10 +55,10 @@ class SeriesDataset:
         The roles of the columns.
     label : str
         How messages name the data (its path, or "the Dask DataFrame").
-    shards : list of Future
-        One :class:`~tsrnn._dask.shards.Shard` per bucket, on the workers.
+    buckets : list of Future
+        One :class:`~tsrnn._dataset.buckets.Bucket` per bucket, on the workers.
     summaries : list of dict
-        One :func:`~tsrnn._dask.shards.summarize` per bucket: all the client knows of them.
+        One :func:`~tsrnn._dataset.buckets.summarize` per bucket: all the client knows of them.
     id_dtype, time_dtype : dtype
         Of the id and time columns (for the forecasts' schema).
     shuffled : bool
@@ -75,7 +75,7 @@ class SeriesDataset:
     client: Client
     columns: Columns
     label: str
-    shards: list[Future]
+    buckets: list[Future]
     summaries: list[dict]
     id_dtype: Any
     time_dtype: Any
@@ -233,26 +233,29 @@ def read_dataset(
         frame = frame.shuffle(on=columns.id, npartitions=int(buckets), shuffle_method=method)
     known = dask.delayed(files) if files else None  # once in the graph, not in every task
     parts = frame.to_delayed()
-    shards = client.compute(
-        [dask.delayed(make_shard)(part, columns, label, known, missing == "mask") for part in parts]
+    buckets = client.compute(
+        [
+            dask.delayed(make_bucket)(part, columns, label, known, missing == "mask")
+            for part in parts
+        ]
     )
-    distributed.wait(shards)
+    distributed.wait(buckets)
     categories = {}
     if columns.text:  # the distinct values of each bucket reach the client, never a row
-        found = fetch(client, client.map(_vocabulary, shards, pure=False))
+        found = fetch(client, client.map(_vocabulary, buckets, pure=False))
         categories = {name: sorted({v for vocab in found for v in vocab.get(name, ())})
                       for name in columns.text}  # fmt: skip
-        shards = client.map(recode, shards, columns=columns, categories=categories, pure=False)
-        distributed.wait(shards)
+        buckets = client.map(recode, buckets, columns=columns, categories=categories, pure=False)
+        distributed.wait(buckets)
     read_s = time.perf_counter() - start
-    summaries = fetch(client, client.map(summarize, shards, pure=False))
+    summaries = fetch(client, client.map(summarize, buckets, pure=False))
     stats_s = time.perf_counter() - start - read_s
     _check(summaries, label)
     dataset = SeriesDataset(
         client=client,
         columns=columns,
         label=label,
-        shards=shards,
+        buckets=buckets,
         summaries=summaries,
         id_dtype=meta[columns.id].dtype,
         time_dtype=meta[columns.time].dtype,
@@ -448,9 +451,9 @@ def _is_text(dtype: Any) -> bool:
     return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
 
 
-def _vocabulary(shard: Any) -> dict[str, list[str]]:
+def _vocabulary(bucket: Any) -> dict[str, list[str]]:
     """A bucket's distinct values of each text column."""
-    return shard.vocab
+    return bucket.vocab
 
 
 def _is_number(dtype: Any) -> bool:

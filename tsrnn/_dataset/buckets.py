@@ -2,15 +2,15 @@
 
 Runs in the workers. :class:`ReadParquet` reads one file of a Parquet dataset (a partition of
 the Dask DataFrame, with the file's number in a ``_file`` column so that a message can name
-it); after the shuffle by series id, :func:`make_shard` turns one partition (a bucket of whole
-series) into a :class:`Shard`: the series sorted by id, checked as
+it); after the shuffle by series id, :func:`make_bucket` turns one partition (a bucket of whole
+series) into a :class:`Bucket`: the series sorted by id, checked as
 :func:`tsrnn._data.checks.check_series` checks a series in memory (NaN targets kept, gaps
 filled with NaN, as ``missing=True`` does), its text columns coded (:func:`recode` then gives
 them the vocabulary of every bucket), and stored as flat arrays. A bucket with a bad
-series becomes a shard carrying one message that names the series and its files; a bucket
+series becomes a bucket carrying one message that names the series and its files; a bucket
 with missing values keeps the message a check without ``missing`` would give, for a model
 that refuses them (``missing="raise"``); :func:`summarize` gives the client the few numbers a
-fit needs of a shard.
+fit needs of a bucket.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .._data.static import not_a_number
 from .._data.text import show
 from ..errors import DataError
 
-__all__ = ["FILE", "Columns", "ReadParquet", "Shard", "make_shard", "recode", "summarize"]
+__all__ = ["FILE", "Bucket", "Columns", "ReadParquet", "make_bucket", "recode", "summarize"]
 
 #: The column that carries the number of the file a row was read from.
 FILE = "_file"
@@ -104,7 +104,7 @@ class ReadParquet:
 
 
 @dataclass
-class Shard:
+class Bucket:
     """The whole series of one bucket, as flat arrays, sorted by id.
 
     Attributes
@@ -121,7 +121,7 @@ class Shard:
     last : list
         Last stamp of each series (Timestamp or int).
     first_stamp, last_stamp : object
-        Earliest and latest stamps of the shard (None when it is empty).
+        Earliest and latest stamps of the bucket (None when it is empty).
     freq : str or int or None
         The common frequency of its series (None when it is empty).
     error : str or None
@@ -159,12 +159,12 @@ class Shard:
         xs = None if self.exog is None else np.split(self.exog, cuts)
         return np.split(self.values, cuts), xs
 
-    def select(self, positions: np.ndarray) -> Shard:
-        """A shard of the series at ``positions`` only (a copy)."""
+    def select(self, positions: np.ndarray) -> Bucket:
+        """A bucket of the series at ``positions`` only (a copy)."""
         values, xs = self.split()
         cuts = np.cumsum(self.lengths)[:-1]
         stamps = None if self.stamps is None else np.split(self.stamps, cuts)
-        return Shard(
+        return Bucket(
             ids=self.ids[positions],
             lengths=self.lengths[positions],
             values=_concat([values[k] for k in positions]),
@@ -177,9 +177,9 @@ class Shard:
         )
 
 
-def empty_shard(n_feat: int = 0, error: str | None = None) -> Shard:
-    """A shard of no series."""
-    return Shard(
+def empty_bucket(n_feat: int = 0, error: str | None = None) -> Bucket:
+    """A bucket of no series."""
+    return Bucket(
         ids=np.empty(0, dtype=object),
         lengths=np.empty(0, dtype=np.int64),
         values=np.empty(0),
@@ -188,14 +188,14 @@ def empty_shard(n_feat: int = 0, error: str | None = None) -> Shard:
     )
 
 
-def make_shard(
+def make_bucket(
     frame: pd.DataFrame,
     columns: Columns,
     label: str,
     files: list[str] | None = None,
     missing: bool = True,
-) -> Shard:
-    """Check one bucket of whole series and store it as a :class:`Shard`.
+) -> Bucket:
+    """Check one bucket of whole series and store it as a :class:`Bucket`.
 
     Parameters
     ----------
@@ -212,11 +212,11 @@ def make_shard(
         ``missing="mask"`` masks. False: either is the bucket's error.
 
     Text columns (``columns.text``) are coded with the bucket's own sorted values
-    (:attr:`Shard.vocab`), until :func:`recode` gives them the dataset's vocabulary.
+    (:attr:`Bucket.vocab`), until :func:`recode` gives them the dataset's vocabulary.
 
     Returns
     -------
-    Shard
+    Bucket
         With ``error`` set (and no series) when a series cannot be used: unsorted stamps are
         fine (a bucket's rows come in any order), a duplicated stamp, a non-numeric value,
         missing exogenous values (an empty text value too), a static column that changes
@@ -226,7 +226,7 @@ def make_shard(
     """
     n_feat = len(columns.exog)
     if frame.empty:
-        return empty_shard(n_feat)
+        return empty_bucket(n_feat)
     frame = frame.sort_values([columns.id, columns.time], kind="stable", ignore_index=True)
     times = frame[columns.time]
     if not (pd.api.types.is_datetime64_any_dtype(times) or pd.api.types.is_integer_dtype(times)):
@@ -250,7 +250,7 @@ def make_shard(
     if columns.static:
         table = _static_rows(frame, columns, label, files)
         if isinstance(table, str):
-            return empty_shard(n_feat, table)
+            return empty_bucket(n_feat, table)
     index = pd.MultiIndex.from_arrays(
         [frame[columns.id].to_numpy(dtype=object), times], names=[columns.id, columns.time]
     )
@@ -263,7 +263,7 @@ def make_shard(
     try:
         y, X = check_series(y, X, name=name, missing=missing)
     except DataError as exc:
-        return empty_shard(n_feat, _locate(frame, columns, files, name, str(exc), missing))
+        return empty_bucket(n_feat, _locate(frame, columns, files, name, str(exc), missing))
     ids, values, _, last = split_series(y, None)
     lengths = np.array([len(v) for v in values], dtype=np.int64)
     seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values], dtype=np.int64)
@@ -273,7 +273,7 @@ def make_shard(
             f"Series {ids[k]!r} of {label} has {seen[k]} observation(s); a forecast needs at "
             "least 2: drop that series or give it more history"
         )
-        return empty_shard(n_feat, message + _files_of(frame, columns, files, ids[k]) + ".")
+        return empty_bucket(n_feat, message + _files_of(frame, columns, files, ids[k]) + ".")
     refused = None
     if seen.sum() < lengths.sum():  # NaN or gaps: what a model of missing="raise" says
         try:
@@ -283,7 +283,7 @@ def make_shard(
     stamps = y.index.get_level_values(1)
     if table is not None:
         table = table.reindex(pd.Index(pd.Series(ids, dtype=object))).to_numpy(np.float64)
-    return Shard(
+    return Bucket(
         ids=np.asarray(ids, dtype=object),
         lengths=lengths,
         values=y.to_numpy(dtype=np.float64),
@@ -299,12 +299,12 @@ def make_shard(
     )
 
 
-def recode(shard: Shard, columns: Columns, categories: dict[str, list[str]]) -> Shard:
-    """``shard`` with the codes of its text columns in the vocabularies ``categories``.
+def recode(bucket: Bucket, columns: Columns, categories: dict[str, list[str]]) -> Bucket:
+    """``bucket`` with the codes of its text columns in the vocabularies ``categories``.
 
     Parameters
     ----------
-    shard : Shard
+    bucket : Bucket
     columns : Columns
     categories : dict of str to list of str
         The vocabulary of each text column (sorted text, as
@@ -313,25 +313,25 @@ def recode(shard: Shard, columns: Columns, categories: dict[str, list[str]]) -> 
 
     Returns
     -------
-    Shard
-        A copy (``shard`` itself when its codes already are those of ``categories``).
+    Bucket
+        A copy (``bucket`` itself when its codes already are those of ``categories``).
     """
-    names = [n for n in columns.text if n in shard.vocab]
-    if not shard.n_series or all(shard.vocab[n] == list(categories[n]) for n in names):
-        return shard
-    exog = None if shard.exog is None else shard.exog.copy()
-    static = None if shard.static is None else shard.static.copy()
+    names = [n for n in columns.text if n in bucket.vocab]
+    if not bucket.n_series or all(bucket.vocab[n] == list(categories[n]) for n in names):
+        return bucket
+    exog = None if bucket.exog is None else bucket.exog.copy()
+    static = None if bucket.static is None else bucket.static.copy()
     for name in names:
-        lookup = np.r_[0, pd.Index(list(categories[name])).get_indexer(shard.vocab[name]) + 1]
+        lookup = np.r_[0, pd.Index(list(categories[name])).get_indexer(bucket.vocab[name]) + 1]
         array, k = (exog, columns.exog.index(name)) if name in columns.exog else (
             static, columns.static.index(name))  # fmt: skip
         array[:, k] = lookup[array[:, k].astype(np.int64)]
-    vocab = {**shard.vocab, **{n: list(categories[n]) for n in names}}
-    return dataclasses.replace(shard, exog=exog, static=static, vocab=vocab)
+    vocab = {**bucket.vocab, **{n: list(categories[n]) for n in names}}
+    return dataclasses.replace(bucket, exog=exog, static=static, vocab=vocab)
 
 
-def summarize(shard: Shard) -> dict[str, Any]:
-    """The numbers a fit needs of a shard (a few dozen bytes, whatever its size).
+def summarize(bucket: Bucket) -> dict[str, Any]:
+    """The numbers a fit needs of a bucket (a few dozen bytes, whatever its size).
 
     Returns
     -------
@@ -339,21 +339,21 @@ def summarize(shard: Shard) -> dict[str, Any]:
         ``n_series``, ``n_rows``, ``n_windows`` (sum of length - 1), ``longest``, ``freq``,
         ``first``/``last`` stamps, ``first_id`` (for messages), ``error``, ``n_missing``
         (missing target values, gaps included) and ``missing_error``
-        (:attr:`Shard.missing_error`); the input columns' moments are pooled apart
-        (:mod:`tsrnn._dask.columns`).
+        (:attr:`Bucket.missing_error`); the input columns' moments are pooled apart
+        (:mod:`tsrnn._dataset.columns`).
     """
     out: dict[str, Any] = {
-        "n_series": shard.n_series,
-        "n_rows": int(shard.lengths.sum()),
-        "n_missing": int(np.count_nonzero(np.isnan(shard.values))),
-        "missing_error": shard.missing_error,
-        "n_windows": int(np.sum(shard.lengths - 1)),
-        "longest": int(shard.lengths.max()) if shard.n_series else 0,
-        "freq": shard.freq,
-        "first": shard.first_stamp,
-        "last": shard.last_stamp,
-        "first_id": shard.ids[0] if shard.n_series else None,
-        "error": shard.error,
+        "n_series": bucket.n_series,
+        "n_rows": int(bucket.lengths.sum()),
+        "n_missing": int(np.count_nonzero(np.isnan(bucket.values))),
+        "missing_error": bucket.missing_error,
+        "n_windows": int(np.sum(bucket.lengths - 1)),
+        "longest": int(bucket.lengths.max()) if bucket.n_series else 0,
+        "freq": bucket.freq,
+        "first": bucket.first_stamp,
+        "last": bucket.last_stamp,
+        "first_id": bucket.ids[0] if bucket.n_series else None,
+        "error": bucket.error,
     }
     return out
 
@@ -425,11 +425,11 @@ def _bad(
     pos: int,
     what: str,
     fix: str = "fix it or drop the row",
-) -> Shard:
+) -> Bucket:
     key = frame[columns.id].iloc[pos]
     value = frame[columns.time].iloc[pos]
     message = f"{what} ({show(value)!r}, series {key!r}): {fix}"
-    return empty_shard(len(columns.exog), message + _files_of(frame, columns, files, key) + ".")
+    return empty_bucket(len(columns.exog), message + _files_of(frame, columns, files, key) + ".")
 
 
 def _files_of(frame: pd.DataFrame, columns: Columns, files: list[str] | None, key: Any) -> str:

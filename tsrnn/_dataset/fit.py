@@ -2,7 +2,7 @@
 
 The client plans the fit from the buckets' summaries (:func:`tsrnn._forecast.plan.plan_for`,
 the same sizes a fit in one process resolves) and, with input columns (``calendar="auto"``),
-their scaling from per-bucket moments (:mod:`tsrnn._dask.columns`), then:
+their scaling from per-bucket moments (:mod:`tsrnn._dataset.columns`), then:
 
 1. **training**: one rank per worker (:class:`~tsrnn._dask.buckets.RankJob`), pinned to it,
    holding the buckets assigned to it (balanced by windows, each kept on the worker that
@@ -29,6 +29,9 @@ import numpy as np
 from distributed import Client, Future
 from sklearn.utils import check_random_state
 
+from .._dask.connect import fetch, hold
+from .._dask.trainer import rank_task, wait_for
+from .._dask.worker import prepare_worker_thread
 from .._forecast.calibration import Calibration, choose, no_window_error, windows_per_series
 from .._forecast.conformal import (
     RANKS_KEPT,
@@ -45,22 +48,18 @@ from .._forecast.predict import Fitted
 from .._train.progress import Progress
 from ..errors import ClusterError, DataError, ParameterError
 from ..forecaster import RNNForecaster
-from .buckets import (
-    RankJob,
-    RankSpec,
+from .calibrate import (
     all_ratios,
     bound_sums,
     count_kept,
     ratio_counts,
     ratio_edges,
-    score_shard,
+    score_bucket,
     score_sums,
 )
 from .columns import calendar_names, column_moments, pooled_scaling
-from .connect import fetch, hold
-from .dataset import SeriesDataset
-from .trainer import rank_task, wait_for
-from .worker import prepare_worker_thread
+from .read import SeriesDataset
+from .train import RankJob, RankSpec
 
 __all__ = ["fit_dataset"]
 
@@ -126,7 +125,7 @@ def fit_dataset(
                     n_series=dataset.n_series, covariates=covariates)  # fmt: skip
     if model.interval is not None:
         spec.size = windows_per_series(model.calibration_size, dataset.n_series, dataset.longest)
-        kept = client.map(count_kept, dataset.shards, horizon=plan.horizon, size=spec.size,
+        kept = client.map(count_kept, dataset.buckets, horizon=plan.horizon, size=spec.size,
                           pure=False)  # fmt: skip
         spec.n_kept = int(sum(fetch(client, kept)))
         if not spec.n_kept:
@@ -170,7 +169,7 @@ def fit_dataset(
 
 def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
     """The input columns (exogenous, static, then the calendar's with ``calendar="auto"``) and their
-    scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dask.columns`):
+    scaling over every bucket's rows, as ``fit`` scales them (:mod:`tsrnn._dataset.columns`):
     the codes of text columns are left as they are (loc 0, scale 1)."""
     features = calendar_inputs(dataset.freq, model.calendar == "auto", model.holidays)
     static = list(dataset.columns.static)
@@ -178,7 +177,7 @@ def _covariates(model: RNNForecaster, dataset: SeriesDataset) -> Covariates:
     if not names:
         return Covariates([], np.zeros(0), np.zeros(0))
     client = dataset.client
-    parts = client.map(column_moments, dataset.shards, features=features, n_feat=len(names),
+    parts = client.map(column_moments, dataset.buckets, features=features, n_feat=len(names),
                        pure=False)  # fmt: skip
     categories = dict(dataset.categories)
     codes = [name in categories for name in names]
@@ -228,13 +227,13 @@ def _train(
     job = RankJob(spec)
     futures, pinned = [], {}
     for rank, worker in enumerate(workers):
-        shards = [dataset.shards[b] for b in assigned[rank]]
+        buckets = [dataset.buckets[b] for b in assigned[rank]]
         if world == 1:
-            future = client.submit(_single, job, shards, key=f"{name}-rank0", workers=[worker],
+            future = client.submit(_single, job, buckets, key=f"{name}-rank0", workers=[worker],
                                    allow_other_workers=True, pure=False)  # fmt: skip
         else:
             future = client.submit(
-                rank_task, job, shards, rank, world, name, timeout, key=f"{name}-rank{rank}",
+                rank_task, job, buckets, rank, world, name, timeout, key=f"{name}-rank{rank}",
                 workers=[worker], allow_other_workers=False, pure=False,
             )  # fmt: skip
             pinned[future] = (worker, rank, world)
@@ -245,12 +244,12 @@ def _train(
     return result
 
 
-def _single(job: RankJob, shards: list) -> tuple[list, list]:
+def _single(job: RankJob, buckets: list) -> tuple[list, list]:
     """The training on one worker (one rank: no process group)."""
     import dataclasses
 
     prepare_worker_thread()
-    return dataclasses.replace(job, data=shards).fit()
+    return dataclasses.replace(job, data=buckets).fit()
 
 
 def _assign(client: Client, dataset: SeriesDataset, workers: list[str]) -> list[list[int]]:
@@ -258,13 +257,13 @@ def _assign(client: Client, dataset: SeriesDataset, workers: list[str]) -> list[
     unless that worker already has more than its share (longest first, then the least
     loaded rank)."""
     windows = [s["n_windows"] for s in dataset.summaries]
-    where = client.who_has(dataset.shards)
+    where = client.who_has(dataset.buckets)
     home = {w: r for r, w in enumerate(workers)}
     share = sum(windows) / len(workers)
     loads = [0] * len(workers)
     assigned: list[list[int]] = [[] for _ in workers]
     for b in sorted(range(len(windows)), key=lambda b: -windows[b]):
-        holders = [home[w] for w in where.get(dataset.shards[b].key, ()) if w in home]
+        holders = [home[w] for w in where.get(dataset.buckets[b].key, ()) if w in home]
         rank = holders[0] if holders and loads[holders[0]] + windows[b] <= share * 1.05 else None
         if rank is None:
             rank = int(np.argmin(loads))
@@ -287,7 +286,7 @@ def _calibrate(
     """Score the held-out windows where they live; reduce to the pooled ratios."""
     h = fitted.plan.horizon
     models = hold(client, fitted, everywhere=True)
-    scores = client.map(score_shard, dataset.shards, fitted=models, size=size, combine=combine,
+    scores = client.map(score_bucket, dataset.buckets, fitted=models, size=size, combine=combine,
                         pure=False)  # fmt: skip
     sums = fetch(client, client.map(score_sums, scores, horizon=h, pure=False))
     n = int(sum(s["n"] for s in sums))

@@ -1,0 +1,129 @@
+"""Training on a dataset: one rank per worker, every network of the ensemble in lockstep.
+
+:class:`RankJob` runs in the workers: it encodes the series of its rank's buckets (final and
+calibration parts) and trains every network of the ensemble in lockstep, drawing its share
+of each batch from its own series; its loss is weighted by ``ranks * its series / all
+series``, so that the gradient averaged over the ranks is the one of a batch drawn uniformly
+over every series, as one process draws it. :func:`train_ranks` (the client) assigns the
+buckets to the ranks and launches them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .._data.calendar import features_in
+from .._forecast.calibration import held_out
+from .._forecast.covariates import Covariates
+from .._forecast.jobs import encode_series, sampler
+from .._forecast.plan import Plan, n_channels
+from ..estimator import RNNRegressor, fit_steps
+from .buckets import Bucket
+from .columns import split_inputs
+
+__all__ = ["RankJob", "RankSpec"]
+
+
+@dataclass
+class RankSpec:
+    """What every rank of a fit on a dataset needs (the same for all of them).
+
+    Attributes
+    ----------
+    plan : Plan
+    final_seeds, calibration_seeds : list of int
+        One seed per network (no calibration networks without intervals).
+    size : int
+        Held-out windows per series for the calibration networks.
+    n_series, n_kept : int
+        Series of the whole dataset, and those long enough to hold a window out.
+    covariates : Covariates
+        The input columns (exogenous, then calendar) and their scaling over every bucket.
+    """
+
+    plan: Plan
+    final_seeds: list[int]
+    calibration_seeds: list[int] = field(default_factory=list)
+    size: int = 0
+    n_series: int = 1
+    n_kept: int = 1
+    covariates: Covariates | None = None
+
+
+@dataclass
+class RankJob:
+    """One rank of a fit on a dataset: the series of its buckets, and every network.
+
+    A job of :func:`tsrnn._dask.rank.run_rank` (``device``, ``fit``); ``data`` holds its buckets.
+    """
+
+    spec: RankSpec
+    data: list[Bucket] | None = None
+
+    @property
+    def device(self) -> str:
+        return str(self.spec.plan.params["device"])
+
+    @property
+    def size(self) -> int:
+        return sum(bucket.n_series for bucket in self.data or [])
+
+    def fit(self, sync=None, rank: int = 0, quiet: bool = True) -> tuple[list, list]:
+        """Train every network on this rank's series; the final and calibration networks."""
+        spec, plan = self.spec, self.spec.plan
+        world = 1 if sync is None else sync.world
+        covariates = spec.covariates or Covariates([], np.zeros(0), np.zeros(0))
+        values, xs = _series_of(self.data or [], features_in(covariates.names))
+        if xs is not None:
+            xs = covariates.scaled(xs)
+        batch = math.ceil(plan.batch / world)
+        n_feat = len(covariates.names)  # a rank without series builds the same networks
+        models, samples, steps, channels, weights = [], [], [], [], []
+
+        def add(panel, seeds: list[int], share: float) -> None:
+            for network, seed in zip(plan.networks, seeds, strict=True):
+                models.append(RNNRegressor(**plan.network_params(network, n_feat, seed)))
+                steps.append(plan.n_steps(network, n_feat))
+                channels.append(n_channels(n_feat, network.scale_channel, network.patch))
+                if panel is None:  # no series here: zero batches, the ranks stay in step
+                    samples.append(_idle(batch, steps[-1], channels[-1], plan.out))
+                else:
+                    samples.append(
+                        sampler(panel, network, plan.out, plan.normalize, batch, seed + rank)
+                    )
+                weights.append(world * share)
+
+        final = encode_series(plan, values, xs).panel if values else None
+        add(final, spec.final_seeds, len(values) / spec.n_series)
+        if spec.calibration_seeds:
+            held = held_out(plan, values, xs, spec.size) if values else None
+            kept, panel = (0, None) if held is None else (len(held.keep), held.panel)
+            del held  # its encoded series (float64) are not needed to train: free them
+            add(panel, spec.calibration_seeds, kept / spec.n_kept)
+        fit_steps(models, samples, n_steps=steps, n_channels=channels, n_outputs=plan.out,
+                  steps=plan.steps, weights=weights, sync=sync, quiet=True)  # fmt: skip
+        k = len(spec.final_seeds)
+        return models[:k], models[k:]
+
+
+def _series_of(buckets: list[Bucket], features: list[str]) -> tuple[list, list | None]:
+    values, xs = [], []
+    for bucket in buckets:
+        v, x = split_inputs(bucket, features)
+        values += v
+        xs += x or []
+    return values, (xs or None)
+
+
+def _idle(batch: int, n_steps: int, n_channels: int, out: int):
+    """A sampler of zero batches with zero weights: a rank with no series in a group."""
+    inputs, targets = torch.zeros(batch, n_steps, n_channels), torch.zeros(batch, out)
+
+    def sample(step: int):
+        return inputs, targets, torch.zeros(batch, out)
+
+    return sample
