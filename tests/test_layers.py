@@ -24,7 +24,17 @@ PACKAGE = ROOT / "tsrnn"
 #: Bottom first. A module may import modules of its own layer and of the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("tsrnn._version", "tsrnn.errors")),
-    ("data", ("tsrnn._data", "tsrnn.metrics", "tsrnn.windowing", "tsrnn.io", "tsrnn.datasets")),
+    (
+        "data",
+        (
+            "tsrnn._data",
+            "tsrnn.intervals",
+            "tsrnn.metrics",
+            "tsrnn.windowing",
+            "tsrnn.io",
+            "tsrnn.datasets",
+        ),
+    ),
     ("training", ("tsrnn._train", "tsrnn.nn")),
     ("regressor", ("tsrnn.estimator",)),
     ("forecaster engine", ("tsrnn._forecast",)),

@@ -10,7 +10,7 @@ import, lazy ones included)::
 
     base           errors, _version
     data           _data/ (checks, stamps, groups, calendar, categories, static, tables,
-                   text), io, metrics, windowing, datasets/
+                   text), intervals, io, metrics, windowing, datasets/
                                                       pandas and numpy, never torch or Dask
     training       _train/ (loop, device, jobs: the executor, progress), nn
                                                       torch, never pandas or Dask

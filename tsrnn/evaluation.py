@@ -24,6 +24,7 @@ from ._data.calendar import season_length_for
 from ._data.checks import check_series
 from ._data.groups import group_rows
 from .errors import DataError, check_positive_int
+from .intervals import DEFAULT_INTERVAL, LOWER, UPPER, level_columns, quantile_column
 
 __all__ = ["MSIS_LEVEL", "QUANTILES", "backtest", "cross_validation", "summarize"]
 
@@ -223,8 +224,8 @@ def backtest(
     summary = _summarize(table, cv.y, m)
     if not return_table:
         return summary
-    extra = [f"{side}-{value:g}" for value in more_levels for side in ("lo", "hi")]
-    return summary, table.drop(columns=extra + [f"q-{value:g}" for value in more_quantiles])
+    extra = [name for value in more_levels for name in level_columns(value)]
+    return summary, table.drop(columns=extra + [quantile_column(q) for q in more_quantiles])
 
 
 def summarize(
@@ -313,7 +314,8 @@ def _gives_levels(forecaster) -> bool:
     except (TypeError, ValueError):
         return False
     params = forecaster.get_params() if hasattr(forecaster, "get_params") else {}
-    return {"level", "quantiles"} <= set(names) and params.get("interval", 0.9) is not None
+    interval = params.get("interval", DEFAULT_INTERVAL)
+    return {"level", "quantiles"} <= set(names) and interval is not None
 
 
 @dataclass
@@ -433,8 +435,8 @@ def _series_scores(part: pd.DataFrame, train: np.ndarray, m: int) -> dict:
         found = [part[name].to_numpy(dtype=np.float64) for name in names]
         return None if any(np.isnan(b).any() for b in found) else found
 
-    interval, wide = bounds("lower", "upper"), bounds(f"lo-{MSIS_LEVEL}", f"hi-{MSIS_LEVEL}")
-    quantiles = bounds(*(f"q-{q:g}" for q in QUANTILES))
+    interval, wide = bounds(LOWER, UPPER), bounds(*level_columns(MSIS_LEVEL))
+    quantiles = bounds(*(quantile_column(q) for q in QUANTILES))
     return {
         "mae": metrics.mae(truth, forecast),
         "rmse": metrics.rmse(truth, forecast),

@@ -56,13 +56,13 @@ from ._forecast.predict import (
     keep_history,
     known_history,
     newer_history,
-    probabilities,
 )
 from ._forecast.state import fitted_attributes, forecaster_state
 from ._forecast.theta import fit_theta
 from ._train.executor import fit_jobs
 from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
+from .intervals import DEFAULT_INTERVAL, probabilities
 
 __all__ = ["RNNForecaster", "season_length_for"]
 
@@ -286,7 +286,7 @@ clip_grad_norm, device, verbose
         hist_exog: list[str] | None = None,
         calendar: str | None = None,
         holidays: str | None = None,
-        interval: float | None = 0.9,
+        interval: float | None = DEFAULT_INTERVAL,
         calibration_size: int | None = None,
         n_models: int = 4,
         cell: str = "lstm",

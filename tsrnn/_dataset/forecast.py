@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from .._data.calendar import CALENDAR, features_in
-from .._forecast.predict import Fitted, check_wanted, forecast_histories, probabilities
+from .._forecast.predict import Fitted, check_wanted, forecast_histories
 from ..errors import DataError, ParameterError
 from ..forecaster import RNNForecaster
+from ..intervals import probabilities
 from .buckets import Bucket, Columns, recode
 from .columns import split_inputs
 from .future_values import future_frame, future_parts

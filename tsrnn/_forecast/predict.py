@@ -12,7 +12,6 @@ forecasts, in a worker, the series of the bucket it holds, and it gives the very
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,8 +19,9 @@ import pandas as pd
 
 from .._data.calendar import future_stamps, steps_between
 from .._data.groups import split_series
-from ..errors import DataError, ParameterError
+from ..errors import DataError
 from ..estimator import RNNRegressor
+from ..intervals import LOWER, UPPER, probabilities
 from .calibration import check_observations
 from .conformal import Ratios, extend_quantiles
 from .covariates import Covariates
@@ -43,7 +43,6 @@ __all__ = [
     "keep_history",
     "known_history",
     "newer_history",
-    "probabilities",
 ]
 
 
@@ -97,46 +96,6 @@ class Forecast(NamedTuple):
     stamps: np.ndarray  # (n, horizon) datetime64[ns] or int64
 
 
-def probabilities(interval: float | None, level=None, quantiles=None) -> list[tuple[str, float]]:
-    """The bound columns asked for and the probability each is the quantile of.
-
-    ``lower`` and ``upper`` (the ``interval`` bounds, NaN without it), then ``lo-L`` and
-    ``hi-L`` for each level ``L`` in percent (Nixtla's names), then ``q-Q`` for each quantile.
-
-    Raises
-    ------
-    ParameterError
-        If a level is not in (0, 100) or a quantile not in (0, 1).
-
-    Examples
-    --------
-    >>> probabilities(0.9, level=[80], quantiles=[0.5])
-    [('lower', 0.05), ('upper', 0.95), ('lo-80', 0.1), ('hi-80', 0.9), ('q-0.5', 0.5)]
-    """
-    wanted = [("lower", np.nan), ("upper", np.nan)]
-    if interval is not None:
-        wanted = [
-            ("lower", round((1 - interval) / 2, 12)),
-            ("upper", round((1 + interval) / 2, 12)),
-        ]
-    for value in _within(level, 100, "level must hold percentages in (0, 100), e.g. [80, 95]"):
-        wanted += [(f"lo-{value:g}", round((1 - value / 100) / 2, 12)),
-                   (f"hi-{value:g}", round((1 + value / 100) / 2, 12))]  # fmt: skip
-    for value in _within(quantiles, 1, "quantiles must be probabilities in (0, 1), e.g. [0.1, "
-                                       "0.5, 0.9]"):  # fmt: skip
-        wanted.append((f"q-{value:g}", float(value)))
-    return wanted
-
-
-def _within(values, top: float, rule: str) -> list:
-    """``values`` (one number or a list) checked to lie in (0, ``top``)."""
-    values = [] if values is None else [values] if isinstance(values, Real) else list(values)
-    for value in values:
-        if isinstance(value, bool) or not (isinstance(value, Real) and 0 < value < top):
-            raise ParameterError(f"{rule}; got {value!r}.")
-    return values
-
-
 def check_wanted(fitted: Fitted, wanted: list[tuple[str, float]]) -> None:
     """Refuse a level or quantile the fit cannot give (before any forecast is made).
 
@@ -146,7 +105,7 @@ def check_wanted(fitted: Fitted, wanted: list[tuple[str, float]]) -> None:
         If the model was fitted with ``interval=None``, or saved by a tsrnn that kept no
         calibration ratios (model format 3 or older).
     """
-    asked = [name for name, _ in wanted if name not in ("lower", "upper")]
+    asked = [name for name, _ in wanted if name not in (LOWER, UPPER)]
     if not asked or fitted.ratios is not None:
         return
     if np.isnan(fitted.quantiles).all():
