@@ -196,25 +196,3 @@ def test_save_refuses_unfitted_forecaster(tmp_path):
     with pytest.raises(NotFittedError):
         save(RNNForecaster(), tmp_path / "f.tsrnn")
     assert not list(tmp_path.iterdir())
-
-
-def test_a_format_1_forecaster_file_still_loads(tmp_path, monkeypatch):
-    """A file without network_inputs (format 1: one lookback) loads, each network's kind told
-    by its input width, and forecasts as the model it was saved from."""
-    y = load_dataset("airpassengers")
-    f = RNNForecaster(horizon=6, lookback=12, hidden_size=4, steps=5, n_models=2,
-                      interval=None, random_state=0).fit(y)  # fmt: skip
-    to_state = RNNForecaster._to_state
-
-    def format_1(self):
-        meta, arrays, regressors = to_state(self)
-        del meta["network_inputs"], meta["long_lookback"]
-        return meta, arrays, regressors
-
-    monkeypatch.setattr(RNNForecaster, "_to_state", format_1)
-    monkeypatch.setattr(tsrnn.persist, "FORMAT_VERSION", 1)
-    save(f, tmp_path / "old.tsrnn")
-    monkeypatch.undo()
-    loaded = load(tmp_path / "old.tsrnn")
-    assert loaded.network_inputs_ == f.network_inputs_ == [(12, 1, False), (12, 1, True)]
-    np.testing.assert_array_equal(loaded.predict()["forecast"], f.predict()["forecast"])
