@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._data.calendar import future_stamps, season_length_for
 from ._data.groups import split_series
 from ._forecast.calibration import Calibration, calibrate, check_observations, hold_out
-from ._forecast.covariates import Covariates, exog_columns, fit_columns, with_calendar
+from ._forecast.covariates import Covariates, InputColumns, exog_columns, fit_columns, with_calendar
 from ._forecast.encoding import NORMALIZE, SCALERS
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.inputs import (
@@ -501,6 +501,28 @@ clip_grad_norm, device, verbose
         return forecast_frame(
             keys if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
         )
+
+    def input_columns(self) -> InputColumns:
+        """The columns the fitted model reads beside the target, by role.
+
+        Returns
+        -------
+        InputColumns
+            Named tuple of lists of column names: ``exog`` (the columns of ``X``, past-only
+            ones included), ``hist_exog`` (those read over the history only), ``future``
+            (those ``X_future`` must hold), ``static`` (one value per series) and
+            ``calendar`` (made from the stamps: never given).
+
+        Examples
+        --------
+        >>> from tsrnn import RNNForecaster
+        >>> from tsrnn.datasets import load
+        >>> f = RNNForecaster(calendar="auto", steps=2, n_models=1, interval=None)
+        >>> f.fit(load("airpassengers")).input_columns().calendar
+        ['calendar:month_sin', 'calendar:month_cos']
+        """
+        self._check_fitted()
+        return InputColumns.of(self._covariates())
 
     # ------------------------------------------------------------------ persistence hooks
 

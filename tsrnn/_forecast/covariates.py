@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,7 @@ from ..errors import DataError
 
 __all__ = [
     "Covariates",
+    "InputColumns",
     "calendar_inputs",
     "column_scaling",
     "exog_columns",
@@ -142,6 +145,28 @@ def with_calendar(
     return calendar if X is None else pd.concat([X, calendar], axis=1)
 
 
+class InputColumns(NamedTuple):
+    """The input columns of a fitted forecaster, by role
+    (:meth:`tsrnn.RNNForecaster.input_columns`)."""
+
+    exog: list[str]
+    hist_exog: list[str]
+    future: list[str]
+    static: list[str]
+    calendar: list[str]
+
+    @classmethod
+    def of(cls, covariates: Covariates) -> InputColumns:
+        """The roles of ``covariates``' columns."""
+        return cls(
+            exog=covariates.exog_names,
+            hist_exog=covariates.hist_exog_names,
+            future=covariates.future_names,
+            static=covariates.static_names,
+            calendar=covariates.calendar_names,
+        )
+
+
 class Covariates:
     """The exogenous columns a forecaster was fitted with, and how they were scaled.
 
@@ -169,13 +194,37 @@ class Covariates:
         self.static = np.array([name in set(static) for name in self.names], dtype=bool)
 
     @property
+    def calendar(self) -> np.ndarray:
+        """Per column, whether it is a calendar column (made from the stamps)."""
+        return np.array([name.startswith(CALENDAR) for name in self.names], dtype=bool)
+
+    def _where(self, mask: np.ndarray) -> list[str]:
+        return [name for name, m in zip(self.names, mask, strict=True) if m]
+
+    @property
+    def exog_names(self) -> list[str]:
+        """The columns read from ``X`` (known and past-only), in order."""
+        return self._where(~self.static & ~self.calendar)
+
+    @property
+    def hist_exog_names(self) -> list[str]:
+        """The past-only columns of ``X``, never asked of ``X_future``."""
+        return self._where(~self.static & ~self.calendar & ~self.known)
+
+    @property
     def future_names(self) -> list[str]:
         """The columns whose future values ``predict`` needs."""
-        return [
-            name
-            for name, k, s in zip(self.names, self.known, self.static, strict=True)
-            if k and not s and not name.startswith(CALENDAR)
-        ]
+        return self._where(~self.static & ~self.calendar & self.known)
+
+    @property
+    def static_names(self) -> list[str]:
+        """The static columns, one value per series."""
+        return self._where(self.static)
+
+    @property
+    def calendar_names(self) -> list[str]:
+        """The calendar columns, made from the stamps."""
+        return self._where(self.calendar)
 
     def coded(self, X: pd.DataFrame | None, what: str = "X") -> pd.DataFrame | None:
         """``X`` with its categorical columns as codes of the fitted vocabularies."""
@@ -240,7 +289,7 @@ class Covariates:
             return None
         expected = future_stamps(last, freq, horizon)
         blocks = np.zeros((len(keys), horizon, len(self.names)))  # past-only columns: 0 ahead
-        calendar = np.array([name.startswith(CALENDAR) for name in self.names])
+        calendar = self.calendar
         if calendar.any():  # generated from the future stamps
             features = features_in(self.names)
             for k in range(len(keys)):
