@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tsrnn import RNNForecaster
-from tsrnn._forecast.encoding import Panel
+from tsrnn._forecast.windows import Panel
 from tsrnn.errors import DataError
 from tsrnn.persist import load, save
 

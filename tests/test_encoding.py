@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from tsrnn._forecast.encoding import Panel, encode, fit_scaling, is_seasonal, seasonal_indices
+from tsrnn._forecast.scaling import fit_scaling, is_seasonal, seasonal_indices
+from tsrnn._forecast.windows import Panel, encode
 
 
 def seasonal_series(n, seed=0, level=100.0):

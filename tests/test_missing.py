@@ -14,7 +14,7 @@ import torch
 
 from tsrnn import RNNForecaster
 from tsrnn._data.checks import check_series
-from tsrnn._forecast.encoding import Panel
+from tsrnn._forecast.windows import Panel
 from tsrnn.errors import DataError
 from tsrnn.io import read_series
 from tsrnn.persist import load, save

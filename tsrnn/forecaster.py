@@ -4,8 +4,8 @@ One global network learns from the windows of every series; the pieces it is bui
 in modules named for them::
 
     y ──check_series──▶ split by series (_group) ──▶ scale + deseasonalise each series
-    (_encoding.fit_scaling) ──▶ one Panel of all series ──▶ batches of (series, origin)
-    windows, left-padded with an observed mask where a series is short (_encoding.Panel)
+    (_forecast.scaling) ──▶ one Panel of all series ──▶ batches of (series, origin)
+    windows, left-padded with an observed mask where a series is short (_forecast.windows)
     ──▶ RNNRegressor networks, a budget of gradient steps (_train.train_steps)
     ──▶ forecast ──▶ season and scale put back, bounds from the calibration (_forecast.conformal)
 
@@ -35,7 +35,6 @@ from ._data.calendar import future_stamps, season_length_for
 from ._data.groups import split_series
 from ._forecast.calibration import Calibration, calibrate, check_observations, hold_out
 from ._forecast.covariates import Covariates, InputColumns, exog_columns, fit_columns, with_calendar
-from ._forecast.encoding import NORMALIZE, SCALERS
 from ._forecast.ensemble import ensemble_forecast, levels, with_theta
 from ._forecast.inputs import (
     category_seasons,
@@ -57,8 +56,10 @@ from ._forecast.predict import (
     known_history,
     newer_history,
 )
+from ._forecast.scaling import SCALERS
 from ._forecast.state import fitted_attributes, forecaster_state
 from ._forecast.theta import fit_theta
+from ._forecast.windows import NORMALIZE
 from ._train.executor import fit_jobs
 from .errors import DataError, NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
@@ -191,7 +192,7 @@ clip_grad_norm, device, verbose
     series_ids_ : list
         Series ids in order (``[None]`` for a single series).
     scaling_ : SeriesScaling
-        Per-series scaling and seasonal indices (``tsrnn._forecast.encoding``).
+        Per-series scaling and seasonal indices (``tsrnn._forecast.scaling``).
     x_loc_, x_scale_ : ndarray of shape (n_features,)
         Scaler of the exogenous columns (empty without ``X``).
     feature_names_in_ : ndarray of shape (n_features,)

@@ -18,11 +18,12 @@ import torch
 from ..errors import DataError
 from ..estimator import RNNRegressor
 from .conformal import Ratios, centred, pooled_ratios, unit_sums, unit_weights
-from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import PanelJob, encode_series, network_job, network_seeds
 from .plan import Plan
+from .scaling import SeriesScaling
 from .theta import fit_theta, theta_at
+from .windows import Panel
 
 __all__ = [
     "MIN_OBSERVATIONS",

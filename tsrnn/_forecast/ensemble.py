@@ -1,7 +1,7 @@
 """Forecasts of the ensemble from encoded history, and their combination with Theta's.
 
 Everything here is on the *encoded* scale (after each series' scaling and deseasonalising);
-:meth:`tsrnn._forecast.encoding.SeriesScaling.decode` takes the result back to the data's units.
+:meth:`tsrnn._forecast.scaling.SeriesScaling.decode` takes the result back to the data's units.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from ..estimator import RNNRegressor
-from .encoding import encode, interpolated
 from .plan import NetworkInput
+from .scaling import interpolated
 from .theta import Theta
+from .windows import encode
 
 __all__ = ["ensemble_forecast", "levels", "tensor", "with_theta"]
 

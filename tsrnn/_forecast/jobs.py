@@ -1,7 +1,7 @@
 """The networks of a forecaster fit as jobs of the executor
 (:func:`tsrnn._train.executor.fit_jobs`).
 
-:func:`prepare` scales and encodes a fit's series into one :class:`~tsrnn._forecast.encoding.Panel`
+:func:`prepare` scales and encodes a fit's series into one :class:`~tsrnn._forecast.windows.Panel`
 and makes one :class:`PanelJob` per network of the plan; a job trains its network on batches
 of ``(series, origin)`` windows drawn from the panel, in this process or in a Dask worker.
 """
@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from ..estimator import RNNRegressor
-from .encoding import Panel, SeriesScaling, fit_scaling, interpolated
 from .plan import NetworkInput, Plan, n_channels
+from .scaling import SeriesScaling, fit_scaling, interpolated
+from .windows import Panel
 
 __all__ = [
     "Encoded",
@@ -161,7 +162,7 @@ def encode_series(
     xs : list of ndarray of shape (n_k, n_feat) or None
         Their scaled exogenous columns.
     positive : ndarray of shape (n_series,) of bool or None
-        See :func:`~tsrnn._forecast.encoding.fit_scaling`.
+        See :func:`~tsrnn._forecast.scaling.fit_scaling`.
     borrowed : ndarray of shape (2, n_series, season_length) or None
         Seasonal indices a series with no season of its own takes instead (row 0 for a
         standard-scored series, row 1 for a log-scaled one; NaN: none), as
@@ -222,7 +223,7 @@ def prepare(
     seed : int
         Seeds the networks (one seed each, drawn from it: :func:`network_seeds`).
     positive : ndarray of shape (n_series,) of bool or None
-        See :func:`~tsrnn._forecast.encoding.fit_scaling`.
+        See :func:`~tsrnn._forecast.scaling.fit_scaling`.
 
     Returns
     -------

@@ -25,11 +25,12 @@ from ..intervals import LOWER, UPPER, probabilities
 from .calibration import check_observations
 from .conformal import Ratios, extend_quantiles
 from .covariates import Covariates
-from .encoding import Panel, SeriesScaling
 from .ensemble import ensemble_forecast, levels, with_theta
 from .jobs import encode_series
 from .plan import Plan
+from .scaling import SeriesScaling
 from .theta import Theta, fit_theta
+from .windows import Panel
 
 __all__ = [
     "Fitted",

@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..estimator import RNNRegressor
 from .conformal import Ratios
-from .encoding import SeriesScaling
 from .plan import NetworkInput, n_channels
+from .scaling import SeriesScaling
 from .theta import Theta
 
 __all__ = ["fitted_attributes", "forecaster_state"]
