@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-import tsrnn.forecaster as forecaster_module
+import tsrnn._forecast.jobs as forecast_jobs
 from tsrnn import RNNForecaster
 from tsrnn._data.checks import check_series
 from tsrnn.datasets import load
@@ -287,17 +287,20 @@ def test_many_series_forecast_each(monkeypatch):
 def test_many_series_windows_never_cross_series(monkeypatch):
     """Training windows come from one series each: no window mixes the two levels."""
     seen = []
-    original = forecaster_module.RNNRegressor._fit_steps
+    original = forecast_jobs.fit_steps
 
-    def spy(self, sample, **kwargs):
-        def recorded(step):
-            batch = sample(step)
-            seen.append([t.numpy().copy() for t in batch])
-            return batch
+    def spy(models, samples, **kwargs):
+        def recorder(sample):
+            def recorded(step):
+                batch = sample(step)
+                seen.append([t.numpy().copy() for t in batch])
+                return batch
 
-        return original(self, recorded, **kwargs)
+            return recorded
 
-    monkeypatch.setattr(forecaster_module.RNNRegressor, "_fit_steps", spy)
+        return original(models, [recorder(s) for s in samples], **kwargs)
+
+    monkeypatch.setattr(forecast_jobs, "fit_steps", spy)
     y = long_format()
     params = {**FAST, "normalize": "none", "scaler": "none", "interval": None}
     RNNForecaster(lookback=12, horizon=6, **params).fit(y)

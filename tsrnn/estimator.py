@@ -1,9 +1,7 @@
 """``RNNRegressor``: a scikit-learn regressor over a PyTorch RNN, LSTM or GRU.
 
-Over 600 lines on purpose: the regressor, its job (:class:`WindowsJob`, its epochs as a job of
-the executor) and its codec (:func:`network_state`, :func:`restore_network`, shared by
-pickling and model files) go by one list of fitted names (:data:`FITTED`), and stay in one
-module so that they cannot drift apart.
+Its epochs are a job of the executor (:class:`WindowsJob`); its fitted state travels by the
+codec of :mod:`tsrnn._train.codec`, for pickling and model files alike.
 """
 
 from __future__ import annotations
@@ -11,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -20,30 +18,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from ._train.codec import FITTED, network_state, restore_network
 from ._train.device import resolve_device, seeded, torch_threads
 from ._train.executor import fit_jobs
 from ._train.loop import (
     LOSSES,
     OPTIMIZERS,
-    BatchSampler,
-    Member,
     Sync,
     predict_batches,
     train,
-    train_members,
 )
-from ._train.progress import epoch_bar, step_bar
+from ._train.progress import epoch_bar
 from .errors import DataError, NotFittedError, ParameterError, check_params
-from .nn import CELLS, RNNNet
+from .nn import CELLS, RNNNet, check_categorical
 
-__all__ = ["RNNRegressor", "WindowsJob", "fit_steps", "network_state", "restore_network"]
-
-#: Everything ``fit`` learns, the one list that resetting, adopting a fit made elsewhere,
-#: pickling and model files (:func:`network_state`) go by.
-FITTED = (
-    "module_", "optimizer_", "loss_fn_", "device_", "seed_", "history_", "n_iter_",
-    "n_features_in_", "n_channels_in_", "n_outputs_", "feature_names_in_", "_y_1d",
-)  # fmt: skip
+__all__ = ["RNNRegressor", "WindowsJob"]
 
 
 class RNNRegressor(RegressorMixin, BaseEstimator):
@@ -142,9 +131,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     :class:`~tsrnn.RNNForecaster` reaches its networks through a small documented internal
-    interface, and through nothing else: :meth:`_fit_steps` trains a new network on batches
-    the forecaster draws itself (:func:`fit_steps` trains several in lockstep, as the ranks of
-    a fit on a Dask dataset do), and :meth:`_predict_tensor` runs it on inputs it has encoded.
+    interface, and through nothing else: :meth:`_start_steps` builds a new network to be
+    trained on batches the forecaster draws itself
+    (:func:`tsrnn._forecast.steps.fit_steps`), and :meth:`_predict_tensor` runs it on inputs
+    it has encoded.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -313,45 +303,15 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------- interface of the forecaster
 
-    def _fit_steps(
-        self,
-        sample: BatchSampler,
-        *,
-        n_steps: int,
-        n_channels: int,
-        n_outputs: int,
-        steps: int,
-        sync: Sync | None = None,
-        quiet: bool = False,
-    ) -> RNNRegressor:
-        """Train a new network for ``steps`` gradient steps on batches drawn by ``sample``.
-
-        The forecaster's global training: windows are gathered per batch by the caller
-        instead of being passed as one ``X``, targets carry weights (0 past a series' end),
-        and the budget is counted in steps. The caller's sampler decides the batch, so
-        ``epochs`` and ``batch_size`` do not apply; ``n_iter_`` counts the steps and
-        ``history_`` holds a ``{"step", "train_loss", "valid_loss"}`` record every 100 steps.
-
-        Parameters
-        ----------
-        sample : callable(step) -> (inputs (batch, n_steps, n_channels), targets (batch,
-            n_outputs), weights (batch, n_outputs)), tensors on the CPU
-        n_steps, n_channels, n_outputs : int
-            Shape of the windows and of the targets.
-        steps : int
-        sync : Sync or None
-            One rank of a data-parallel fit (:mod:`tsrnn._dask.rank`): gradients are averaged over
-            the ranks at every step.
-        quiet : bool, default=False
-            No progress bar, whatever ``verbose`` says (ranks > 0, cluster tasks).
-
-        Returns
-        -------
-        self : RNNRegressor
-        """
-        fit_steps([self], [sample], n_steps=[n_steps], n_channels=[n_channels],
-                  n_outputs=n_outputs, steps=steps, sync=sync, quiet=quiet)  # fmt: skip
-        return self
+    def _start_steps(self, *, n_steps: int, n_channels: int, n_outputs: int) -> None:
+        """Check the parameters and build a new network of ``n_channels`` inputs per step and
+        ``n_outputs`` outputs, for windows of ``n_steps`` steps, to be trained by
+        :func:`tsrnn._forecast.steps.fit_steps`."""
+        self._check_params()
+        self._reset()
+        self._initialize(n_channels=n_channels, n_outputs=n_outputs)
+        self.n_features_in_ = int(n_steps)
+        self._y_1d = False
 
     def _predict_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         """Outputs for inputs the caller has encoded, unchecked.
@@ -443,7 +403,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             num_layers=self.num_layers,
             dropout=self.dropout,
             nonlinearity=self.nonlinearity,
-            categorical=_categorical(self.categorical, n_channels),
+            categorical=check_categorical(self.categorical, n_channels),
         ).to(device)
         options = {"lr": self.learning_rate, "weight_decay": self.weight_decay}
         self.optimizer_ = OPTIMIZERS[self.optimizer](self.module_.parameters(), **options)
@@ -559,75 +519,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return torch.from_numpy(np.require(X, np.float32, ["C", "W"]))
 
 
-def fit_steps(
-    models: list[RNNRegressor],
-    samples: list[BatchSampler],
-    *,
-    n_steps: list[int],
-    n_channels: list[int],
-    n_outputs: int,
-    steps: int,
-    weights: list[float] | None = None,
-    sync: Sync | None = None,
-    quiet: bool = False,
-) -> list[RNNRegressor]:
-    """Train new networks for ``steps`` gradient steps each, in lockstep (one gradient exchange
-    a step for all of them with ``sync``); the case of one is :meth:`RNNRegressor._fit_steps`.
-
-    Parameters
-    ----------
-    models : list of RNNRegressor
-        Unfitted (or to be refitted) regressors, one per network; each is built from its own
-        parameters (``random_state``: its initial weights).
-    samples : list of callable(step) -> (inputs, targets, weights)
-        The batch sampler of each.
-    n_steps, n_channels : list of int
-        Shape of each network's windows.
-    n_outputs : int
-    steps : int
-    weights : list of float or None
-        Factor of each network's loss (a rank's share of the series); None: 1.
-    sync : Sync or None
-    quiet : bool, default=False
-
-    Returns
-    -------
-    list of RNNRegressor
-        ``models``, fitted.
-    """
-    members = []
-    for k, (model, sample) in enumerate(zip(models, samples, strict=True)):
-        model._check_params()
-        model._reset()
-        model._initialize(n_channels=n_channels[k], n_outputs=n_outputs)
-        model.n_features_in_ = int(n_steps[k])
-        model._y_1d = False
-        if model.device_.type != "cpu":
-            sample = _on_device(sample, model.device_)
-        members.append(Member(model.module_, model.optimizer_, sample, model.history_,
-                              1.0 if weights is None else float(weights[k])))  # fmt: skip
-    first = models[0]
-    with (
-        torch_threads(first.n_threads),
-        seeded(first.seed_, first.device_),
-        step_bar(steps, 0 if quiet else first.verbose) as on_step,
-    ):
-        try:
-            train_members(members, first.loss, steps=steps, clip_grad_norm=first.clip_grad_norm,
-                          on_step=on_step, sync=sync)  # fmt: skip
-        finally:
-            for model in models:
-                model.n_iter_ = steps
-    return models
-
-
-def _on_device(sample: BatchSampler, device: torch.device) -> BatchSampler:
-    def on_device(step: int):
-        return tuple(t.to(device) for t in sample(step))
-
-    return on_device
-
-
 @dataclasses.dataclass
 class WindowsJob:
     """Epochs of :class:`RNNRegressor` over windows ``X`` and targets ``y``: a job of
@@ -669,107 +560,6 @@ class WindowsJob:
             quiet=bool(rank or quiet),
         )  # fmt: skip
         return model
-
-
-# ---------------------------------------------------------------------- the codec
-
-
-def network_state(
-    model: RNNRegressor,
-) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
-    """What a fitted regressor learned, for pickling and for model files (:mod:`tsrnn.persist`).
-
-    Parameters
-    ----------
-    model : RNNRegressor
-        A fitted regressor.
-
-    Returns
-    -------
-    fitted : dict
-        The plain fitted attributes (JSON-able): ``n_features_in_``, ``n_channels_in_``,
-        ``n_outputs_``, ``n_iter_``, ``seed_``, ``history_``, ``y_1d`` and, when ``fit``
-        saw column names, ``feature_names_in_``.
-    module : dict of str to Tensor
-        The network's ``state_dict``, on the CPU.
-    optimizer : dict
-        The optimizer's ``state_dict``, its tensors on the CPU.
-    """
-    fitted: dict[str, Any] = {
-        "n_features_in_": int(model.n_features_in_),
-        "n_channels_in_": int(model.n_channels_in_),
-        "n_outputs_": int(model.n_outputs_),
-        "n_iter_": int(model.n_iter_),
-        "seed_": int(model.seed_),
-        "history_": list(model.history_),
-        "y_1d": bool(model._y_1d),
-    }
-    if hasattr(model, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(c) for c in model.feature_names_in_]
-    module = {k: v.detach().cpu() for k, v in model.module_.state_dict().items()}
-    optimizer = model.optimizer_.state_dict()
-    optimizer["state"] = {
-        index: {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in slot.items()}
-        for index, slot in optimizer["state"].items()
-    }
-    return fitted, module, optimizer
-
-
-def restore_network(
-    model: RNNRegressor,
-    fitted: dict[str, Any],
-    module: dict[str, torch.Tensor],
-    optimizer: dict[str, Any],
-    device: str | torch.device,
-) -> RNNRegressor:
-    """Give an unfitted regressor (built from the saved parameters) its fitted state.
-
-    Parameters
-    ----------
-    model : RNNRegressor
-    fitted, module, optimizer
-        As returned by :func:`network_state`.
-    device : str or torch.device
-        Where to build the network; must be available in this process.
-
-    Returns
-    -------
-    RNNRegressor
-        ``model``, fitted.
-    """
-    device = resolve_device(str(device))
-    with seeded(int(fitted["seed_"]), device):  # the initial weights, overwritten: no side effect
-        model._build_network(int(fitted["n_channels_in_"]), int(fitted["n_outputs_"]), device)
-    model.module_.load_state_dict(module, strict=True)
-    model.optimizer_.load_state_dict(optimizer)
-    for name in ("n_features_in_", "n_channels_in_", "n_outputs_", "n_iter_", "seed_"):
-        setattr(model, name, int(fitted[name]))
-    model.history_ = list(fitted["history_"])
-    model._y_1d = bool(fitted["y_1d"])
-    if "feature_names_in_" in fitted:
-        model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-    return model
-
-
-def _categorical(spec, n_channels: int) -> list[tuple[list[int], int]]:
-    """``categorical`` checked against the input width: a list of ``(channels, n)``."""
-    entries = []
-    for entry in spec or ():
-        try:
-            channels, n = entry
-            channels, n = [int(c) for c in channels], int(n)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"categorical entries must be (channels, n_categories) pairs, e.g. ([3], 12); "
-                f"got {entry!r}."
-            ) from None
-        if n < 1 or not channels or not all(0 <= c < n_channels for c in channels):
-            raise ValueError(
-                f"categorical entry {entry!r} does not fit windows of {n_channels} channels: "
-                "give channel indices below that and at least 1 category."
-            )
-        entries.append((channels, n))
-    return entries
 
 
 def _explain(exc: ValueError) -> str:

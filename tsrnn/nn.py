@@ -159,3 +159,24 @@ class RNNNet(nn.Module):
         """
         last = self.hidden_states(x)[:, -1]  # (batch, hidden_size)
         return self.head(self.dropout(last))  # (batch, n_outputs)
+
+
+def check_categorical(spec, n_channels: int) -> list[tuple[list[int], int]]:
+    """``categorical`` checked against the input width: a list of ``(channels, n)``."""
+    entries = []
+    for entry in spec or ():
+        try:
+            channels, n = entry
+            channels, n = [int(c) for c in channels], int(n)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"categorical entries must be (channels, n_categories) pairs, e.g. ([3], 12); "
+                f"got {entry!r}."
+            ) from None
+        if n < 1 or not channels or not all(0 <= c < n_channels for c in channels):
+            raise ValueError(
+                f"categorical entry {entry!r} does not fit windows of {n_channels} channels: "
+                "give channel indices below that and at least 1 category."
+            )
+        entries.append((channels, n))
+    return entries

@@ -229,7 +229,7 @@ def _not_fitted(model: Any) -> NotFittedError:
 
 def _dump_regressor(reg: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict:
     """The JSON entry of one regressor; its tensors go into ``tensors`` under ``prefix``."""
-    from .estimator import network_state
+    from ._train.codec import network_state
 
     if not hasattr(reg, "module_"):
         raise _not_fitted(reg)
@@ -378,7 +378,8 @@ def _corrupted(path: Path, why: str) -> ModelFileError:
 
 
 def _load_regressor(entry: dict, tensors: dict[str, torch.Tensor], device: str | None) -> Any:
-    from .estimator import RNNRegressor, restore_network
+    from ._train.codec import restore_network
+    from .estimator import RNNRegressor
 
     reg = RNNRegressor(**entry["params"])
     module = {key: tensors[f"{entry['prefix']}/module/{key}"] for key in entry["module"]}

@@ -21,7 +21,8 @@ from .._forecast.calibration import held_out
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import encode_series, sampler
 from .._forecast.plan import Plan, n_channels
-from ..estimator import RNNRegressor, fit_steps
+from .._forecast.steps import fit_steps
+from ..estimator import RNNRegressor
 from .buckets import Bucket
 from .columns import split_inputs
 

@@ -19,6 +19,7 @@ import torch
 from ..estimator import RNNRegressor
 from .plan import NetworkInput, Plan, n_channels
 from .scaling import SeriesScaling, fit_scaling, interpolated
+from .steps import fit_steps
 from .windows import Panel
 
 __all__ = [
@@ -88,15 +89,17 @@ class PanelJob:
 
     def fit(self, sync: Any = None, rank: int = 0, quiet: bool = False) -> RNNRegressor:
         sample = sampler(self.data, self.network, self.out, self.normalize, self.batch, self.seed)
-        return RNNRegressor(**self.params)._fit_steps(
-            sample,
-            n_steps=self.n_steps,
-            n_channels=self.n_channels,
+        [model] = fit_steps(
+            [RNNRegressor(**self.params)],
+            [sample],
+            n_steps=[self.n_steps],
+            n_channels=[self.n_channels],
             n_outputs=self.out,
             steps=self.steps,
             sync=sync,
             quiet=bool(rank or quiet),
         )
+        return model
 
 
 def sampler(
