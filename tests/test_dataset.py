@@ -79,7 +79,7 @@ def test_cluster_forecast_equals_the_single_process_one_series_by_series(client,
     assert data.shuffled and data.n_series == 1200 and data.freq == "W-MON"
     model = fit_dataset(RNNForecaster(horizon=4, **SMALL), data)
     assert model.series_ids_ is None and len(model.models_) == 4
-    assert np.all(np.isfinite(model.quantiles_)) and model.n_calibration_ > 0
+    assert np.all(np.isfinite(model.half_widths_)) and model.n_calibration_ > 0
     asked = {"level": [80, 95], "quantiles": [0.5]}
     got = forecast_dataset(model, data, **asked).compute()
     here = model.predict(y=in_memory(pd.read_parquet(dataset_path)), **asked).reset_index()
@@ -126,11 +126,11 @@ def test_the_client_receives_as_much_for_four_times_the_series(client, tmp_path,
     """Counted, not timed: what reaches the client through fetch is per bucket, not per series.
 
     The calibration ratios are gathered whole only while there are few (at most
-    ``_FEW``, a constant); here they are counted bucket by bucket, as for millions of windows.
+    ``FEW``, a constant); here they are counted bucket by bucket, as for millions of windows.
     """
-    import tsrnn._dataset.fit as fitting
+    import tsrnn._dataset.calibrate as calibrating
 
-    monkeypatch.setattr(fitting, "_FEW", 0)
+    monkeypatch.setattr(calibrating, "FEW", 0)
     received = []
     for n in (300, 1200):
         folder = by_date(long_frame(n, seed=n), tmp_path / f"n{n}")
@@ -209,7 +209,7 @@ def test_nan_targets_and_gaps_are_masked_and_forecast_as_predict_does(client, tm
                                                                   freq="W-MON"))).sum()  # fmt: skip
     assert data.n_rows == filled > len(frame) and data.n_missing == filled - y.notna().sum()
     model = fit_dataset(RNNForecaster(horizon=3, n_models=2, **SMALL), data)
-    assert np.all(np.isfinite(model.quantiles_)) and model.n_calibration_ > 0
+    assert np.all(np.isfinite(model.half_widths_)) and model.n_calibration_ > 0
     got = forecast_dataset(model, data, level=[80]).compute()
     here = model.predict(y=y, level=[80]).reset_index()
     merged = got.merge(here, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
@@ -241,7 +241,7 @@ def test_calendar_columns_are_made_and_scaled_on_the_workers_as_in_memory(client
     assert list(model.feature_names_in_) == list(here.feature_names_in_) == names
     np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
-    assert np.all(model.x_scale_ != 1.0) and np.all(np.isfinite(model.quantiles_))
+    assert np.all(model.x_scale_ != 1.0) and np.all(np.isfinite(model.half_widths_))
     history = filled(y)  # predict in memory reads the calendar of the stamps it is given
     for fitted in (model, here):
         got = forecast_dataset(fitted, data).compute()
@@ -363,7 +363,7 @@ def test_text_columns_are_coded_by_the_workers_with_the_vocabulary_of_every_buck
     np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
     assert (model.x_loc_[1], model.x_scale_[1]) == (0.0, 1.0)
-    assert model._plan().categories == here._plan().categories == ((1, 4),)
+    assert model.fitted_.plan.categories == here.fitted_.plan.categories == ((1, 4),)
     future = future_rows(frame, 3, seed=15)
     future["promo"] = np.where(np.arange(len(future)) % 4 == 0, "billboard", "tv")  # new: 0
     got = forecast_dataset(model, data, future=dd.from_pandas(future, npartitions=2)).compute()
@@ -426,7 +426,7 @@ def test_static_columns_are_read_once_per_series_and_forecast_as_in_memory(clien
     assert model.static_.shape == (0, 2) and model.series_ids_ is None
     np.testing.assert_allclose(model.x_loc_, here.x_loc_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.x_scale_, here.x_scale_, rtol=1e-10)
-    assert model._plan().categories == here._plan().categories == ((2, 3),)
+    assert model.fitted_.plan.categories == here.fitted_.plan.categories == ((2, 3),)
     future = future_rows(frame, 3, seed=16)
     got = forecast_dataset(model, data, future=dd.from_pandas(future, npartitions=2)).compute()
     X_future = future.set_index(["item", "week"]).sort_index()

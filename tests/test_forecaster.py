@@ -1,5 +1,6 @@
 """Tests of RNNForecaster and of the series validation it shares with the CSV reader."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -58,7 +59,7 @@ def test_predict_returns_dated_forecast_with_intervals(fitted, air):
 
 def test_intervals_never_narrow_further_ahead(fitted):
     """The half-width in scaled units is non-decreasing with the step ahead."""
-    assert np.all(np.diff(fitted.quantiles_) >= 0)
+    assert np.all(np.diff(fitted.half_widths_) >= 0)
     longer = fitted.predict(horizon=30)
     assert len(longer) == 30
     width = (longer["upper"] - longer["lower"]).to_numpy()
@@ -168,12 +169,13 @@ def test_the_third_and_fourth_networks_read_the_long_lookback(air, tmp_path):
     assert f.network_inputs_ == [(12, 1, False), (12, 1, True), (36, 3, False), (36, 3, True)]
     assert [m.n_channels_in_ for m in f.models_] == [2, 3, 6, 9]
     both = f.predict()["forecast"].to_numpy()
-    models, inputs = f.models_, f.network_inputs_
+    fitted = f.fitted_  # each kind alone: a fit of its two networks
     parts = []
     for k in (slice(0, 2), slice(2, 4)):
-        f.models_, f.network_inputs_ = models[k], inputs[k]
+        plan = dataclasses.replace(fitted.plan, networks=fitted.plan.networks[k])
+        f._adopt(dataclasses.replace(fitted, models=fitted.models[k], plan=plan))
         parts.append(f.predict()["forecast"].to_numpy())
-    f.models_, f.network_inputs_ = models, inputs
+    f._adopt(fitted)
     np.testing.assert_allclose(both, np.sqrt(parts[0] * parts[1]), rtol=1e-5)
     assert not np.allclose(parts[0], parts[1])
     save(f, tmp_path / "m.tsrnn")
@@ -197,7 +199,7 @@ def test_a_held_out_value_without_a_log_leaves_the_intervals_finite():
     y = monthly(n=60)
     y.iloc[-3] = -5.0
     f = RNNForecaster(lookback=12, horizon=6, calibration_size=4, **FAST).fit(y)
-    assert np.isfinite(f.quantiles_).all() and f.n_calibration_ == 4
+    assert np.isfinite(f.half_widths_).all() and f.n_calibration_ == 4
     assert not f.scaling_.log[0]
     assert np.isfinite(f.predict()[["lower", "upper"]].to_numpy()).all()
 

@@ -217,7 +217,7 @@ def test_a_new_product_too_short_for_a_season_borrows_its_categorys():
                     index=pd.MultiIndex.from_product([["a", "b"], new_stamps]))  # fmt: skip
     rows = pd.DataFrame({"group": ["weekday", "weekend"]}, index=["a", "b"])
     table = pd.DataFrame({"group": [1.0, 2.0]}, index=["a", "b"])
-    borrowed = category_seasons(model, ["a", "b"], [10, 10], [new_stamps[-1]] * 2, table)
+    borrowed = category_seasons(model.fitted_, ["a", "b"], [10, 10], [new_stamps[-1]] * 2, table)
     truth = np.log(20 + 3 * weekly[57:64]) - np.log(20 + 3 * weekly[57:64]).mean()
     assert np.corrcoef(borrowed[1, 0], truth)[0, 1] > 0.99  # log-scaled: row 1
     assert np.corrcoef(borrowed[1, 1], truth)[0, 1] < -0.99

@@ -1,13 +1,20 @@
 """``RNNForecaster``: dated series in, dated forecasts with prediction intervals out.
 
-One global network learns from the windows of every series; the pieces it is built from live
-in modules named for them::
+One global network learns from the windows of every series. The estimator holds its
+parameters and one fitted state, a :class:`~tsrnn._forecast.fitted.Fitted`; the engine of
+:mod:`tsrnn._forecast` does the work and never reads the estimator::
 
-    y ──check_series──▶ split by series (_group) ──▶ scale + deseasonalise each series
-    (_forecast.scaling) ──▶ one Panel of all series ──▶ batches of (series, origin)
-    windows, left-padded with an observed mask where a series is short (_forecast.windows)
-    ──▶ RNNRegressor networks, a budget of gradient steps (_train.train_steps)
-    ──▶ forecast ──▶ season and scale put back, bounds from the calibration (_forecast.conformal)
+    fit(y, X, static) ── _forecast.fit.fit_series ──▶ Fitted ── _adopt ──▶ fitted_ and its views
+        inputs checked and coded (inputs) ──▶ each series scaled, its season taken out
+        (scaling) ──▶ one Panel of all series, windows drawn by (series, origin) (windows)
+        ──▶ the networks, a budget of gradient steps (jobs, steps) ──▶ split-conformal
+        calibration on held-out windows (calibration, conformal)
+    predict(...) ── _forecast.predict.forecast(fitted_, ...) ──▶ forecasts, season and scale
+        put back, bounds from the calibration
+
+A fit on a dataset of a Dask cluster (:func:`tsrnn.parallel.fit_dataset`) builds the same
+:class:`~tsrnn._forecast.fitted.Fitted` where the data live, and model files
+(:mod:`tsrnn.persist`) write and read it (:mod:`tsrnn._forecast.state`).
 
 Intervals and quantiles are split-conformal: the pipeline is first fitted on every series
 without its last ``horizon + calibration_size - 1`` values; its signed errors on them, each
@@ -16,8 +23,8 @@ pooled and sorted, and ``predict(level=[80, 95], quantiles=[0.1, 0.9])`` reads a
 quantile from them without a refit (asymmetric bounds, quantiles that never cross).
 
 Every network of a fit (the calibration ones and the final ones) is a job
-(:mod:`tsrnn._train.executor`): they train one after another in this process, or side by side (or
-data-parallel) on a Dask cluster inside :func:`tsrnn.train_on_dask`.
+(:mod:`tsrnn._train.executor`): they train one after another in this process, or side by
+side (or data-parallel) on a Dask cluster inside :func:`tsrnn.train_on_dask`.
 """
 
 from __future__ import annotations
@@ -28,40 +35,19 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._data.calendar import future_stamps, season_length_for
-from ._data.groups import split_series
-from ._forecast.calibration import Calibration, calibrate, check_observations, hold_out
-from ._forecast.covariates import Covariates, InputColumns, exog_columns, fit_columns, with_calendar
-from ._forecast.ensemble import ensemble_forecast, levels, with_theta
-from ._forecast.inputs import (
-    category_seasons,
-    fit_inputs,
-    fitted_inputs,
-    predict_inputs,
-    rows_of,
-    static_of,
-)
-from ._forecast.jobs import prepare
-from ._forecast.plan import FORWARDED, Plan, fitted_plan, known_columns, plan_for
-from ._forecast.predict import (
-    Fitted,
-    Forecast,
-    decoded,
-    forecast_frame,
-    forecast_histories,
-    keep_history,
-    known_history,
-    newer_history,
-)
+from ._data.calendar import season_length_for
+from ._forecast.covariates import InputColumns
+from ._forecast.fit import fit_series
+from ._forecast.fitted import Fitted
+from ._forecast.inputs import predict_inputs
+from ._forecast.plan import FORWARDED
+from ._forecast.predict import forecast
 from ._forecast.scaling import SCALERS
-from ._forecast.state import fitted_attributes, forecaster_state
-from ._forecast.theta import fit_theta
+from ._forecast.state import FORMAT_VERSION, fitted_from_state, forecaster_state
 from ._forecast.windows import NORMALIZE
-from ._train.executor import fit_jobs
-from .errors import DataError, NotFittedError, check_params, check_positive_int
+from .errors import NotFittedError, check_params, check_positive_int
 from .estimator import RNNRegressor
 from .intervals import DEFAULT_INTERVAL, probabilities
 
@@ -181,6 +167,9 @@ clip_grad_norm, device, verbose
 
     Attributes
     ----------
+    fitted_ : Fitted
+        Everything the fit learned, in one object (``tsrnn._forecast.fitted``): the other
+        attributes are views of it.
     freq_ : str or int
         Frequency of the series (offset alias) or integer step of a ``RangeIndex``.
     horizon_, lookback_, long_lookback_, season_length_, patch_size_, batch_size_, steps_ : int
@@ -218,8 +207,9 @@ clip_grad_norm, device, verbose
         ``predict`` (None without interval).
     calibration_scores_ : ndarray of shape (n_calibration_, horizon_) or None
         Signed errors of the calibration windows in units of each series' bounds (None
-        without interval, after a fit on a Dask dataset, or once loaded: files keep the ratios).
-    quantiles_ : ndarray of shape (horizon_,)
+        without interval, once loaded (files keep the ratios), or after a fit on a Dask
+        dataset of more than 20,000 of them, whose ratios are counted where they live).
+    half_widths_ : ndarray of shape (horizon_,)
         Half-width per step of the ``interval`` bounds, in units of each series' bounds
         (NaN without interval).
     coverage_calibration_ : float
@@ -235,6 +225,8 @@ clip_grad_norm, device, verbose
         when tried, of the combination (``"theta"``).
     theta_ : Theta or None
         The Theta method's state of each series when combined.
+    timings_ : dict of str to float
+        After a fit on a Dask dataset only: seconds of ``"training"`` and ``"calibration"``.
 
     Examples
     --------
@@ -373,49 +365,7 @@ clip_grad_norm, device, verbose
         self : RNNForecaster
         """
         self._check_params()
-        y, X, categories, static = fit_inputs(y, X, static, missing=self.missing == "mask")
-        X = with_calendar(y, X, y.attrs["freq"], self.calendar == "auto", self.holidays)
-        ids, values, xs, last = split_series(y, X)
-        lengths = np.array([len(v) for v in values])
-        check_observations(ids, values)
-        self.freq_ = y.attrs["freq"]
-        columns = exog_columns(X, self.hist_exog)
-        plan = plan_for(self.get_params(), self.freq_, lengths.max(), int(np.sum(lengths - 1)),
-                        columns, categories)  # fmt: skip
-        self._set_plan(plan)
-        self._set_meta(y, ids, X, last)
-        fitted_inputs(self, ids, categories, static)
-        if X is not None:
-            codes = [c in categories for c in columns]
-            self.x_loc_, self.x_scale_ = fit_columns(self.scaler, xs, codes)
-            xs = self._covariates().scaled(xs)
-        else:
-            self.x_loc_ = self.x_scale_ = np.zeros(0)
-            xs = None
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
-        found = Calibration.none(self.horizon_, self.combine)  # "auto": calibration picks
-        # Every network of the fit (calibration's and the final ones) is one job: in this
-        # process they train one after another; on a cluster (tsrnn.parallel) side by side.
-        held_out = None
-        if self.interval is not None:
-            held_out = hold_out(
-                plan, values, xs, int(seeds[1]),
-                calibration_size=self.calibration_size, interval=self.interval,
-            )  # fmt: skip
-        self.scaling_, panel, encoded, jobs = prepare(plan, values, xs, int(seeds[0]))
-        models = fit_jobs((held_out.jobs if held_out else []) + jobs)
-        self.models_ = models[-len(jobs) :]
-        if held_out is not None:
-            found = calibrate(
-                plan, values, xs, held_out, models[: -len(jobs)],
-                combine=self.combine, interval=self.interval,
-            )  # fmt: skip
-        self._set_calibration(found)
-        self.theta_ = None
-        if self.combine_ == "theta":
-            self.theta_ = fit_theta(levels(encoded, self.scaling_.log))
-        keep_history(self, panel, plan.span)
-        return self
+        return self._adopt(fit_series(self.get_params(), y, X, static))
 
     def predict(
         self,
@@ -467,41 +417,9 @@ clip_grad_norm, device, verbose
         self._check_fitted()
         horizon = check_positive_int(self.horizon_ if horizon is None else horizon, "horizon")
         wanted = probabilities(self.interval, level, quantiles)
-        y, X, table = predict_inputs(self, y, X, static)
-        if self.series_ids_ is None:  # fitted on a dataset of a Dask cluster: no series kept
-            return self._predict_histories(horizon, X_future, y, X, wanted, table)
-        if y is not None and self.multi_ and isinstance(y.index, pd.MultiIndex):
-            ids = y.index.get_level_values(0)
-            new = ~ids.isin(pd.Index(pd.Series(self.series_ids_, dtype=object)))
-            if new.any():  # never seen in fit: scaled and forecast from their own history
-                frames = [self._predict_histories(horizon, X_future, y[new], rows_of(X, new),
-                                                  wanted, table)]  # fmt: skip
-                if not new.all():
-                    frames.append(self._predict_known(horizon, X_future, y[~new],
-                                                      rows_of(X, ~new), wanted))  # fmt: skip
-                return pd.concat(frames).loc[pd.Index(pd.unique(ids), dtype=object)]
-        return self._predict_known(horizon, X_future, y, X, wanted)
-
-    def _predict_known(self, horizon, X_future, y, X, wanted) -> pd.DataFrame:
-        """Forecast the series seen in fit, from their fitted or newer history."""
-        history = known_history(self, y, X, None if y is None else self._newer(y, X))
-        rows = history.rows
-        keys = [self.series_ids_[r] for r in rows]
-        future_X = self._covariates().future(
-            X_future, horizon, keys, history.last, self.freq_, self.multi_,
-            static_of(self, keys, None),
-        )  # fmt: skip
-        plan = self._plan()
-        mean = ensemble_forecast(
-            self.models_, self.network_inputs_, history.past, history.observed, history.past_X,
-            future_X, horizon=horizon, out=plan.out, normalize=self.normalize,
-        )  # fmt: skip
-        mean = with_theta(mean, history.theta, self.scaling_.log[rows])
-        columns = decoded(self._fitted(), mean, self.scaling_, rows, history.shifts, wanted)
-        result = Forecast(columns, future_stamps(history.last, self.freq_, horizon))
-        return forecast_frame(
-            keys if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
-        )
+        fitted = self.fitted_
+        y, X, table = predict_inputs(fitted, y, X, static, missing=self.missing == "mask")
+        return forecast(fitted, horizon, wanted=wanted, X_future=X_future, y=y, X=X, table=table)
 
     def input_columns(self) -> InputColumns:
         """The columns the fitted model reads beside the target, by role.
@@ -523,14 +441,22 @@ clip_grad_norm, device, verbose
         ['calendar:month_sin', 'calendar:month_cos']
         """
         self._check_fitted()
-        return InputColumns.of(self._covariates())
+        return InputColumns.of(self.fitted_.covariates)
 
-    # ------------------------------------------------------------------ persistence hooks
+    # ------------------------------------------------------------------ the fitted state
+
+    def _adopt(self, fitted: Fitted) -> RNNForecaster:
+        """Take ``fitted`` as this forecaster's fit: ``fitted_`` and the fitted attributes, its
+        views (:meth:`Fitted.attributes`). The one door of a fit made in one process, on a
+        dataset of a Dask cluster (:func:`tsrnn.parallel.fit_dataset`) or read from a model
+        file (:mod:`tsrnn.persist`)."""
+        vars(self).update(fitted.attributes())
+        return self
 
     def _to_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, RNNRegressor]]:
         """What a fit learned, as metadata, arrays and regressors (:mod:`tsrnn._forecast.state`)."""
         self._check_fitted()
-        return forecaster_state(self)
+        return forecaster_state(self.fitted_)
 
     @classmethod
     def _from_state(
@@ -539,12 +465,15 @@ clip_grad_norm, device, verbose
         meta: dict,
         arrays: dict[str, np.ndarray],
         regressors: dict[str, RNNRegressor],
+        format_version: int = FORMAT_VERSION,
     ) -> RNNForecaster:
-        """Rebuild a fitted forecaster from :meth:`_to_state`'s pieces and its ``get_params()``."""
+        """Rebuild a fitted forecaster from :meth:`_to_state`'s pieces and its ``get_params()``,
+        as a model file of ``format_version`` holds them."""
         model = cls(**params)
-        for name, value in fitted_attributes(meta, arrays, regressors).items():
-            setattr(model, name, value)
-        return model
+        fitted = fitted_from_state(
+            model.get_params(), meta, arrays, regressors, format_version=format_version
+        )
+        return model._adopt(fitted)
 
     # ------------------------------------------------------------------ internals
 
@@ -552,72 +481,8 @@ clip_grad_norm, device, verbose
         check_params(self)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "models_"):
+        if not hasattr(self, "fitted_"):
             raise NotFittedError(
                 "This RNNForecaster instance is not fitted yet: call 'fit' with a series "
                 "before 'predict'."
             )
-
-    def _set_meta(self, y: pd.Series, ids: list, X: pd.DataFrame | None, last: list) -> None:
-        self.multi_ = isinstance(y.index, pd.MultiIndex)
-        self.series_ids_ = list(ids)
-        self.index_names_ = list(y.index.names)
-        self.name_ = None if y.name is None else str(y.name)
-        self.last_index_ = last
-        self.feature_names_in_ = np.asarray(
-            [] if X is None else [str(c) for c in X.columns], dtype=object
-        )
-
-    def _set_plan(self, plan: Plan) -> None:
-        """The sizes ``fit`` resolved, as fitted attributes."""
-        self.season_length_, self.horizon_ = plan.season_length, plan.horizon
-        self.lookback_, self.long_lookback_ = plan.lookback, plan.long_lookback
-        self.patch_size_, self.network_inputs_ = plan.patch_size, list(plan.networks)
-        self.batch_size_, self.steps_ = plan.batch, plan.steps
-
-    def _plan(self) -> Plan:
-        """The fitted settings the engine works with (:mod:`tsrnn._forecast`)."""
-        return fitted_plan(self)
-
-    def _set_calibration(self, found: Calibration) -> None:
-        """What the calibration gave, as fitted attributes."""
-        self.calibration_, self.calibration_scores_ = found.ratios, found.scores
-        self.quantiles_, self.coverage_calibration_ = found.quantiles, found.coverage
-        self.n_calibration_, self.calibration_errors_ = found.n, found.errors
-        self.combine_ = found.combine
-
-    def _newer(self, y, X) -> tuple[list, list, list | None, list]:
-        return newer_history(
-            y, X, freq=self.freq_, multi=self.multi_, covariates=self._covariates()
-        )
-
-    def _covariates(self) -> Covariates:
-        known = known_columns(self.feature_names_in_, self.hist_exog)
-        return Covariates(self.feature_names_in_, self.x_loc_, self.x_scale_, known,
-                          self.categories_, self.static_names_)  # fmt: skip
-
-    def _predict_histories(self, horizon: int, X_future, y, X, wanted, table) -> pd.DataFrame:
-        """Forecast ``y``'s series from their own history (:mod:`tsrnn._forecast.predict`)."""
-        if y is None:
-            raise DataError(
-                "This RNNForecaster was fitted on a dataset of a Dask cluster and keeps no "
-                "series: pass their history (predict(y=...), or --data in the CLI), or "
-                "forecast the dataset with tsrnn.parallel.forecast_dataset."
-            )
-        ids, values, xs, last = self._newer(y, X)
-        future_X = self._covariates().future(X_future, horizon, ids, last, self.freq_, self.multi_,
-                                             static_of(self, ids, table))  # fmt: skip
-        borrowed = category_seasons(self, ids, [len(v) for v in values], last, table)
-        result = forecast_histories(
-            self._fitted(), values, xs, last, future_X, horizon, wanted, ids, borrowed
-        )
-        return forecast_frame(
-            ids if self.multi_ else None, result, freq=self.freq_, index_names=self.index_names_
-        )
-
-    def _fitted(self) -> Fitted:
-        """What every series' forecast needs from this fit (:mod:`tsrnn._forecast.predict`)."""
-        return Fitted(
-            self._plan(), self.models_, getattr(self, "calibration_", None), self.quantiles_,
-            self.interval, self.combine_, self.freq_, self._covariates(),
-        )  # fmt: skip

@@ -39,6 +39,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _load_tensors
 from safetensors.torch import save as _save_tensors
 
+# The version of the file layout written by save; load reads this one and older (its history:
+# tsrnn._forecast.state.FORMAT_VERSION).
+from ._forecast.state import FORMAT_VERSION
 from ._train.device import resolve_device
 from ._version import __version__
 from .errors import DeviceError, ModelFileError, NotFittedError, ParameterError, TsrnnError
@@ -46,14 +49,6 @@ from .io import atomic_path
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
-#: Version of the file layout written by :func:`save`; :func:`load` reads this one and older.
-#: 5: categorical inputs (an embedding table per categorical column, the vocabularies) and
-#: static covariates (each series' row), and a ``categorical`` parameter of every network.
-#: 4: the calibration ratios of any level and quantile, and each series' unit of its bounds
-#: (older releases would read the ratios in other units, so they refuse such files). 3: a
-#: forecaster may keep no series (fitted on a dataset of a Dask cluster). 2: what each network
-#: reads. 1: one lookback.
-FORMAT_VERSION = 5
 
 _FORMAT = "tsrnn"
 # The only classes a file may ask for: name in the file -> (module, class).
@@ -198,7 +193,13 @@ def load(path: str | os.PathLike, *, device: str | None = None) -> Any:
         arrays = {
             name: _load_array(name, spec, tensors) for name, spec in document["arrays"].items()
         }
-        return cls._from_state(document["params"], document["state"], arrays, regressors)
+        return cls._from_state(
+            document["params"],
+            document["state"],
+            arrays,
+            regressors,
+            format_version=int(document["format_version"]),
+        )
     except TsrnnError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:

@@ -1,8 +1,13 @@
-"""The trainer of :func:`tsrnn.parallel.train_on_dask`: a fit's jobs as tasks of a Dask cluster.
+"""Training on a Dask cluster: a fit's jobs as tasks, and the ranks of a data-parallel fit.
 
-Networks side by side (one task each, on any worker), or each network data-parallel over
-``ranks`` workers (one task per rank, pinned, in a ``torch.distributed`` group:
-:mod:`tsrnn._dask.rank`). :mod:`tsrnn.parallel` says what a user gets from it.
+:class:`DaskTrainer` is the trainer of :func:`tsrnn.parallel.train_on_dask`: networks side by
+side (one task each, on any worker), or each network data-parallel over ``ranks`` workers.
+The ranks of a data-parallel fit, here and on a dataset (:mod:`tsrnn._dataset.train`), are
+launched one way: :func:`training_workers` chooses the workers (those with a GPU when the
+networks want one), :func:`launch_ranks` pins one task per rank to its worker, in a
+``torch.distributed`` group (:mod:`tsrnn._dask.rank`), :func:`ranks_lock` makes two such fits
+on one cluster take turns, and :func:`wait_for` fails fast when a rank's worker is lost.
+:mod:`tsrnn.parallel` says what a user gets from it.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import CancelledError
-from typing import Any
+from typing import Any, NamedTuple
 
 import distributed
 from distributed import Client, Future
@@ -22,7 +28,15 @@ from ..errors import ClusterError, ParameterError, TsrnnError
 from .connect import hold, wants_cuda
 from .worker import warm_worker, worker_facts
 
-__all__ = ["DaskTrainer", "rank_task", "wait_for"]
+__all__ = [
+    "DaskTrainer",
+    "Rank",
+    "launch_ranks",
+    "rank_task",
+    "ranks_lock",
+    "training_workers",
+    "wait_for",
+]
 
 _LOCK = "tsrnn-data-parallel"  # one data-parallel fit at a time per cluster
 _POLL_S = 2.0  # seconds between checks that the ranks' workers are alive
@@ -66,7 +80,9 @@ class DaskTrainer:
         """The fitted models of ``jobs``, in order."""
         if not jobs:
             return []
-        workers = self._workers(jobs)
+        workers = training_workers(
+            self.client, [job.device for job in jobs], facts=self.facts, timeout=self.timeout
+        )
         ranks = self.ranks or max(1, len(workers) // len(jobs))
         if ranks > len(workers):
             raise ParameterError(
@@ -78,10 +94,7 @@ class DaskTrainer:
         with Progress(self.verbose, len(jobs), "training on Dask", "networks") as bar:
             if ranks == 1:
                 return self._side_by_side(jobs, token, bar)
-            lock = distributed.Lock(
-                _LOCK, scheduler_rpc=self.client.scheduler, loop=self.client.loop
-            )
-            with lock:
+            with ranks_lock(self.client):
                 return self._data_parallel(jobs, ranks, workers, token, bar)
 
     # ------------------------------------------------------------------ internals
@@ -114,54 +127,124 @@ class DaskTrainer:
             wave = jobs[start : start + groups]
             futures, firsts, pinned = [], [], {}
             for g, job in enumerate(wave):
-                name = f"tsrnn-ddp-{token}-{start + g}"
+                members = []
                 for rank in range(ranks):
                     worker = workers[g * ranks + rank]
                     shard = job.shard(rank, ranks)
                     [data] = client.scatter([shard.data], workers=[worker], hash=False)
-                    future = client.submit(
-                        rank_task,
-                        dataclasses.replace(shard, data=None),
-                        data,
-                        rank,
-                        ranks,
-                        name,
-                        self.timeout,
-                        key=f"{name}-rank{rank}",
-                        workers=[worker],
-                        allow_other_workers=False,
-                        pure=False,
-                    )
-                    futures.append(future)
-                    pinned[future] = (worker, rank, ranks)
-                    if rank == 0:
-                        firsts.append(future)
+                    members.append(Rank(worker, dataclasses.replace(shard, data=None), data))
+                launched, where = launch_ranks(
+                    client, members, name=f"tsrnn-ddp-{token}-{start + g}", timeout=self.timeout
+                )
+                futures += launched
+                firsts.append(launched[0])
+                pinned.update(where)
             models.extend(wait_for(client, futures, firsts, pinned, bar))
         return models
 
-    def _workers(self, jobs: list[Job]) -> list[str]:
-        """The workers a fit may use: those with CUDA when its networks want a GPU and some
-        worker has one (ranks of one group must share a backend), else all of them."""
-        client = self.client
+
+class Rank(NamedTuple):
+    """One rank of a data-parallel fit: its worker, its job (without data) and its data."""
+
+    worker: str
+    job: Any
+    data: Any
+
+
+def launch_ranks(
+    client: Client, ranks: list[Rank], *, name: str, timeout: float
+) -> tuple[list[Future], dict[Future, tuple[str, int, int]]]:
+    """Submit one task per rank, pinned to its worker, forming the process group ``name``.
+
+    One rank trains without a group, on its worker or, if it is lost, on another.
+
+    Returns
+    -------
+    futures : list of Future
+        One per rank, in rank order; rank 0's result is the fitted model(s).
+    pinned : dict
+        Future -> (worker, rank, world), for :func:`wait_for` to tell a lost rank.
+    """
+    world = len(ranks)
+    if world == 1:
+        [(worker, job, data)] = ranks
+        future = client.submit(_fit_task, job, data, key=f"{name}-rank0", workers=[worker],
+                               allow_other_workers=True, pure=False)  # fmt: skip
+        return [future], {}
+    futures, pinned = [], {}
+    for rank, (worker, job, data) in enumerate(ranks):
+        future = client.submit(
+            rank_task,
+            job,
+            data,
+            rank,
+            world,
+            name,
+            timeout,
+            key=f"{name}-rank{rank}",
+            workers=[worker],
+            allow_other_workers=False,
+            pure=False,
+        )
+        futures.append(future)
+        pinned[future] = (worker, rank, world)
+    return futures, pinned
+
+
+@contextlib.contextmanager
+def ranks_lock(client: Client) -> Iterator[None]:
+    """One data-parallel fit at a time per cluster: two would each hold half the workers and
+    wait for the other half."""
+    with distributed.Lock(_LOCK, scheduler_rpc=client.scheduler, loop=client.loop):
+        yield
+
+
+def training_workers(
+    client: Client,
+    devices: list[str],
+    *,
+    facts: dict[str, dict[str, Any]] | None = None,
+    timeout: float = 60.0,
+) -> list[str]:
+    """The workers a fit may use, sorted: those with CUDA when its networks want a GPU and some
+    worker has one (ranks of one group must share a backend), else all of them.
+
+    Parameters
+    ----------
+    client : Client
+    devices : list of str
+        The ``device`` parameter of each network.
+    facts : dict or None
+        Worker address -> :func:`tsrnn._dask.worker.worker_facts`, updated with those of
+        workers not in it when a network wants a GPU.
+    timeout : float
+        Seconds to wait for a first worker when there is none (a nanny restarting them).
+
+    Raises
+    ------
+    ClusterError
+        If the cluster has no worker.
+    """
+    info = client.scheduler_info(n_workers=-1)["workers"]
+    if not info:
+        with contextlib.suppress(TimeoutError):
+            client.wait_for_workers(1, timeout=timeout)
         info = client.scheduler_info(n_workers=-1)["workers"]
-        if not info:  # e.g. a nanny restarting the only workers: wait for one, up to timeout
-            with contextlib.suppress(TimeoutError):
-                client.wait_for_workers(1, timeout=self.timeout)
-            info = client.scheduler_info(n_workers=-1)["workers"]
-        if not info:
-            raise ClusterError(
-                f"The Dask cluster at {client.scheduler.address} has no workers: start some "
-                f"with `dask worker {client.scheduler.address}`."
-            )
-        workers = sorted(info)
-        if any(wants_cuda(job.device, gpu_here=True) for job in jobs):
-            unknown = [w for w in workers if w not in self.facts]
-            if unknown:
-                self.facts.update(client.run(worker_facts, workers=unknown))
-            with_gpu = [w for w in workers if self.facts[w]["cuda"]]
-            if with_gpu:
-                return with_gpu
-        return workers
+    if not info:
+        raise ClusterError(
+            f"The Dask cluster at {client.scheduler.address} has no workers: start some "
+            f"with `dask worker {client.scheduler.address}`."
+        )
+    workers = sorted(info)
+    if any(wants_cuda(device, gpu_here=True) for device in devices):
+        facts = {} if facts is None else facts
+        unknown = [w for w in workers if w not in facts]
+        if unknown:
+            facts.update(client.run(worker_facts, workers=unknown))
+        with_gpu = [w for w in workers if facts[w]["cuda"]]
+        if with_gpu:
+            return with_gpu
+    return workers
 
 
 def wait_for(

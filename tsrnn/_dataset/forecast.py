@@ -14,8 +14,10 @@ import dask
 import numpy as np
 import pandas as pd
 
-from .._data.calendar import CALENDAR, features_in
-from .._forecast.predict import Fitted, check_wanted, forecast_histories
+from .._data.calendar import features_in
+from .._forecast.covariates import Covariates
+from .._forecast.fitted import Fitted
+from .._forecast.predict import check_wanted, forecast_frame, forecast_histories
 from ..errors import DataError, ParameterError
 from ..forecaster import RNNForecaster
 from ..intervals import probabilities
@@ -88,19 +90,20 @@ def forecast_dataset(
 
     from ..errors import check_positive_int
 
-    model._check_fitted()
+    model.input_columns()  # refuses an unfitted model
+    fitted = model.fitted_
     if model.missing == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)
-    _check_columns(model, dataset)
-    if dataset.freq != model.freq_:
+    _check_columns(fitted.covariates, dataset)
+    if dataset.freq != fitted.freq:
         raise ParameterError(
             f"{dataset.label} has frequency {dataset.freq!r} but the model was fitted on "
-            f"{model.freq_!r}: forecast series of the same frequency."
+            f"{fitted.freq!r}: forecast series of the same frequency."
         )
-    horizon = check_positive_int(model.horizon_ if horizon is None else horizon, "horizon")
+    horizon = fitted.plan.horizon if horizon is None else horizon
+    horizon = check_positive_int(horizon, "horizon")
     columns = dataset.columns
     wanted = probabilities(model.interval, level, quantiles)
-    fitted = model._fitted()
     check_wanted(fitted, wanted)  # here, before the workers start
     names = fitted.covariates.future_names
     if names and future is None:
@@ -126,25 +129,24 @@ def forecast_dataset(
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
 
 
-def _check_columns(model: RNNForecaster, dataset: SeriesDataset) -> None:
+def _check_columns(covariates: Covariates, dataset: SeriesDataset) -> None:
     """The model's exogenous and static columns are the dataset's, in order, text ones as
     text."""
-    static = [str(n) for n in getattr(model, "static_names_", ())]
+    static = covariates.static_names
     if static != list(dataset.columns.static):
         raise ParameterError(
             f"The model was fitted with the static columns {static!r} but {dataset.label} was "
             f"read with {list(dataset.columns.static)!r}: read it with the model's static "
             "columns (read_dataset(..., static=))."
         )
-    exog = [str(n) for n in model.feature_names_in_
-            if not str(n).startswith(CALENDAR) and str(n) not in static]  # fmt: skip
+    exog = covariates.exog_names
     if exog != list(dataset.columns.exog):
         raise ParameterError(
             f"The model was fitted with the exogenous columns {exog!r} but {dataset.label} was "
             f"read with {list(dataset.columns.exog)!r}: read it with the model's exog and "
             "hist_exog (read_dataset(..., exog=, hist_exog=))."
         )
-    text = [c for c in [*exog, *static] if c in (getattr(model, "categories_", None) or {})]
+    text = [c for c in [*exog, *static] if c in covariates.categories]
     if text != list(dataset.columns.text):
         raise ParameterError(
             f"The model was fitted with the text (categorical) columns {text!r} but "
@@ -211,14 +213,18 @@ def forecast_bucket(
     values, xs = split_inputs(bucket, features_in(covariates.names))
     ids = list(bucket.ids)
     X_future = future_frame(rows, columns, covariates.future_names)
-    future = covariates.future(X_future, horizon, ids, bucket.last, fitted.freq, True,
-                               bucket.static)  # fmt: skip
-    result = forecast_histories(fitted, values, xs, bucket.last, future, horizon, wanted, ids)
-    frame = pd.DataFrame(
-        {
-            columns.id: np.repeat(bucket.ids, horizon),
-            columns.time: result.stamps.ravel(),
-            **{name: values.ravel() for name, values in result.columns.items()},
-        }
+    future = covariates.future(
+        X_future, horizon, ids, bucket.last, fitted.freq, True, bucket.static
     )
-    return frame.astype(meta.dtypes.to_dict())
+    result = forecast_histories(
+        fitted,
+        values,
+        xs,
+        last=bucket.last,
+        future_X=future,
+        horizon=horizon,
+        wanted=wanted,
+        ids=ids,
+    )
+    frame = forecast_frame(ids, result, freq=fitted.freq, index_names=[columns.id, columns.time])
+    return frame.reset_index().astype(meta.dtypes.to_dict())

@@ -5,28 +5,37 @@ calibration parts) and trains every network of the ensemble in lockstep, drawing
 of each batch from its own series; its loss is weighted by ``ranks * its series / all
 series``, so that the gradient averaged over the ranks is the one of a batch drawn uniformly
 over every series, as one process draws it. :func:`train_ranks` (the client) assigns the
-buckets to the ranks and launches them.
+buckets to the ranks (balanced by windows, each kept on the worker that holds it where the
+balance allows) and launches them as the trainer of :mod:`tsrnn._dask.trainer` launches any
+data-parallel fit (the same workers' choice, lock and watch over lost ranks). Rank 0 sends
+back the networks.
 """
 
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from distributed import Client
 
+from .._dask.trainer import Rank, launch_ranks, ranks_lock, training_workers, wait_for
 from .._data.calendar import features_in
 from .._forecast.calibration import held_out
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import encode_series, sampler
 from .._forecast.plan import Plan, n_channels
 from .._forecast.steps import fit_steps
+from .._train.progress import Progress
+from ..errors import ParameterError
 from ..estimator import RNNRegressor
 from .buckets import Bucket
 from .columns import split_inputs
+from .read import SeriesDataset
 
-__all__ = ["RankJob", "RankSpec"]
+__all__ = ["RankJob", "RankSpec", "train_ranks"]
 
 
 @dataclass
@@ -128,3 +137,76 @@ def _idle(batch: int, n_steps: int, n_channels: int, out: int):
         return inputs, targets, torch.zeros(batch, out)
 
     return sample
+
+
+def train_ranks(
+    client: Client,
+    dataset: SeriesDataset,
+    spec: RankSpec,
+    *,
+    ranks: int | None = None,
+    timeout: float = 60.0,
+) -> tuple[list[RNNRegressor], list[RNNRegressor]]:
+    """Train every network of ``spec`` with one rank per worker, on the buckets of ``dataset``.
+
+    Parameters
+    ----------
+    client : Client
+    dataset : SeriesDataset
+    spec : RankSpec
+    ranks : int or None, default=None
+        Ranks (one per worker); None: every worker (those with a GPU when the networks want
+        one and some worker has one).
+    timeout : float, default=60.0
+        Seconds allowed to form the ranks' group and for each of its collectives.
+
+    Returns
+    -------
+    final, calibration : list of RNNRegressor
+        The final networks and their calibration twins (empty without intervals).
+
+    Raises
+    ------
+    ParameterError
+        If ``ranks`` asks for more workers than the cluster has.
+    ClusterError
+        If the cluster has no worker, or a rank's worker leaves it.
+    """
+    workers = training_workers(client, [spec.plan.params["device"]], timeout=timeout)
+    if ranks is not None and ranks > len(workers):
+        raise ParameterError(
+            f"ranks={ranks} asks for more workers than the cluster has ({len(workers)}): "
+            "start more workers or lower ranks."
+        )
+    workers = workers[: ranks or len(workers)]
+    assigned = _assign(client, dataset, workers)
+    job = RankJob(spec)
+    members = [
+        Rank(worker, job, [dataset.buckets[b] for b in assigned[rank]])
+        for rank, worker in enumerate(workers)
+    ]
+    name = f"tsrnn-data-{uuid.uuid4().hex[:8]}"
+    with ranks_lock(client), Progress(0, len(workers), "", "") as bar:
+        futures, pinned = launch_ranks(client, members, name=name, timeout=timeout)
+        [result] = wait_for(client, futures, futures[:1], pinned, bar)
+    return result
+
+
+def _assign(client: Client, dataset: SeriesDataset, workers: list[str]) -> list[list[int]]:
+    """Buckets of each rank, balanced by windows; a bucket stays on the worker that holds it
+    unless that worker already has more than its share (longest first, then the least
+    loaded rank)."""
+    windows = [s["n_windows"] for s in dataset.summaries]
+    where = client.who_has(dataset.buckets)
+    home = {w: r for r, w in enumerate(workers)}
+    share = sum(windows) / len(workers)
+    loads = [0] * len(workers)
+    assigned: list[list[int]] = [[] for _ in workers]
+    for b in sorted(range(len(windows)), key=lambda b: -windows[b]):
+        holders = [home[w] for w in where.get(dataset.buckets[b].key, ()) if w in home]
+        rank = holders[0] if holders and loads[holders[0]] + windows[b] <= share * 1.05 else None
+        if rank is None:
+            rank = int(np.argmin(loads))
+        assigned[rank].append(b)
+        loads[rank] += windows[b]
+    return [sorted(a) for a in assigned]

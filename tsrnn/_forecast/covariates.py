@@ -27,6 +27,7 @@ __all__ = [
     "exog_columns",
     "fit_columns",
     "with_calendar",
+    "with_features",
 ]
 
 
@@ -135,7 +136,12 @@ def with_calendar(
     -------
     DataFrame or None
     """
-    features = calendar_inputs(freq, auto, holidays)
+    return with_features(y, X, calendar_inputs(freq, auto, holidays))
+
+
+def with_features(y, X: pd.DataFrame | None, features: list[str]) -> pd.DataFrame | None:
+    """``X`` with the columns of the calendar ``features`` of ``y``'s stamps appended
+    (:func:`~tsrnn._data.calendar.calendar_columns`; ``X`` itself without features)."""
     if not features:
         return X
     index = y.index

@@ -17,7 +17,7 @@ from .scaling import interpolated
 from .theta import Theta
 from .windows import encode
 
-__all__ = ["ensemble_forecast", "levels", "tensor", "with_theta"]
+__all__ = ["deseasonalised", "ensemble_forecast", "tensor", "with_theta"]
 
 
 def ensemble_forecast(
@@ -113,7 +113,7 @@ def with_theta(z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarra
     return 0.5 * (z + encoded)
 
 
-def levels(encoded: list, log: np.ndarray) -> list:
+def deseasonalised(encoded: list, log: np.ndarray) -> list:
     """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta,
     missing values interpolated."""
     return [np.exp(z) if is_log else z

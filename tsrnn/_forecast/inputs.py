@@ -14,21 +14,21 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._data.calendar import steps_between
+from .._data.calendar import features_in, steps_between
 from .._data.categories import coded, learn_categories
 from .._data.checks import check_series
 from .._data.static import check_static, static_columns, static_rows
 from ..errors import DataError
-from .covariates import with_calendar
+from .covariates import with_features
+from .fitted import Fitted
 
 __all__ = [
     "Inputs",
     "category_seasons",
     "fit_inputs",
-    "fitted_inputs",
     "predict_inputs",
-    "rows_of",
     "static_of",
+    "static_rows_of",
 ]
 
 #: Fitted series with a season, of the same categories, a new series needs to borrow theirs.
@@ -82,28 +82,29 @@ def fit_inputs(y, X, static, *, missing: bool) -> Inputs:
     return Inputs(y, static_columns(y, X, table), {**categories, **found}, table)
 
 
-def fitted_inputs(model: Any, ids: list, categories: dict, static: pd.DataFrame | None) -> None:
-    """Set ``model``'s ``categories_``, ``static_names_`` and ``static_`` (rows of ``ids``)."""
-    model.categories_ = categories
-    model.static_names_ = [] if static is None else [str(c) for c in static.columns]
-    model.static_ = np.zeros((len(ids), 0))
-    if static is not None:
-        model.static_ = static.reindex(_index(ids)).to_numpy(dtype=np.float64)
+def static_rows_of(table: pd.DataFrame | None, ids: list) -> np.ndarray:
+    """The coded static rows of the series ``ids``, (len(ids), n_static); (len(ids), 0) without
+    static covariates."""
+    if table is None:
+        return np.zeros((len(ids), 0))
+    return table.reindex(_index(ids)).to_numpy(dtype=np.float64)
 
 
-def predict_inputs(model: Any, y, X, static) -> tuple[Any, pd.DataFrame | None, Any]:
-    """A newer history ``y`` given to ``predict``, checked (gaps filled as the model's
-    ``missing`` says), and its ``X``: coded, with its static columns (and calendar ones,
-    when the model reads them).
+def predict_inputs(
+    fitted: Fitted, y, X, static, *, missing: bool
+) -> tuple[Any, pd.DataFrame | None, Any]:
+    """A newer history ``y`` given to ``predict``, checked (gaps filled with ``missing``), and
+    its ``X``: coded, with its static columns (and calendar ones, when the model reads them).
 
     Parameters
     ----------
-    model : RNNForecaster
-        Fitted.
+    fitted : Fitted
     y, X
         As ``predict`` takes them.
     static : DataFrame or None
         Static rows of the series ``fit`` did not see (the fitted rows serve the others).
+    missing : bool
+        Accept NaN targets and gaps (the forecaster's ``missing="mask"``).
 
     Returns
     -------
@@ -116,15 +117,16 @@ def predict_inputs(model: Any, y, X, static) -> tuple[Any, pd.DataFrame | None, 
         if static is not None:
             raise DataError("static is read with y, the history of series fit did not see.")
         return y, X, None
-    X = coded(X, model.categories_) if isinstance(X, pd.DataFrame) else X
-    y, X = check_series(y, X, missing=model.missing == "mask")  # the stamps the columns need
-    X, table = _with_static(model, y, X, static)
-    X = with_calendar(y, X, model.freq_, model.calendar == "auto", model.holidays)
+    covariates = fitted.covariates
+    X = coded(X, covariates.categories) if isinstance(X, pd.DataFrame) else X
+    y, X = check_series(y, X, missing=missing)  # the stamps the columns need
+    X, table = _with_static(fitted, y, X, static)
+    X = with_features(y, X, features_in(covariates.names))
     return y, X, table
 
 
-def _with_static(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    names = list(model.static_names_)
+def _with_static(fitted: Fitted, y, X, static) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    names = fitted.covariates.static_names
     if not names:
         if static is not None:
             raise DataError("The model was fitted without static covariates: drop static.")
@@ -132,9 +134,14 @@ def _with_static(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.Data
     if not isinstance(y.index, pd.MultiIndex):
         raise DataError("The model has static covariates: pass y on a MultiIndex (id, timestamp).")
     ids = list(pd.unique(y.index.get_level_values(0)))
-    fitted = pd.DataFrame(model.static_, index=_index(model.series_ids_ or []), columns=names)
-    seen = _index(ids).isin(fitted.index)
-    table = fitted.reindex(_index([i for i, s in zip(ids, seen, strict=True) if s]))
+    kept = fitted.series
+    rows = pd.DataFrame(
+        np.zeros((0, len(names))) if kept is None else kept.static,
+        index=_index([] if kept is None else kept.ids),
+        columns=names,
+    )
+    seen = _index(ids).isin(rows.index)
+    table = rows.reindex(_index([i for i, s in zip(ids, seen, strict=True) if s]))
     if not seen.all():
         unseen = [i for i, s in zip(ids, seen, strict=True) if not s]
         if static is None:
@@ -146,11 +153,11 @@ def _with_static(model: Any, y, X, static) -> tuple[pd.DataFrame | None, pd.Data
         if not isinstance(static, pd.DataFrame) or [str(c) for c in static.columns] != names:
             given = list(static.columns) if isinstance(static, pd.DataFrame) else static
             raise DataError(f"static has columns {given!r}; the model was fitted with {names!r}.")
-        table = pd.concat([table, static_rows(static, unseen, model.categories_)])
+        table = pd.concat([table, static_rows(static, unseen, fitted.covariates.categories)])
     return static_columns(y, X, table), table
 
 
-def static_of(model: Any, ids: list, table: pd.DataFrame | None) -> np.ndarray | None:
+def static_of(fitted: Fitted, ids: list, table: pd.DataFrame | None) -> np.ndarray | None:
     """The coded static rows of the series ``ids`` (from ``table``, else from the fit).
 
     Returns
@@ -158,16 +165,15 @@ def static_of(model: Any, ids: list, table: pd.DataFrame | None) -> np.ndarray |
     ndarray of shape (len(ids), n_static) or None
         None when the model has no static covariates.
     """
-    if not len(getattr(model, "static_names_", ())):
+    if not fitted.covariates.static_names:
         return None
     if table is None:
-        rows = _index(model.series_ids_).get_indexer(_index(ids))
-        return np.asarray(model.static_)[rows]
+        return fitted.series.static[fitted.series.rows_of(ids)]
     return table.reindex(_index(ids)).to_numpy(dtype=np.float64)
 
 
 def category_seasons(
-    model: Any, ids: list, lengths: np.ndarray, last: list, table: pd.DataFrame | None
+    fitted: Fitted, ids: list, lengths: np.ndarray, last: list, table: pd.DataFrame | None
 ) -> np.ndarray | None:
     """The season a series too short to show its own borrows from its categories' series.
 
@@ -179,8 +185,8 @@ def category_seasons(
 
     Parameters
     ----------
-    model : RNNForecaster
-        Fitted on series it keeps, with categorical static covariates.
+    fitted : Fitted
+        Of series it keeps, with categorical static covariates.
     ids : list
         The series to forecast.
     lengths : ndarray of shape (n,)
@@ -196,21 +202,23 @@ def category_seasons(
         Row 0 for a series that will be standard-scored, row 1 for a log-scaled one; NaN
         where nothing is borrowed. None when nothing can be.
     """
-    m = int(model.season_length_)
-    coded = [k for k, name in enumerate(model.static_names_) if name in model.categories_]
+    m, kept = fitted.plan.season_length, fitted.series
+    covariates = fitted.covariates
+    coded = [k for k, name in enumerate(covariates.static_names) if name in covariates.categories]
     short = np.asarray(lengths) < 3 * m
-    if (m <= 1 or not model.deseasonalize or not coded or table is None
-            or model.series_ids_ is None or not short.any()):  # fmt: skip
+    if m <= 1 or not fitted.plan.deseasonalize or not coded or table is None:
+        return None
+    if kept is None or not short.any():
         return None
     keys = table.reindex(_index(ids)).to_numpy(dtype=np.float64)[:, coded]
-    fitted_keys = np.asarray(model.static_)[:, coded]
-    season, log = model.scaling_.season, model.scaling_.log
-    origin = [model.last_index_[0]]
-    ends = steps_between(origin * len(season), model.last_index_, model.freq_) % m
+    fitted_keys = kept.static[:, coded]
+    season, log = kept.scaling.season, kept.scaling.log
+    origin = [kept.last[0]]
+    ends = steps_between(origin * len(season), kept.last, fitted.freq) % m
     # Index by the calendar: column a of a row is its season at the steps a (mod m) from origin.
     phase = (np.arange(m)[None, :] - ends[:, None] - 1) % m
     aligned = season[np.arange(len(season))[:, None], phase]
-    starts = steps_between(origin * len(ids), last, model.freq_) % m
+    starts = steps_between(origin * len(ids), last, fitted.freq) % m
     out = np.full((2, len(ids), m), np.nan)
     wanted = np.flatnonzero(short & (keys > 0).all(axis=1))
     if not len(wanted):
@@ -227,11 +235,6 @@ def category_seasons(
             if donors.sum() >= MIN_DONORS:
                 out[flag, members] = aligned[donors].mean(axis=0)[phases]
     return out
-
-
-def rows_of(X: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
-    """The rows ``rows`` (a boolean mask) of ``X``, or None without ``X``."""
-    return None if X is None else X[rows]
 
 
 def _ids(y: pd.Series) -> list:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
 from ..estimator import RNNRegressor
 from .plan import NetworkInput, Plan, n_channels
@@ -27,6 +28,7 @@ __all__ = [
     "PanelJob",
     "Prepared",
     "encode_series",
+    "fit_seeds",
     "network_job",
     "network_seeds",
     "prepare",
@@ -183,6 +185,13 @@ def encode_series(
         scaling.season[take] = season[take]
     encoded = scaling.encode(values, np.arange(len(values)))
     return Encoded(scaling, Panel(encoded, xs, plan.known), encoded)
+
+
+def fit_seeds(random_state: Any) -> tuple[int, int]:
+    """The seeds of a fit's final networks and of its calibration networks, drawn from the
+    forecaster's ``random_state`` (each network's own seed is then :func:`network_seeds`)."""
+    final, calibration = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=2)
+    return int(final), int(calibration)
 
 
 def network_seeds(seed: int, n: int) -> list[int]:

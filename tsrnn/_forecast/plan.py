@@ -22,7 +22,6 @@ __all__ = [
     "NetworkInput",
     "Plan",
     "coded_columns",
-    "fitted_plan",
     "known_columns",
     "n_channels",
     "plan_for",
@@ -255,25 +254,3 @@ def known_columns(columns: Sequence[str], hist_exog: Sequence[str] | None) -> tu
     """Per column, whether it is known in the future (not one of ``hist_exog``)."""
     past_only = {str(c) for c in hist_exog or ()}
     return tuple(str(c) not in past_only for c in columns)
-
-
-def fitted_plan(model) -> Plan:
-    """The :class:`Plan` of a fitted :class:`~tsrnn.RNNForecaster`, from its fitted attributes
-    (what ``fit`` resolved, and the parameters it read)."""
-    return Plan(
-        horizon=model.horizon_,
-        lookback=model.lookback_,
-        long_lookback=model.long_lookback_,
-        patch_size=model.patch_size_,
-        out=model.horizon_ if model.strategy == "direct" else 1,
-        normalize=model.normalize,
-        scaler=model.scaler,
-        season_length=model.season_length_,
-        deseasonalize=model.deseasonalize,
-        networks=tuple(model.network_inputs_),
-        batch=model.batch_size_,
-        steps=model.steps_,
-        params={name: getattr(model, name) for name in FORWARDED},
-        known=known_columns(model.feature_names_in_, model.hist_exog),
-        categories=coded_columns(model.feature_names_in_, getattr(model, "categories_", None)),
-    )

@@ -1,17 +1,16 @@
-"""Forecasts of series from their own history, with what a fit learned for all series.
+"""Forecasts from a fit (a :class:`~tsrnn._forecast.fitted.Fitted`), never from the estimator.
 
 A fit learns two kinds of things: what holds for every series (the networks, the conformal
-quantiles, the combination, the scaling of the exogenous columns: a :class:`Fitted`) and what
-each series' history gives (its scaling, seasonal indices, Theta state). The second is a
-function of the history alone, so :func:`forecast_histories` recomputes it from the history it
-is given. That is how a model that keeps no series (fitted on a dataset of a Dask cluster)
-forecasts, in a worker, the series of the bucket it holds, and it gives the very forecast
-:meth:`tsrnn.RNNForecaster.predict` gives for the history seen in ``fit``.
+ratios, the combination, the scaling of the input columns) and what each series' history gives
+(its scaling, seasonal indices, Theta state). The second is a function of the history alone,
+so :func:`forecast_histories` recomputes it from the history it is given. That is how a model
+that keeps no series (fitted on a dataset of a Dask cluster) forecasts, in a worker, the series
+of the bucket it holds, and it gives the very forecast :func:`forecast` gives for the history
+seen in ``fit``, which reads the kept one (:func:`known_history`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,62 +19,29 @@ import pandas as pd
 from .._data.calendar import future_stamps, steps_between
 from .._data.groups import split_series
 from ..errors import DataError
-from ..estimator import RNNRegressor
-from ..intervals import LOWER, UPPER, probabilities
+from ..intervals import LOWER, UPPER
 from .calibration import check_observations
-from .conformal import Ratios, extend_quantiles
-from .covariates import Covariates
-from .ensemble import ensemble_forecast, levels, with_theta
+from .conformal import extend_quantiles
+from .ensemble import deseasonalised, ensemble_forecast, with_theta
+from .fitted import Fitted
+from .inputs import category_seasons, static_of
 from .jobs import encode_series
-from .plan import Plan
 from .scaling import SeriesScaling
 from .theta import Theta, fit_theta
 from .windows import Panel
 
 __all__ = [
-    "Fitted",
     "Forecast",
     "History",
     "check_observed",
     "check_wanted",
     "decoded",
+    "forecast",
     "forecast_frame",
     "forecast_histories",
-    "keep_history",
     "known_history",
     "newer_history",
 ]
-
-
-@dataclass
-class Fitted:
-    """What every series' forecast needs from a fit, and nothing per series.
-
-    Attributes
-    ----------
-    plan : Plan
-    models : list of RNNRegressor
-        The final networks, in the order of ``plan.networks``.
-    ratios : Ratios or None
-        The pooled calibration ratios (None without intervals).
-    quantiles : ndarray of shape (horizon,)
-        Half-width per step of the ``interval`` bounds in units of each series' spread: what
-        a model file of format 3 or older holds instead of ``ratios``.
-    interval : float or None
-        The forecaster's ``interval``.
-    combine : {"none", "theta"}
-    freq : str or int
-    covariates : Covariates
-    """
-
-    plan: Plan
-    models: list[RNNRegressor]
-    ratios: Ratios | None
-    quantiles: np.ndarray
-    interval: float | None
-    combine: str
-    freq: str | int
-    covariates: Covariates
 
 
 class History(NamedTuple):
@@ -107,9 +73,10 @@ def check_wanted(fitted: Fitted, wanted: list[tuple[str, float]]) -> None:
         calibration ratios (model format 3 or older).
     """
     asked = [name for name, _ in wanted if name not in (LOWER, UPPER)]
-    if not asked or fitted.ratios is not None:
+    calibration = fitted.calibration
+    if not asked or calibration.ratios is not None:
         return
-    if np.isnan(fitted.quantiles).all():
+    if np.isnan(calibration.half_widths).all():
         raise DataError(
             f"{asked[0]} needs the calibration of intervals, and the model was fitted with "
             "interval=None: fit it with an interval (e.g. interval=0.9)."
@@ -158,16 +125,17 @@ def decoded(
     """
     check_wanted(fitted, wanted)
     n, horizon = mean.shape
-    unit = scaling.units(rows, horizon, None if fitted.ratios is None else fitted.ratios.unit)
+    ratios, half_widths = fitted.calibration.ratios, fitted.calibration.half_widths
+    unit = scaling.units(rows, horizon, None if ratios is None else ratios.unit)
     out = {"forecast": scaling.decode(mean, rows, shifts)}
     for name, q in wanted:
-        if np.isnan(q) or (fitted.ratios is None and np.isnan(fitted.quantiles).all()):
+        if np.isnan(q) or (ratios is None and np.isnan(half_widths).all()):
             out[name] = np.full((n, horizon), np.nan)  # no interval
             continue
-        if fitted.ratios is not None:
-            half = fitted.ratios.quantile(q) * fitted.ratios.steps(horizon)
+        if ratios is not None:
+            half = ratios.quantile(q) * ratios.steps(horizon)
         else:  # ``lower``/``upper`` of a model file of format 3 or older: one symmetric level
-            half = np.sign(q - 0.5) * extend_quantiles(fitted.quantiles, horizon)
+            half = np.sign(q - 0.5) * extend_quantiles(half_widths, horizon)
         out[name] = scaling.decode(mean + half[None] * unit, rows, shifts)
     floor = scaling.floor[rows][:, None]
     return {name: np.maximum(values, floor) for name, values in out.items()}
@@ -177,10 +145,11 @@ def forecast_histories(
     fitted: Fitted,
     values: list,
     xs: list | None,
+    *,
     last: list,
     future_X: np.ndarray | None,
     horizon: int,
-    wanted: list[tuple[str, float]] | None = None,
+    wanted: list[tuple[str, float]],
     ids: list | None = None,
     borrowed: np.ndarray | None = None,
 ) -> Forecast:
@@ -199,8 +168,8 @@ def forecast_histories(
     future_X : ndarray of shape (n, horizon, n_feat) or None
         Scaled future exogenous values (:meth:`Covariates.future`).
     horizon : int
-    wanted : list of (str, float) or None
-        The bound columns (:func:`probabilities`); None: ``lower`` and ``upper``.
+    wanted : list of (str, float)
+        The bound columns (:func:`~tsrnn.intervals.probabilities`).
     ids : list or None
         Id of each series, for messages.
     borrowed : ndarray of shape (2, n, season_length) or None
@@ -222,15 +191,13 @@ def forecast_histories(
     scaling, panel, encoded = encode_series(plan, values, xs, borrowed=borrowed)
     past, observed, past_X = panel.history(plan.span)
     check_observed(observed, ids)
-    theta = fit_theta(levels(encoded, scaling.log)) if fitted.combine == "theta" else None
-    mean = ensemble_forecast(
-        fitted.models, plan.networks, past, observed, past_X, future_X,
-        horizon=horizon, out=plan.out, normalize=plan.normalize,
-    )  # fmt: skip
+    theta = None
+    if fitted.calibration.combine == "theta":
+        theta = fit_theta(deseasonalised(encoded, scaling.log))
+    mean = _ensemble(fitted, past, observed, past_X, future_X, horizon)
     mean = with_theta(mean, theta, scaling.log)
     rows = np.arange(len(values))
     shifts = np.zeros(len(values), dtype=np.int64)
-    wanted = probabilities(fitted.interval) if wanted is None else wanted
     columns = decoded(fitted, mean, scaling, rows, shifts, wanted)
     return Forecast(columns, future_stamps(last, fitted.freq, horizon))
 
@@ -276,23 +243,16 @@ def forecast_frame(
     return pd.DataFrame(columns, index=index)
 
 
-def newer_history(
-    y, X, *, freq: str | int, multi: bool, covariates: Covariates
-) -> tuple[list, list, list | None, list]:
+def newer_history(fitted: Fitted, y, X) -> tuple[list, list, list | None, list]:
     """History given to ``predict``, checked against the fit and split by series.
 
     Parameters
     ----------
+    fitted : Fitted
     y, X
         As :func:`tsrnn._forecast.inputs.predict_inputs` returns them: in the normal form of
         :func:`~tsrnn._data.checks.check_series` (checked once, there), ``X`` with its
         static and calendar columns.
-    freq : str or int
-        The fitted frequency.
-    multi : bool
-        Whether the model was fitted on many series.
-    covariates : Covariates
-        The fitted exogenous columns.
 
     Returns
     -------
@@ -305,6 +265,7 @@ def newer_history(
         If ``X`` is missing or unexpected, the frequency or the layout differs from the
         fit's, the columns differ, or a series has fewer than 2 steps.
     """
+    covariates, freq, multi = fitted.covariates, fitted.freq, fitted.multi
     n_feat = len(covariates.names)
     if n_feat and X is None:
         raise DataError(
@@ -327,29 +288,15 @@ def newer_history(
     return ids, values, xs, last
 
 
-def keep_history(model: Any, panel: Panel, span: int) -> None:
-    """Set a fitted forecaster's default history for ``predict``: ``history_y_``,
-    ``history_observed_`` (n_series, span) and ``history_X_`` (n_series, span, n_features),
-    the last ``span`` steps of each series of ``panel``."""
-    past, observed, past_X = panel.history(span)
-    model.history_y_ = past.numpy().astype(np.float64)
-    model.history_observed_ = observed.numpy().astype(np.float64)
-    model.history_X_ = (
-        past_X.numpy().astype(np.float64)
-        if past_X is not None
-        else np.zeros((panel.n_series, span, len(model.feature_names_in_)))
-    )
-
-
-def known_history(model: Any, y, X, newer: tuple | None) -> History:
-    """The encoded history a fitted forecaster forecasts its series from.
+def known_history(fitted: Fitted, y, X, newer: tuple | None) -> History:
+    """The encoded history a fit forecasts the series it kept from.
 
     Parameters
     ----------
-    model : RNNForecaster
-        Fitted, keeping its series.
+    fitted : Fitted
+        Keeping its series.
     y, X
-        A newer history of series seen in fit (its exogenous columns prepared), or None for
+        A newer history of series seen in fit (its input columns prepared), or None for
         the one seen in fit.
     newer : tuple or None
         :func:`newer_history` of ``y`` and ``X`` (None without ``y``).
@@ -358,27 +305,31 @@ def known_history(model: Any, y, X, newer: tuple | None) -> History:
     -------
     History
     """
-    n_feat = len(model.feature_names_in_)
+    kept = fitted.series
     if y is None:
         if X is not None:
             raise DataError("X was given without y: pass the newer history y with its X.")
-        rows = np.arange(len(model.series_ids_))
+        rows = np.arange(len(kept.ids))
         return History(
-            model.history_y_, model.history_observed_, model.history_X_ if n_feat else None,
-            rows, list(model.last_index_), np.zeros(len(rows), dtype=np.int64), model.theta_,
-        )  # fmt: skip
+            past=kept.y,
+            observed=kept.observed,
+            past_X=kept.X if len(fitted.covariates.names) else None,
+            rows=rows,
+            last=list(kept.last),
+            shifts=np.zeros(len(rows), dtype=np.int64),
+            theta=kept.theta,
+        )
     ids, values, xs, last = newer
-    known = pd.Index(pd.Series(model.series_ids_, dtype=object))
-    rows = known.get_indexer(pd.Index(pd.Series(ids, dtype=object)))  # all seen in fit
-    shifts = steps_between([model.last_index_[r] for r in rows], last, model.freq_)
-    encoded = model.scaling_.encode(values, rows, shifts)
+    rows = kept.rows_of(ids)  # all seen in fit
+    shifts = steps_between([kept.last[r] for r in rows], last, fitted.freq)
+    encoded = kept.scaling.encode(values, rows, shifts)
     if xs is not None:
-        xs = model._covariates().scaled(xs)
-    past, observed, past_X = Panel(encoded, xs).history(model._plan().span)
+        xs = fitted.covariates.scaled(xs)
+    past, observed, past_X = Panel(encoded, xs).history(fitted.plan.span)
     check_observed(observed, ids)
     theta = None  # the Theta method reads the whole newer history
-    if model.theta_ is not None:
-        theta = fit_theta(levels(encoded, model.scaling_.log[rows]))
+    if kept.theta is not None:
+        theta = fit_theta(deseasonalised(encoded, kept.scaling.log[rows]))
     return History(past, observed, past_X, rows, last, shifts, theta)
 
 
@@ -405,3 +356,133 @@ def check_observed(observed, ids: list | None) -> None:
             f"The last {observed.shape[1]} values of {who}, the history its forecast reads, "
             "are all missing: give it observed values at the end, or drop it."
         )
+
+
+def forecast(
+    fitted: Fitted,
+    horizon: int,
+    *,
+    wanted: list[tuple[str, float]],
+    X_future=None,
+    y=None,
+    X=None,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The forecast ``RNNForecaster.predict`` returns: of the series the fit kept (from their
+    kept or a newer history), and of new series from their own history.
+
+    Parameters
+    ----------
+    fitted : Fitted
+    horizon : int
+    wanted : list of (str, float)
+        The bound columns (:func:`~tsrnn.intervals.probabilities`).
+    X_future, y, X
+        As ``predict`` takes them, ``y`` and ``X`` prepared by
+        :func:`tsrnn._forecast.inputs.predict_inputs`.
+    table : DataFrame or None
+        The coded static rows of ``y``'s series.
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    DataError
+        If the fit keeps no series and ``y`` is None, or the inputs do not match the fit.
+    """
+    if fitted.series is None:  # fitted on a dataset of a Dask cluster: no series kept
+        if y is None:
+            raise DataError(
+                "This RNNForecaster was fitted on a dataset of a Dask cluster and keeps no "
+                "series: pass their history (predict(y=...), or --data in the CLI), or "
+                "forecast the dataset with tsrnn.parallel.forecast_dataset."
+            )
+        return _new_series(fitted, horizon, wanted, X_future, y, X, table)
+    if y is not None and fitted.multi and isinstance(y.index, pd.MultiIndex):
+        ids = y.index.get_level_values(0)
+        new = ~ids.isin(_index(fitted.series.ids))
+        if new.any():  # never seen in fit: scaled and forecast from their own history
+            frames = [_new_series(fitted, horizon, wanted, X_future, y[new], _rows(X, new), table)]
+            if not new.all():
+                frames.append(_known_series(fitted, horizon, wanted, X_future, y[~new],
+                                            _rows(X, ~new)))  # fmt: skip
+            return pd.concat(frames).loc[pd.Index(pd.unique(ids), dtype=object)]
+    return _known_series(fitted, horizon, wanted, X_future, y, X)
+
+
+def _known_series(fitted: Fitted, horizon: int, wanted, X_future, y, X) -> pd.DataFrame:
+    """Forecast the series the fit kept, from their kept or a newer history."""
+    newer = None if y is None else newer_history(fitted, y, X)
+    history = known_history(fitted, y, X, newer)
+    kept, rows = fitted.series, history.rows
+    keys = [kept.ids[r] for r in rows]
+    future_X = fitted.covariates.future(
+        X_future,
+        horizon,
+        keys,
+        history.last,
+        fitted.freq,
+        fitted.multi,
+        static_of(fitted, keys, None),
+    )
+    mean = _ensemble(fitted, history.past, history.observed, history.past_X, future_X, horizon)
+    mean = with_theta(mean, history.theta, kept.scaling.log[rows])
+    columns = decoded(fitted, mean, kept.scaling, rows, history.shifts, wanted)
+    result = Forecast(columns, future_stamps(history.last, fitted.freq, horizon))
+    return _frame(fitted, keys, result)
+
+
+def _new_series(fitted: Fitted, horizon: int, wanted, X_future, y, X, table) -> pd.DataFrame:
+    """Forecast ``y``'s series from their own history."""
+    ids, values, xs, last = newer_history(fitted, y, X)
+    future_X = fitted.covariates.future(
+        X_future, horizon, ids, last, fitted.freq, fitted.multi, static_of(fitted, ids, table)
+    )
+    borrowed = category_seasons(fitted, ids, [len(v) for v in values], last, table)
+    result = forecast_histories(
+        fitted,
+        values,
+        xs,
+        last=last,
+        future_X=future_X,
+        horizon=horizon,
+        wanted=wanted,
+        ids=ids,
+        borrowed=borrowed,
+    )
+    return _frame(fitted, ids, result)
+
+
+def _frame(fitted: Fitted, keys: list, result: Forecast) -> pd.DataFrame:
+    return forecast_frame(
+        keys if fitted.multi else None,
+        result,
+        freq=fitted.freq,
+        index_names=fitted.index_names,
+    )
+
+
+def _ensemble(fitted: Fitted, past, observed, past_X, future_X, horizon: int) -> np.ndarray:
+    plan = fitted.plan
+    return ensemble_forecast(
+        fitted.models,
+        plan.networks,
+        past,
+        observed,
+        past_X,
+        future_X,
+        horizon=horizon,
+        out=plan.out,
+        normalize=plan.normalize,
+    )
+
+
+def _rows(X: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
+    """The rows ``rows`` (a boolean mask) of ``X``, or None without ``X``."""
+    return None if X is None else X[rows]
+
+
+def _index(ids) -> pd.Index:
+    return pd.Index(pd.Series(ids, dtype=object))
