@@ -57,7 +57,9 @@ class DaskProcesses:
     :meth:`kill_group` can SIGKILL it whole, nanny included, as a crash of its machine would.
     """
 
-    def __init__(self, folder, n_workers: int = 2, preload: bool = True) -> None:
+    def __init__(
+        self, folder, n_workers: int = 2, preload: bool = True, resources: list | None = None
+    ) -> None:
         import subprocess
         import sys
         from pathlib import Path
@@ -66,15 +68,21 @@ class DaskProcesses:
         self.file = folder / f"scheduler-{time.monotonic_ns()}.json"
         self.procs = []
         self.scheduler = subprocess.Popen(
-            [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--dashboard-address", ":0", "--scheduler-file", str(self.file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [
+                *(str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0"),
+                *("--dashboard-address", ":0", "--scheduler-file", str(self.file)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while not self.file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         extra = ["--preload", "tsrnn.cluster"] if preload else []
+        resources = resources or [None] * n_workers
         for i in range(n_workers):
+            declared = ["--resources", resources[i]] if resources[i] else []
             self.procs.append(
                 subprocess.Popen(
                     [
@@ -89,6 +97,7 @@ class DaskProcesses:
                         "--name",
                         f"w{i}",
                         *extra,
+                        *declared,
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -115,11 +124,14 @@ class DaskProcesses:
 
 @pytest.fixture
 def dask_processes(tmp_path):
-    """``dask_processes(n_workers=2, preload=True)``: a started :class:`DaskProcesses`."""
+    """``dask_processes(n_workers=2, preload=True, resources=None)``: a started
+    :class:`DaskProcesses` (``resources``: each worker's ``--resources``, e.g. "GPU=1")."""
     started = []
 
-    def start(n_workers: int = 2, preload: bool = True) -> DaskProcesses:
-        cluster = DaskProcesses(tmp_path, n_workers, preload)
+    def start(
+        n_workers: int = 2, preload: bool = True, resources: list | None = None
+    ) -> DaskProcesses:
+        cluster = DaskProcesses(tmp_path, n_workers, preload, resources)
         started.append(cluster)
         return cluster
 

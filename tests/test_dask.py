@@ -1,9 +1,8 @@
-"""The Dask layer shared by the search and training (tsrnn._dask), without a cluster."""
+"""The Dask layer shared by the search and training (tsrnn._dask)."""
 
 import contextlib
 import threading
 import warnings
-from types import SimpleNamespace
 
 import pytest
 
@@ -19,17 +18,6 @@ from tsrnn.cluster import local_cluster
 from tsrnn.errors import ClusterError, ParameterError, SearchError
 
 
-class _FakeClient:
-    """What unsatisfiable() reads of a client: the workers' resources and the address."""
-
-    def __init__(self, *resources: dict) -> None:
-        self.scheduler = SimpleNamespace(address="tcp://h:8786")
-        self._workers = {f"tcp://w{i}:1": {"resources": r} for i, r in enumerate(resources)}
-
-    def scheduler_info(self, n_workers: int = 5) -> dict:
-        return {"workers": self._workers}
-
-
 def test_malloc_trap_warning_points_at_the_caller():
     """The warning names the first frame outside tsrnn (here, this test)."""
     facts = {"a": {"malloc_trim": "65536"}, "b": {"malloc_trim": None}}
@@ -41,31 +29,36 @@ def test_malloc_trap_warning_points_at_the_caller():
         warn_malloc_trap({"a": {"malloc_trim": None}})  # no trap: silent
 
 
-def test_unsatisfiable_names_the_workers_to_start():
-    client = _FakeClient({}, {"TPU": 1})
-    assert unsatisfiable(client, {}) is None
-    assert unsatisfiable(client, {"TPU": 1}) is None
-    message = unsatisfiable(client, {"TPU": 2})
-    assert "that each fit asks for (workers declare: TPU=1)" in message
-    assert "dask worker tcp://h:8786 --resources TPU=2" in message
-    assert "run the fits on any worker" in message
-    assert "--resources GPU=1" in unsatisfiable(client, {"GPU": 1})
+@pytest.mark.timeout(180)
+def test_unsatisfiable_and_the_watchdog_on_real_workers(dask_processes):
+    """On `dask scheduler` + two `dask worker` processes, one declaring TPU=1: what no worker
+    can take is named with the command that would start one, and the watchdog reports once
+    the only worker able to take the tasks is killed (its whole process group, by PID)."""
+    from distributed import Client
 
+    cluster = dask_processes(n_workers=2, resources=[None, "TPU=1"])
+    with Client(cluster.address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=60)
+        address = client.scheduler.address
+        assert unsatisfiable(client, {}) is None
+        assert unsatisfiable(client, {"TPU": 1}) is None
+        message = unsatisfiable(client, {"TPU": 2})
+        assert "that each fit asks for (workers declare: TPU=1)" in message
+        assert f"dask worker {address} --resources TPU=2" in message
+        assert "run the fits on any worker" in message
+        assert "--resources GPU=1" in unsatisfiable(client, {"GPU": 1})
 
-def test_watchdog_reports_once_the_cluster_stays_unable():
-    messages, called = [], threading.Event()
+        messages, called = [], threading.Event()
 
-    def on_fatal(message: str) -> None:
-        messages.append(message)
-        called.set()
+        def on_fatal(message: str) -> None:
+            messages.append(message)
+            called.set()
 
-    with Watchdog(_FakeClient({}), lambda: {"GPU": 1}, on_fatal, interval=0.01, wait_s=0.0):
-        assert called.wait(10)
-    assert len(messages) == 1 and messages[0].startswith("For 0 s: no worker of the cluster")
-    able = []
-    with Watchdog(_FakeClient({"GPU": 1}), lambda: {"GPU": 1}, able.append, interval=0.01):
-        threading.Event().wait(0.1)
-    assert able == []
+        with Watchdog(client, lambda: {"TPU": 1}, on_fatal, interval=0.05, wait_s=0.0):
+            assert not called.wait(1.0)  # the TPU worker is there: nothing to report
+            cluster.kill_group(1)
+            assert called.wait(60)
+        assert len(messages) == 1 and messages[0].startswith("For 0 s: no worker of the cluster")
 
 
 def test_connect_rejects_other_types_before_any_cluster():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +192,37 @@ def test_the_code_map_names_every_layer():
             name = prefix.removeprefix("tsrnn.")
             shown = f"{name}/" if (PACKAGE / name).is_dir() else name
             assert shown in doc, f"the code map in tsrnn/__init__.py does not show {shown}"
+
+
+def _code_map() -> dict[str, set[str]]:
+    """The modules the code map lists: ``""`` for the top level, ``"_data"`` for the folder
+    ``_data/ (checks, stamps, ...)``, and so on."""
+    start = tsrnn.__doc__.index("::")
+    text = tsrnn.__doc__[start:]
+    listed: dict[str, set[str]] = {"": set()}
+    for folder, inside in re.findall(r"([\w.]+)/ \(([^)]*)\)", text, flags=re.S):
+        listed[folder] = {name.strip() for name in re.split(r"[,\s]+", inside) if name.strip()}
+    words = re.sub(r"[\w.]+/ \([^)]*\)", " ", text, flags=re.S)
+    listed[""] = set(re.findall(r"[\w.]+", words))
+    return listed
+
+
+def test_the_code_map_lists_every_module():
+    """A module the code map does not name fails here: add it where it belongs."""
+    listed = _code_map()
+    missing = []
+    for module in MODULES:
+        parts = module.split(".")[1:]
+        if not parts or parts[-1] == "__init__":
+            continue
+        folder, name = (".".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", parts[0])
+        if (PACKAGE / Path(*parts)).is_dir():  # a folder: shown as "name/"
+            if f"{parts[-1]}/" not in tsrnn.__doc__:
+                missing.append(f"{parts[-1]}/")
+            continue
+        if name not in listed.get(folder, set()):
+            missing.append(module)
+    assert not missing, f"the code map in tsrnn/__init__.py does not list {missing}"
 
 
 def test_backtest_is_the_function_whatever_was_imported_before():

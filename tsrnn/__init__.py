@@ -12,17 +12,20 @@ import, lazy ones included)::
     data           _data/ (checks, stamps, groups, calendar, categories, static, tables,
                    text), intervals, io, metrics, windowing, datasets/
                                                       pandas and numpy, never torch or Dask
-    training       _train/ (loop, device, jobs: the executor, progress), nn
+    training       _train/ (loop, device, codec, executor, progress), nn
                                                       torch, never pandas or Dask
-    regressor      estimator (RNNRegressor, its WindowsJob and codec)
-    forecaster     _forecast/ (plan, encoding, jobs, ensemble, theta, conformal, calibration,
-      engine       covariates, inputs, predict, state)   no Dask
+    regressor      estimator (RNNRegressor and its WindowsJob)
+    forecaster     _forecast/ (plan, inputs, covariates, scaling, windows, jobs, steps,
+      engine       ensemble, theta, conformal, calibration, fitted, fit, predict, state)
+                                                      no Dask; reads a Fitted, never the
+                                                      estimator
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
     model files    persist
-    cluster        cluster, _dask/ (connect, worker, trainer, rank)
+    cluster        cluster, _dask/ (connect, worker, trainer, rank)      the Dask plumbing
     dataset        _dataset/ (read, buckets, columns, future_values, train, calibrate, fit,
-                   forecast, write)
-    distributed    parallel (train_on_dask), search/
+                   forecast, write)                   the series on the workers, in buckets
+    distributed    parallel (train_on_dask, the dataset path's public names), search/ (_cv,
+                   _origins, _plans, _tasks, _runner, _journal, _results)
     (the CLI, tsrnn_cli, sits on top and imports public modules only)
 """
 

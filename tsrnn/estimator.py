@@ -556,9 +556,15 @@ class WindowsJob:
         model._move_to(resolve_device(self.device))
         X, y, valid = self.data
         model._run_epochs(
-            X, y, valid, self.epochs, self.batch, seed_offset=rank, sync=sync,
+            X,
+            y,
+            valid,
+            self.epochs,
+            self.batch,
+            seed_offset=rank,
+            sync=sync,
             quiet=bool(rank or quiet),
-        )  # fmt: skip
+        )
         return model
 
 

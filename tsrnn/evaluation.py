@@ -219,8 +219,13 @@ def backtest(
     scored = _gives_levels(forecaster)  # the bounds the metrics need, besides those asked
     more_levels = [MSIS_LEVEL] if scored and MSIS_LEVEL not in level else []
     more_quantiles = [q for q in QUANTILES if scored and q not in quantiles]
-    table = _cross_validate(cv, forecaster, refit=refit, level=level + more_levels or None,
-                            quantiles=quantiles + more_quantiles or None)  # fmt: skip
+    table = _cross_validate(
+        cv,
+        forecaster,
+        refit=refit,
+        level=level + more_levels or None,
+        quantiles=quantiles + more_quantiles or None,
+    )
     summary = _summarize(table, cv.y, m)
     if not return_table:
         return summary
@@ -284,8 +289,9 @@ def _summarize(table: pd.DataFrame, y: pd.Series, m: int) -> pd.DataFrame:
             train_size += len(train)
             per_series.append(_series_scores(series, train, m))
         scores = pd.DataFrame(per_series).mean()
-        rows.append({"cutoff": part["cutoff"].iloc[-1], "train_size": float(train_size),
-                     **scores.to_dict()})  # fmt: skip
+        rows.append(
+            {"cutoff": part["cutoff"].iloc[-1], "train_size": float(train_size), **scores.to_dict()}
+        )
     summary = pd.DataFrame(rows, index=pd.Index(range(1, len(rows) + 1), name="origin"))
     seconds = table.attrs.get("fit_seconds")
     summary["fit_seconds"] = (

@@ -213,9 +213,9 @@ def unsatisfiable(client: Client, resources: dict[str, float]) -> str | None:
         for w in workers.values()
     ):
         return None
-    declared = sorted({f"{k}={v}" for w in workers.values() for k, v in w["resources"].items()})
+    declared = sorted({f"{k}={v:g}" for w in workers.values() for k, v in w["resources"].items()})
     address = client.scheduler.address
-    wanted = ",".join(f"{k}={v}" for k, v in resources.items())
+    wanted = ",".join(f"{k}={v:g}" for k, v in resources.items())
     example = f"dask worker {address} --resources {wanted}"
     if "GPU" in resources:
         example = gpu_worker_commands(address, gpus=[0])[0]

@@ -168,8 +168,15 @@ def launch_ranks(
     world = len(ranks)
     if world == 1:
         [(worker, job, data)] = ranks
-        future = client.submit(_fit_task, job, data, key=f"{name}-rank0", workers=[worker],
-                               allow_other_workers=True, pure=False)  # fmt: skip
+        future = client.submit(
+            _fit_task,
+            job,
+            data,
+            key=f"{name}-rank0",
+            workers=[worker],
+            allow_other_workers=True,
+            pure=False,
+        )
         return [future], {}
     futures, pinned = [], {}
     for rank, (worker, job, data) in enumerate(ranks):

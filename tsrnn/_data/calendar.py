@@ -174,8 +174,11 @@ def holiday_feature(country: str, freq: str | int) -> str:
         If the ``holidays`` package is not installed, the country is unknown, or the data are
         coarser than daily.
     """
-    base = (None if isinstance(freq, (int, np.integer))
-            else pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0])  # fmt: skip
+    base = (
+        None
+        if isinstance(freq, (int, np.integer))
+        else pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0]
+    )
     if base not in ("D", "B", "C", *_SECONDS):
         raise ParameterError(
             f"holidays={country!r} needs daily or finer data (a holiday is a day), not "
@@ -213,8 +216,9 @@ def features_in(names) -> list[str]:
     >>> features_in(["price", "calendar:week_sin", "calendar:week_cos", "calendar:holidays.US_day"])
     ['week', 'holidays.US']
     """
-    found = [str(n)[len(CALENDAR) :].rsplit("_", 1)[0] for n in names
-             if str(n).startswith(CALENDAR)]  # fmt: skip
+    found = [
+        str(n)[len(CALENDAR) :].rsplit("_", 1)[0] for n in names if str(n).startswith(CALENDAR)
+    ]
     return list(dict.fromkeys(found))
 
 

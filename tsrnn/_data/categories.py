@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import DataError
 from .text import show
 
-__all__ = ["coded", "is_categorical", "learn_categories"]
+__all__ = ["coded", "codes", "first_empty", "is_categorical", "learn_categories", "vocabulary"]
 
 
 def is_categorical(column: pd.Series) -> bool:
@@ -29,6 +29,36 @@ def is_categorical(column: pd.Series) -> bool:
     if isinstance(dtype, pd.CategoricalDtype):
         return True
     return not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+def vocabulary(column: pd.Series | np.ndarray) -> list[str]:
+    """The values of a categorical column as sorted text: its vocabulary.
+
+    Examples
+    --------
+    >>> vocabulary(pd.Series(["b", "a", "b"]))
+    ['a', 'b']
+    """
+    return sorted({str(v) for v in pd.unique(np.asarray(column, dtype=object))})
+
+
+def codes(column: pd.Series | np.ndarray, vocabulary: list[str]) -> np.ndarray:
+    """The codes of ``column``'s values in ``vocabulary``: ``k + 1`` for its value ``k``, 0
+    for a value outside it, (n,) float64.
+
+    Examples
+    --------
+    >>> codes(pd.Series(["b", "new", "a"]), ["a", "b"]).tolist()
+    [2.0, 0.0, 1.0]
+    """
+    text = np.asarray(column, dtype=object).astype(str)
+    return (pd.Index(list(vocabulary)).get_indexer(text) + 1).astype(np.float64)  # -1 -> 0
+
+
+def first_empty(column: pd.Series) -> int | None:
+    """The position of ``column``'s first empty value (None, NaN), or None when it is filled."""
+    empty = column.isna().to_numpy()
+    return int(np.flatnonzero(empty)[0]) if empty.any() else None
 
 
 def learn_categories(frame: pd.DataFrame | None, what: str = "X") -> dict[str, list[str]]:
@@ -62,7 +92,7 @@ def learn_categories(frame: pd.DataFrame | None, what: str = "X") -> dict[str, l
         column = frame[name]
         if is_categorical(column):
             _check_filled(column, str(name), what)
-            found[str(name)] = sorted({str(v) for v in pd.unique(column)})
+            found[str(name)] = vocabulary(column)
     return found
 
 
@@ -99,21 +129,17 @@ def coded(
         return frame
     out = frame.copy()
     for name in frame.columns:
-        vocabulary = categories.get(str(name))
-        if vocabulary is None:
+        if str(name) not in categories:
             continue
-        column = frame[name]
-        _check_filled(column, str(name), what)
-        index = pd.Index(vocabulary)
-        codes = index.get_indexer(column.astype(str).to_numpy()) + 1  # -1 (unseen) -> 0
-        out[name] = codes.astype(np.float64)
+        _check_filled(frame[name], str(name), what)
+        out[name] = codes(frame[name], categories[str(name)])
     return out
 
 
 def _check_filled(column: pd.Series, name: str, what: str) -> None:
-    empty = column.isna().to_numpy()
-    if empty.any():
-        where = column.index[int(np.flatnonzero(empty)[0])]
+    at = first_empty(column)
+    if at is not None:
+        where = column.index[at]
         raise DataError(
             f"Column {name!r} of {what} has an empty value at {show(where)}: fill it (a "
             "category such as 'unknown' will do) or drop the column."

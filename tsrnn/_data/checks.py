@@ -19,7 +19,13 @@ from .groups import Groups, group_rows
 from .stamps import MIN_POINTS_FOR_FREQ, check_filled, infer_frequency
 from .text import show
 
-__all__ = ["check_series", "infer_frequency"]
+__all__ = [
+    "MIN_OBSERVATIONS",
+    "check_observations",
+    "check_series",
+    "infer_frequency",
+    "too_few_observations",
+]
 
 
 def check_series(
@@ -437,3 +443,48 @@ def _check_exog(
             )
         raise DataError(f"X has NaN or inf in column {col!r} at {stamp}: fill or drop it.")
     return X
+
+
+#: Fewest observed (non-NaN) values of a series a forecast (and a calibration fit) needs.
+MIN_OBSERVATIONS = 2
+
+
+def too_few_observations(ids: list, values: list, where: str = "") -> tuple[int, str] | None:
+    """The first series with fewer than :data:`MIN_OBSERVATIONS` observed values, and why.
+
+    Parameters
+    ----------
+    ids : list
+        Id of each series (``[None]`` for one series).
+    values : list of ndarray of shape (n_k,)
+    where : str, default=""
+        Where the series are, for the message (``" of data/"``).
+
+    Returns
+    -------
+    (int, str) or None
+        Its position and a sentence without its final period; None when every series has
+        enough.
+    """
+    seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values], dtype=np.int64)
+    if not len(seen) or seen.min() >= MIN_OBSERVATIONS:
+        return None
+    k = int(np.argmin(seen))
+    who = "y" if ids[k] is None else f"Series {ids[k]!r}"
+    return k, (
+        f"{who}{where} has {seen[k]} observation(s); a forecast needs at least "
+        f"{MIN_OBSERVATIONS}: drop that series or give it more history"
+    )
+
+
+def check_observations(ids: list, values: list) -> None:
+    """Refuse a series with fewer than :data:`MIN_OBSERVATIONS` observed (non-NaN) values.
+
+    Raises
+    ------
+    DataError
+        Naming the first such series.
+    """
+    found = too_few_observations(ids, values)
+    if found is not None:
+        raise DataError(found[1] + ".")

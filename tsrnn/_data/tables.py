@@ -1,7 +1,7 @@
 """Reading CSV and Parquet tables, finding their time and target columns, parsing them.
 
-The internals of :func:`tsrnn.io.read_series` and :func:`tsrnn.io.read_future` (moved from
-``tsrnn/io.py``): every check here raises a :class:`~tsrnn.errors.DataError` naming the file,
+The internals of :func:`tsrnn.io.read_series` and :func:`tsrnn.io.read_future`: every check
+here raises a :class:`~tsrnn.errors.DataError` naming the file,
 the column, the line of the CSV (or row of the Parquet file) and the remedy.
 """
 

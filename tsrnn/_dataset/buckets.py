@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._data.checks import check_series
+from .._data.categories import codes, first_empty, vocabulary
+from .._data.checks import check_series, too_few_observations
 from .._data.groups import split_series
 from .._data.static import not_a_number
 from .._data.text import show
@@ -88,9 +89,12 @@ class ReadParquet:
         wanted = None if columns is None else [c for c in columns if c != FILE]
         try:
             dataset = ds.dataset(
-                [path], filesystem=self.filesystem, format="parquet", partitioning="hive",
+                [path],
+                filesystem=self.filesystem,
+                format="parquet",
+                partitioning="hive",
                 partition_base_dir=self.base_dir,
-            )  # fmt: skip
+            )
             frame = dataset.to_table(columns=wanted).to_pandas()
         except (pa.ArrowException, OSError) as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -237,15 +241,13 @@ def make_bucket(
             return _bad(frame, columns, files, pos, what)
     vocab: dict[str, list[str]] = {}
     for name in columns.text:  # codes of the bucket's own vocabulary, until recode()
-        given = frame[name]
-        empty = given.isna().to_numpy()
-        if empty.any():
+        at = first_empty(frame[name])
+        if at is not None:
             what = f"Column {name!r} of {label} has an empty value"
             fix = "fill it (a category such as 'unknown' will do) or drop the column"
-            return _bad(frame, columns, files, int(np.flatnonzero(empty)[0]), what, fix)
-        values, codes = np.unique(given.astype(str).to_numpy(dtype=object), return_inverse=True)
-        vocab[name] = [str(v) for v in values]
-        frame[name] = codes.astype(np.float64) + 1.0
+            return _bad(frame, columns, files, at, what, fix)
+        vocab[name] = vocabulary(frame[name])
+        frame[name] = codes(frame[name], vocab[name])
     table = None
     if columns.static:
         table = _static_rows(frame, columns, label, files)
@@ -266,16 +268,12 @@ def make_bucket(
         return empty_bucket(n_feat, _locate(frame, columns, files, name, str(exc), missing))
     ids, values, _, last = split_series(y, None)
     lengths = np.array([len(v) for v in values], dtype=np.int64)
-    seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values], dtype=np.int64)
-    if seen.min() < 2:
-        k = int(np.argmin(seen))
-        message = (
-            f"Series {ids[k]!r} of {label} has {seen[k]} observation(s); a forecast needs at "
-            "least 2: drop that series or give it more history"
-        )
+    few = too_few_observations(ids, values, where=f" of {label}")
+    if few is not None:
+        k, message = few
         return empty_bucket(n_feat, message + _files_of(frame, columns, files, ids[k]) + ".")
     refused = None
-    if seen.sum() < lengths.sum():  # NaN or gaps: what a model of missing="raise" says
+    if np.isnan(y.to_numpy(dtype=np.float64)).any():  # NaN or gaps: what missing="raise" says
         try:
             check_series(given_y, given_X, name=name)
         except DataError as exc:
@@ -322,9 +320,11 @@ def recode(bucket: Bucket, columns: Columns, categories: dict[str, list[str]]) -
     exog = None if bucket.exog is None else bucket.exog.copy()
     static = None if bucket.static is None else bucket.static.copy()
     for name in names:
-        lookup = np.r_[0, pd.Index(list(categories[name])).get_indexer(bucket.vocab[name]) + 1]
-        array, k = (exog, columns.exog.index(name)) if name in columns.exog else (
-            static, columns.static.index(name))  # fmt: skip
+        lookup = np.r_[0.0, codes(bucket.vocab[name], categories[name])]
+        if name in columns.exog:
+            array, k = exog, columns.exog.index(name)
+        else:
+            array, k = static, columns.static.index(name)
         array[:, k] = lookup[array[:, k].astype(np.int64)]
     vocab = {**bucket.vocab, **{n: list(categories[n]) for n in names}}
     return dataclasses.replace(bucket, exog=exog, static=static, vocab=vocab)
@@ -372,17 +372,23 @@ def _static_rows(
         if bad is not None:
             pos, what = bad
             key = ids[pos]
-            return (f"Static column {name!r} of {label} has {what} for series {key!r}: give a "
-                    "number (or text, for a category) for every series"
-                    + _files_of(frame, columns, files, key) + ".")  # fmt: skip
+            return (
+                f"Static column {name!r} of {label} has {what} for series {key!r}: give a "
+                "number (or text, for a category) for every series"
+                + _files_of(frame, columns, files, key)
+                + "."
+            )
         changed = values != values[first]
         if changed.any():
             pos = int(np.flatnonzero(changed)[0])
             key = ids[pos]
-            return (f"Static column {name!r} of {label} changes within series {key!r} (at "
-                    f"{show(frame[columns.time].iloc[pos])!r}): a static column holds one "
-                    "value per series; read a changing one with exog="
-                    + _files_of(frame, columns, files, key) + ".")  # fmt: skip
+            return (
+                f"Static column {name!r} of {label} changes within series {key!r} (at "
+                f"{show(frame[columns.time].iloc[pos])!r}): a static column holds one "
+                "value per series; read a changing one with exog="
+                + _files_of(frame, columns, files, key)
+                + "."
+            )
         rows[name] = values[starts]
     return pd.DataFrame(rows, index=pd.Index(pd.Series(ids[starts], dtype=object)))
 

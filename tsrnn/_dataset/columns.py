@@ -80,11 +80,21 @@ def column_moments(bucket: Bucket, features: list[str], n_feat: int) -> dict[str
     """
     rows = inputs_of(bucket, features) if bucket.n_series else None
     if rows is None or not len(rows):
-        return {"n": 0, "mean": np.zeros(n_feat), "m2": np.zeros(n_feat),
-                "min": np.full(n_feat, np.inf), "max": np.full(n_feat, -np.inf)}  # fmt: skip
+        return {
+            "n": 0,
+            "mean": np.zeros(n_feat),
+            "m2": np.zeros(n_feat),
+            "min": np.full(n_feat, np.inf),
+            "max": np.full(n_feat, -np.inf),
+        }
     mean = rows.mean(axis=0)
-    return {"n": len(rows), "mean": mean, "m2": ((rows - mean) ** 2).sum(axis=0),
-            "min": rows.min(axis=0), "max": rows.max(axis=0)}  # fmt: skip
+    return {
+        "n": len(rows),
+        "mean": mean,
+        "m2": ((rows - mean) ** 2).sum(axis=0),
+        "min": rows.min(axis=0),
+        "max": rows.max(axis=0),
+    }
 
 
 def pooled_scaling(kind: str, parts: list[dict], codes=()) -> tuple[np.ndarray, np.ndarray]:

@@ -66,13 +66,17 @@ def future_parts(
         )
     frame = frame[wanted]
     id_dtype = frame._meta[columns.id].dtype
-    table_meta = pd.DataFrame({columns.id: pd.Series([], dtype=id_dtype),
-                               BUCKET: pd.Series([], dtype=np.int64)})  # fmt: skip
+    table_meta = pd.DataFrame(
+        {columns.id: pd.Series([], dtype=id_dtype), BUCKET: pd.Series([], dtype=np.int64)}
+    )
     table = dd.from_delayed(
-        [dask.delayed(_ids_of)(bucket, b, columns.id, table_meta)
-         for b, bucket in enumerate(dataset.buckets)],
-        meta=table_meta, verify_meta=False,
-    )  # fmt: skip
+        [
+            dask.delayed(_ids_of)(bucket, b, columns.id, table_meta)
+            for b, bucket in enumerate(dataset.buckets)
+        ],
+        meta=table_meta,
+        verify_meta=False,
+    )
     n = len(dataset.buckets)
     joined = frame.merge(table, on=columns.id, how="inner")
     routed = joined.set_index(BUCKET, divisions=list(range(n + 1)))

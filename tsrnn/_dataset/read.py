@@ -243,8 +243,10 @@ def read_dataset(
     categories = {}
     if columns.text:  # the distinct values of each bucket reach the client, never a row
         found = fetch(client, client.map(_vocabulary, buckets, pure=False))
-        categories = {name: sorted({v for vocab in found for v in vocab.get(name, ())})
-                      for name in columns.text}  # fmt: skip
+        categories = {
+            name: sorted({v for vocab in found for v in vocab.get(name, ())})
+            for name in columns.text
+        }
         buckets = client.map(recode, buckets, columns=columns, categories=categories, pure=False)
         distributed.wait(buckets)
     read_s = time.perf_counter() - start
@@ -328,9 +330,12 @@ def _read(
     base = _base_dir(label, fs)
     try:
         schema = ds.dataset(
-            files[:1], filesystem=fs, format="parquet", partitioning="hive",
+            files[:1],
+            filesystem=fs,
+            format="parquet",
+            partitioning="hive",
             partition_base_dir=base,
-        ).schema  # fmt: skip
+        ).schema
     except Exception as exc:  # pyarrow's errors have no common base with OSError
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"{files[0]} is not a readable Parquet file ({reason}).") from None
@@ -339,8 +344,14 @@ def _read(
     reader = ReadParquet(fs, base)
     meta = schema.empty_table().select(columns.names).to_pandas()
     meta[FILE] = np.array([], dtype=np.int32)
-    frame = dd.from_map(reader, list(enumerate(files)), columns=[*columns.names, FILE],
-                        meta=meta, label="tsrnn-read", enforce_metadata=False)  # fmt: skip
+    frame = dd.from_map(
+        reader,
+        list(enumerate(files)),
+        columns=[*columns.names, FILE],
+        meta=meta,
+        label="tsrnn-read",
+        enforce_metadata=False,
+    )
     rows = sum(_rows(fs, f) for f in files) if len(files) <= 10_000 else None
     return frame, columns, label, files, rows
 
@@ -420,8 +431,11 @@ def _roles(
             )
         target = numbers[0]
     text = tuple(c for c in [*exog, *static] if _is_text(dtypes[c]))
-    checked = [("target", target), *(("exogenous", c) for c in exog),
-               *(("static", c) for c in static)]  # fmt: skip
+    checked = [
+        ("target", target),
+        *(("exogenous", c) for c in exog),
+        *(("static", c) for c in static),
+    ]
     for role, column in checked:
         if column not in text and not _is_number(dtypes[column]):
             what = "numeric" if role == "target" else "numeric or text"

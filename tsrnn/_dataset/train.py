@@ -114,8 +114,17 @@ class RankJob:
             kept, panel = (0, None) if held is None else (len(held.keep), held.panel)
             del held  # its encoded series (float64) are not needed to train: free them
             add(panel, spec.calibration_seeds, kept / spec.n_kept)
-        fit_steps(models, samples, n_steps=steps, n_channels=channels, n_outputs=plan.out,
-                  steps=plan.steps, weights=weights, sync=sync, quiet=True)  # fmt: skip
+        fit_steps(
+            models,
+            samples,
+            n_steps=steps,
+            n_channels=channels,
+            n_outputs=plan.out,
+            steps=plan.steps,
+            weights=weights,
+            sync=sync,
+            quiet=True,
+        )
         k = len(spec.final_seeds)
         return models[:k], models[k:]
 

@@ -62,9 +62,12 @@ def write_dataset(frame: Any, path: str, storage_options: dict | None = None) ->
     computed = time.perf_counter()
     try:
         frame.to_parquet(
-            fs.unstrip_protocol(tmp), write_index=False, storage_options=storage_options,
-            name_function=lambda i: f"part-{i:05d}.parquet", write_metadata_file=False,
-        )  # fmt: skip
+            fs.unstrip_protocol(tmp),
+            write_index=False,
+            storage_options=storage_options,
+            name_function=lambda i: f"part-{i:05d}.parquet",
+            write_metadata_file=False,
+        )
         if fs.exists(root):
             fs.rm(root, recursive=True)
         if getattr(fs, "protocol", None) in ("file", ("file", "local")) or _is_local(fs):

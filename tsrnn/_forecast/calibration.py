@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._data.checks import MIN_OBSERVATIONS
 from ..errors import DataError
 from ..estimator import RNNRegressor
 from .conformal import (
@@ -38,7 +39,6 @@ from .theta import fit_theta, theta_at
 from .windows import Panel
 
 __all__ = [
-    "MIN_OBSERVATIONS",
     "Calibration",
     "HeldOut",
     "Scores",
@@ -46,7 +46,6 @@ __all__ = [
     "bound_sums",
     "calibrate",
     "calibration_scores",
-    "check_observations",
     "choose",
     "held_out",
     "held_out_cuts",
@@ -57,28 +56,6 @@ __all__ = [
     "score_sums",
     "windows_per_series",
 ]
-
-#: Fewest observations of a series a forecast (and a calibration fit) needs.
-MIN_OBSERVATIONS = 2
-
-
-def check_observations(ids: list, values: list) -> None:
-    """Refuse a series with fewer than :data:`MIN_OBSERVATIONS` observed (non-NaN) values.
-
-    Raises
-    ------
-    DataError
-        Naming the first such series.
-    """
-    seen = np.array([np.count_nonzero(~np.isnan(v)) for v in values])
-    if len(seen) and seen.min() < MIN_OBSERVATIONS:
-        k = int(np.argmin(seen))
-        who = "y" if ids[k] is None else f"Series {ids[k]!r}"
-        raise DataError(
-            f"{who} has {seen[k]} observation(s); a forecast needs at least "
-            f"{MIN_OBSERVATIONS}: drop that series or give it more history."
-        )
-
 
 #: Default calibration: about this many held-out windows in all, one per series at least.
 CALIBRATION_WINDOWS = 200
@@ -300,8 +277,9 @@ def hold_out(
     if held is None:
         raise no_window_error(plan.horizon, interval)
     seeds = network_seeds(seed, len(plan.networks))
-    held.jobs = [network_job(plan, held.panel, net, s)
-                 for net, s in zip(plan.networks, seeds, strict=True)]  # fmt: skip
+    held.jobs = [
+        network_job(plan, held.panel, net, s) for net, s in zip(plan.networks, seeds, strict=True)
+    ]
     return held
 
 
@@ -398,9 +376,16 @@ def calibration_scores(
     origins = torch.from_numpy(np.repeat(cut, counts) + offsets)
     past, observed, past_X, future_X = panel.past(series, origins, plan.span, h)
     alone = ensemble_forecast(
-        models, plan.networks, past, observed, past_X, future_X,
-        horizon=h, out=plan.out, normalize=plan.normalize,
-    )  # fmt: skip
+        models,
+        plan.networks,
+        past,
+        observed,
+        past_X,
+        future_X,
+        horizon=h,
+        out=plan.out,
+        normalize=plan.normalize,
+    )
     actual, weights = panel.ahead(series, origins, h)
     spread = scaling.spread[series.numpy()][:, None]
     complete = weights.numpy().all(axis=1)
@@ -523,8 +508,9 @@ def pool(
     which = "theta" if chosen == "theta" and "theta" in errors else "alone"
     units = [s[f"unit_{which}"] for s in scored]
     unit = unit_weights(sum(u[0] for u in units), sum(u[1] for u in units))
-    scale = step_scale(np.sum(apply(bound_sums, parts, which=which, unit=unit, horizon=h),
-                              axis=0) / n)  # fmt: skip
+    scale = step_scale(
+        np.sum(apply(bound_sums, parts, which=which, unit=unit, horizon=h), axis=0) / n
+    )
     scores = None
     if few is None or n * h <= few:
         scores = np.concatenate(apply(bound_errors, parts, which=which, unit=unit, horizon=h))

@@ -201,8 +201,9 @@ def pooled_ratios(
         )
     scale = step_scale(np.abs(scores).mean(axis=0))
     ratios = scores / scale
-    return sorted_ratios(np.sort((np.abs(ratios) if symmetric else ratios).ravel()), scale,
-                         symmetric, unit)  # fmt: skip
+    return sorted_ratios(
+        np.sort((np.abs(ratios) if symmetric else ratios).ravel()), scale, symmetric, unit
+    )
 
 
 def sorted_ratios(
@@ -217,8 +218,9 @@ def sorted_ratios(
     if n > RANKS_KEPT:
         ranks = np.unique(np.round(np.linspace(1, n, RANKS_KEPT)).astype(np.int64))
         values = values[ranks - 1]
-    return Ratios(np.asarray(values, dtype=np.float64), ranks, n, np.asarray(scale), symmetric,
-                  unit)  # fmt: skip
+    return Ratios(
+        np.asarray(values, dtype=np.float64), ranks, n, np.asarray(scale), symmetric, unit
+    )
 
 
 #: Bounds either side of 0 of the grid that ratios are counted below when they are too many to

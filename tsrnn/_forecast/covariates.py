@@ -48,8 +48,14 @@ def fit_columns(kind: str, arrays: list, codes=()) -> tuple[np.ndarray, np.ndarr
         A constant column keeps its units (scale 1); a column of codes gets 0 and 1.
     """
     stacked = np.concatenate(arrays, axis=0)
-    return column_scaling(kind, stacked.mean(axis=0), stacked.std(axis=0), stacked.min(axis=0),
-                          stacked.max(axis=0), codes)  # fmt: skip
+    return column_scaling(
+        kind,
+        stacked.mean(axis=0),
+        stacked.std(axis=0),
+        stacked.min(axis=0),
+        stacked.max(axis=0),
+        codes,
+    )
 
 
 def column_scaling(
@@ -302,8 +308,9 @@ class Covariates:
                 values = calendar_columns(expected[k], features)[1]
                 blocks[k][:, calendar] = (values - self.loc[calendar]) / self.scale[calendar]
         if self.static.any():  # constant per series: the fitted (or given) rows
-            blocks[:, :, self.static] = ((static - self.loc[self.static])
-                                         / self.scale[self.static])[:, None, :]  # fmt: skip
+            blocks[:, :, self.static] = (
+                (static - self.loc[self.static]) / self.scale[self.static]
+            )[:, None, :]
         given = self.known & ~calendar & ~self.static
         wanted = [name for name, g in zip(self.names, given, strict=True) if g]
         if not wanted:  # calendar, static or past-only columns: nothing to know of the future

@@ -71,9 +71,14 @@ def ensemble_forecast(
         encoded = {}  # each kind of network gets the window it was trained on
         for lookback, patch, scale_channel in set(inputs):
             encoded[lookback, patch, scale_channel] = encode(
-                past[:, -lookback:], observed[:, -lookback:], normalize, block_X,
-                None if past_X is None else past_X[:, -lookback:], patch, scale_channel,
-            )  # fmt: skip
+                past[:, -lookback:],
+                observed[:, -lookback:],
+                normalize,
+                block_X,
+                None if past_X is None else past_X[:, -lookback:],
+                patch,
+                scale_channel,
+            )
         step = torch.zeros(len(past), out)
         for model, kind in zip(models, inputs, strict=True):
             x, level, scale = encoded[tuple(kind)]  # the window's scale depends on its lookback
@@ -116,8 +121,10 @@ def with_theta(z: np.ndarray, theta: Theta | None, log: np.ndarray) -> np.ndarra
 def deseasonalised(encoded: list, log: np.ndarray) -> list:
     """Deseasonalised series on their own scale (the exp of a log-scaled one) for Theta,
     missing values interpolated."""
-    return [np.exp(z) if is_log else z
-            for z, is_log in zip(map(interpolated, encoded), log, strict=True)]  # fmt: skip
+    return [
+        np.exp(z) if is_log else z
+        for z, is_log in zip(map(interpolated, encoded), log, strict=True)
+    ]
 
 
 def tensor(a):

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._data.checks import check_observations
 from .._data.groups import split_series
 from .._train.executor import fit_jobs
-from .calibration import Calibration, calibrate, check_observations, hold_out
+from .calibration import Calibration, calibrate, hold_out
 from .covariates import Covariates, exog_columns, fit_columns, with_calendar
 from .ensemble import deseasonalised
 from .fitted import Fitted, KeptSeries

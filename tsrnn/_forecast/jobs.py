@@ -125,9 +125,14 @@ def sampler(
         high = lengths[series] - 1  # origins 1 .. n_k - 1: at least one target observed
         origins = 1 + (torch.rand(batch, generator=generator) * high).long().clamp(max=high - 1)
         return panel.windows(
-            series, origins, network.lookback, out, normalize, network.patch,
+            series,
+            origins,
+            network.lookback,
+            out,
+            normalize,
+            network.patch,
             network.scale_channel,
-        )  # fmt: skip
+        )
 
     return sample
 

@@ -246,8 +246,9 @@ def coded_columns(
     ((1, 3),)
     """
     categories = categories or {}
-    return tuple((k, len(categories[str(c)])) for k, c in enumerate(columns)
-                 if str(c) in categories)  # fmt: skip
+    return tuple(
+        (k, len(categories[str(c)])) for k, c in enumerate(columns) if str(c) in categories
+    )
 
 
 def known_columns(columns: Sequence[str], hist_exog: Sequence[str] | None) -> tuple[bool, ...]:

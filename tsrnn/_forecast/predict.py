@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from .._data.calendar import future_stamps, steps_between
+from .._data.checks import check_observations
 from .._data.groups import split_series
 from ..errors import DataError
 from ..intervals import LOWER, UPPER
-from .calibration import check_observations
 from .conformal import extend_quantiles
 from .ensemble import deseasonalised, ensemble_forecast, with_theta
 from .fitted import Fitted
@@ -406,8 +406,9 @@ def forecast(
         if new.any():  # never seen in fit: scaled and forecast from their own history
             frames = [_new_series(fitted, horizon, wanted, X_future, y[new], _rows(X, new), table)]
             if not new.all():
-                frames.append(_known_series(fitted, horizon, wanted, X_future, y[~new],
-                                            _rows(X, ~new)))  # fmt: skip
+                frames.append(
+                    _known_series(fitted, horizon, wanted, X_future, y[~new], _rows(X, ~new))
+                )
             return pd.concat(frames).loc[pd.Index(pd.unique(ids), dtype=object)]
     return _known_series(fitted, horizon, wanted, X_future, y, X)
 

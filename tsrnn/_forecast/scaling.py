@@ -195,8 +195,9 @@ class SeriesScaling:
         phase = (-back) % self.season.shape[1]
         log = self.log[owner]
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(log, np.log(np.where(log, flat, 1.0)),
-                         (flat - self.loc[owner]) / self.scale[owner])  # fmt: skip
+            z = np.where(
+                log, np.log(np.where(log, flat, 1.0)), (flat - self.loc[owner]) / self.scale[owner]
+            )
         z -= self.season[owner, phase]
         return np.split(z, ends[:-1])
 
@@ -208,8 +209,11 @@ class SeriesScaling:
         full = z + self.season[rows[:, None], phase]
         log = self.log[rows][:, None]
         with np.errstate(over="ignore"):
-            return np.where(log, np.exp(np.minimum(full, 700.0)), full * self.scale[rows][:, None]
-                            + self.loc[rows][:, None])  # fmt: skip
+            return np.where(
+                log,
+                np.exp(np.minimum(full, 700.0)),
+                full * self.scale[rows][:, None] + self.loc[rows][:, None],
+            )
 
 
 def fit_scaling(
@@ -267,8 +271,9 @@ def fit_scaling(
         scale = np.maximum.reduceat(flat, starts) - loc
     loc, scale = np.where(log, 0.0, loc), np.where(log | (scale <= 0), 1.0, scale)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(log[owner], np.log(np.where(log[owner], flat, 1.0)),
-                     (flat - loc[owner]) / scale[owner])  # fmt: skip
+        z = np.where(
+            log[owner], np.log(np.where(log[owner], flat, 1.0)), (flat - loc[owner]) / scale[owner]
+        )
     season = np.zeros((n_series, m))
     if deseasonalize and m > 1:
         _deseasonalize(z, lengths, starts, m, season)
@@ -282,8 +287,7 @@ def fit_scaling(
     nonnegative = np.minimum.reduceat(flat, starts) >= 0 if n_series else np.zeros(0, bool)
     lowest = np.where(nonnegative, 0.0, -np.inf)
     alpha, noise = smoothing_noise(np.split(z, starts[1:])) if n_series else (spread, spread)
-    return SeriesScaling(log, loc, scale, season, _floored(spread), lowest, _floored(noise),
-                         alpha)  # fmt: skip
+    return SeriesScaling(log, loc, scale, season, _floored(spread), lowest, _floored(noise), alpha)
 
 
 def _floored(unit: np.ndarray) -> np.ndarray:

@@ -65,8 +65,15 @@ def fit_steps(
         model._start_steps(n_steps=n_steps[k], n_channels=n_channels[k], n_outputs=n_outputs)
         if model.device_.type != "cpu":
             sample = _on_device(sample, model.device_)
-        members.append(Member(model.module_, model.optimizer_, sample, model.history_,
-                              1.0 if weights is None else float(weights[k])))  # fmt: skip
+        members.append(
+            Member(
+                model.module_,
+                model.optimizer_,
+                sample,
+                model.history_,
+                1.0 if weights is None else float(weights[k]),
+            )
+        )
     first = models[0]
     with (
         torch_threads(first.n_threads),
@@ -74,8 +81,14 @@ def fit_steps(
         step_bar(steps, 0 if quiet else first.verbose) as on_step,
     ):
         try:
-            train_members(members, first.loss, steps=steps, clip_grad_norm=first.clip_grad_norm,
-                          on_step=on_step, sync=sync)  # fmt: skip
+            train_members(
+                members,
+                first.loss,
+                steps=steps,
+                clip_grad_norm=first.clip_grad_norm,
+                on_step=on_step,
+                sync=sync,
+            )
         finally:
             for model in models:
                 model.n_iter_ = steps

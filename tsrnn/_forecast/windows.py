@@ -173,8 +173,10 @@ class Panel:
         ]
         values = [self.values[p].numpy() for p in pieces]
         if self.seen is not None:  # NaN again where missing, for the new Panel's mask
-            values = [np.where(self.seen[p].numpy() > 0, v, np.nan) for v, p in
-                      zip(values, pieces, strict=True)]  # fmt: skip
+            values = [
+                np.where(self.seen[p].numpy() > 0, v, np.nan)
+                for v, p in zip(values, pieces, strict=True)
+            ]
         exog = None if self.exog is None else [self.exog[p].numpy() for p in pieces]
         return Panel(values, exog, self.known)
 

@@ -20,7 +20,6 @@ __all__ = [
     "predict_batches",
     "train",
     "train_members",
-    "train_steps",
 ]
 
 LOSSES: dict[str, type[nn.Module]] = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
@@ -191,7 +190,7 @@ class Member:
     module, optimizer
         The network and its optimizer.
     sample : callable(step) -> (inputs, targets, weights)
-        Draws one batch (see :func:`train_steps`).
+        Draws one batch (see :func:`train_members`).
     history : list of dict
         Its ``history_``, appended with a record every ``record_every`` steps.
     weight : float, default=1.0
@@ -207,66 +206,6 @@ class Member:
     weight: float = 1.0
 
 
-def train_steps(
-    module: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    loss: str,
-    sample: BatchSampler,
-    *,
-    steps: int,
-    clip_grad_norm: float | None = None,
-    decay: bool = True,
-    history: list[dict[str, float | int | None]] | None = None,
-    record_every: int = 100,
-    on_step: Callable[[int], None] | None = None,
-    sync: Sync | None = None,
-) -> list[dict[str, float | int | None]]:
-    """Train ``module`` for a fixed number of gradient steps on batches drawn by ``sample``.
-
-    The budget is counted in steps, not epochs, so the cost of a fit does not grow with the
-    number of windows: a global model over 100,000 series takes as long as one over 1,000.
-    Targets carry weights (0 for steps past a series' end), and the loss is the weighted mean.
-    With ``decay`` the learning rate is constant for the first half and falls linearly to 5%
-    over the second, which settles the weights of a stochastic fit without early stopping.
-
-    Parameters
-    ----------
-    module, optimizer
-        The network and its optimizer.
-    loss : {"mae", "mse", "huber"}
-    sample : callable(step) -> (Tensor (batch, n_steps, n_inputs), Tensor (batch, n_outputs),
-        Tensor (batch, n_outputs))
-        Draws the inputs, targets and target weights of one batch.
-    steps : int
-    clip_grad_norm : float or None
-    decay : bool, default=True
-    history : list of dict or None
-        Appended with ``{"step", "train_loss", "valid_loss"}`` every ``record_every`` steps
-        (the mean loss since the last record).
-    record_every : int, default=100
-    on_step : callable(step) or None
-        Called after every step (a progress bar).
-    sync : Sync or None
-        Data-parallel training: every rank runs the same ``steps`` on its own batches, and
-        the gradients are averaged over the ranks before each optimizer step. The recorded
-        loss is the mean over the ranks, so all ranks see the same and stop together.
-
-    Returns
-    -------
-    list of dict
-
-    Raises
-    ------
-    TrainingError
-        If the loss becomes NaN or infinite.
-    """
-    history = [] if history is None else history
-    member = Member(module, optimizer, sample, history)
-    train_members([member], loss, steps=steps, clip_grad_norm=clip_grad_norm, decay=decay,
-                  record_every=record_every, on_step=on_step, sync=sync)  # fmt: skip
-    return history
-
-
 def train_members(
     members: list[Member],
     loss: str,
@@ -278,8 +217,13 @@ def train_members(
     on_step: Callable[[int], None] | None = None,
     sync: Sync | None = None,
 ) -> None:
-    """Train several networks in lockstep, a fixed number of steps each (see
-    :func:`train_steps`, which trains one).
+    """Train one network or several in lockstep, for a fixed number of gradient steps each.
+
+    The budget is counted in steps, not epochs, so the cost of a fit does not grow with the
+    number of windows: a global model over 100,000 series takes as long as one over 1,000.
+    Targets carry weights (0 for steps past a series' end), and the loss is the weighted mean.
+    With ``decay`` the learning rate is constant for the first half and falls linearly to 5%
+    over the second, which settles the weights of a stochastic fit without early stopping.
 
     At every step each member draws its batch, and computes and back-propagates its loss;
     then, with ``sync``, the gradients of all members are averaged over the ranks in one
@@ -289,9 +233,22 @@ def train_members(
     Parameters
     ----------
     members : list of Member
+        Each with its sampler: callable(step) -> (Tensor (batch, n_steps, n_inputs), Tensor
+        (batch, n_outputs), Tensor (batch, n_outputs)), the inputs, targets and target
+        weights of one batch.
     loss : {"mae", "mse", "huber"}
-    steps, clip_grad_norm, decay, record_every, on_step, sync
-        As for :func:`train_steps`.
+    steps : int
+    clip_grad_norm : float or None
+    decay : bool, default=True
+    record_every : int, default=100
+        Each member's ``history`` is appended with ``{"step", "train_loss", "valid_loss"}``
+        every ``record_every`` steps (the mean loss since the last record).
+    on_step : callable(step) or None
+        Called after every step (a progress bar).
+    sync : Sync or None
+        Data-parallel training: every rank runs the same ``steps`` on its own batches, and
+        the gradients are averaged over the ranks before each optimizer step. The recorded
+        loss is the mean over the ranks, so all ranks see the same and stop together.
 
     Raises
     ------

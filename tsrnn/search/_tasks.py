@@ -102,8 +102,13 @@ def fit_and_score(
         ``torch_threads``, ``device``.
     """
     threads = prepare_worker_thread()
-    record = fit_record(fit_time=0.0, score_time=0.0, worker=worker_address(), pid=os.getpid(),
-                        torch_threads=threads)  # fmt: skip
+    record = fit_record(
+        fit_time=0.0,
+        score_time=0.0,
+        worker=worker_address(),
+        pid=os.getpid(),
+        torch_threads=threads,
+    )
     model = None
     start = time.perf_counter()
     try:
