@@ -1,30 +1,43 @@
 """A forecast of a Parquet dataset that never passes through one process, at 100,000 and
 1,000,000 series, on a `dask scheduler` and two `dask worker` processes of this machine.
 
-For each size the script writes (once, kept in ``--folder``) a synthetic M4-like weekly dataset:
-lengths 20 to 300, a yearly season, a level and a trend per series, noise; the last 8 values of
-every series are held out (``truth.parquet``) and the rest is written partitioned by month
-(``lake/part-YYYY-MM.parquet``), so that every series spans many files. It then starts
-``dask scheduler`` and two ``dask worker --nthreads 1 --memory-limit 8GiB --preload
-tsrnn.cluster`` processes, runs::
+For each size the script writes (once, kept in ``--folder``) a synthetic M4-like dataset in
+one of two layouts, and holds the last 8 values of every series out (``truth.parquet``):
 
-    tsrnn forecast lake/ --id-col id --horizon 8 --scheduler ADDR --output OUT/
+- ``weekly`` (the default): lengths 20 to 300, a yearly season, a level and a trend per
+  series, noise; written partitioned by month (``lake/part-YYYY-MM.parquet``), so that every
+  series spans many files;
+- ``daily``: the same shapes at a daily frequency (a weekly season), written as a nightly job
+  per group of stores writes them: one file per calendar month and per block of 50,000
+  series (``lake/part-YYYY-MM-bNNN.parquet``).
 
-with the default model, and reports the wall time of each stage (as the command prints it),
-the peak RSS of the CLI process and of each worker (sampled every 0.2 s), whether a worker was
-restarted, the rows of the output, and the holdout sMAPE. At 100,000 series it also runs
-today's single-process ``tsrnn forecast`` of the same data (one Parquet file, read by the CLI
-process) for the speed and accuracy comparison.
+It then starts ``dask scheduler`` and two ``dask worker --nthreads 1 --memory-limit LIMIT
+--preload tsrnn.cluster`` processes (``--memory-limit``, 8GiB by default; ``--on-disk`` sets
+the workers' shares of it for buckets and training windows to 0, so that every bucket and
+every rank's windows live on their disk, as when a worker's share does not fit), runs::
+
+    tsrnn forecast lake/ --id-col id --horizon H --scheduler ADDR --output OUT/
+
+with the default model, and reports the wall time of each stage and the peak memory of each
+worker during it (as the command prints them), the peak RSS of the CLI process and of each
+worker (sampled every 0.2 s), whether a worker was restarted or paused for memory, the
+bytes per row a worker held in training (its peak during training less its memory before the
+run, over the rows it holds: half of the dataset's), the peak bytes per row of the workers'
+files in their local directories (buckets and mapped windows), the rows of the output, and
+the holdout sMAPE. At 100,000 series it also runs today's single-process ``tsrnn forecast``
+of the same data (one Parquet file, read by the CLI process) for the speed and accuracy
+comparison.
 
 Usage::
 
     python benchmarks/distributed_data.py [--sizes 100000 1000000] [--folder DIR]
+        [--layout weekly|daily] [--memory-limit 8GiB] [--on-disk] [--no-baseline]
 
 Targets, checked (exit status 1 on a miss; the figures are printed either way): 1,000,000
-series in under 20 minutes; the CLI process' peak RSS under 1 GiB; no worker restarted;
-exactly 8 rows per series and no duplicate; time per series at 1,000,000 within 1.3x of that
-at 100,000; at 100,000 series the cluster at least 1.5x faster than the single process, at a
-holdout sMAPE within 2% of it.
+series in under 20 minutes; the CLI process' peak RSS under 1 GiB; no worker restarted or
+paused; exactly 8 rows per series and no duplicate; time per series at 1,000,000 within 1.3x
+of that at 100,000; at 100,000 series the cluster at least 1.5x faster than the single
+process, at a holdout sMAPE within 2% of it.
 """
 
 from __future__ import annotations
@@ -64,21 +77,25 @@ TARGETS = {
 # ---------------------------------------------------------------------- data
 
 
-def write_data(n_series: int, folder: Path, seed: int = 0, chunk: int = 50_000) -> None:
-    """The dataset partitioned by month, the held-out truth, and (for a baseline) one file."""
+def write_data(
+    n_series: int, folder: Path, layout: str = "weekly", seed: int = 0, chunk: int = 50_000
+) -> None:
+    """The dataset in ``layout``, the held-out truth, and (for a baseline) one file."""
     if (folder / "done").exists():
         return
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "lake").mkdir(parents=True)
     rng = np.random.default_rng(seed)
-    end = pd.Timestamp("2024-12-30")  # a Monday; series end on different weeks before it
+    daily = layout == "daily"
+    unit, season_length = ("D", 7) if daily else ("W", 52)
+    end = pd.Timestamp("2024-12-30")  # a Monday; series end on different steps before it
     writers: dict[str, pq.ParquetWriter] = {}
     truths = []
     single = pq.ParquetWriter(folder / "single.parquet", _schema()) if n_series <= 100_000 else None
     for first in range(0, n_series, chunk):
         k = np.arange(first, min(first + chunk, n_series))
         length = rng.integers(20 + HORIZON, 300 + HORIZON + 1, len(k))
-        stop = rng.integers(0, 52, len(k))  # weeks before `end` each series stops
+        stop = rng.integers(0, 52, len(k))  # steps before `end` each series stops
         level = np.exp(rng.normal(6, 1.5, len(k)))
         trend = rng.normal(0.002, 0.004, len(k))
         season = rng.uniform(0, 0.3, len(k))
@@ -89,11 +106,11 @@ def write_data(n_series: int, folder: Path, seed: int = 0, chunk: int = 50_000) 
         values = (
             level[owner]
             * np.exp(trend[owner] * t)
-            * (1 + season[owner] * np.sin(2 * np.pi * t / 52 + phase[owner]))
+            * (1 + season[owner] * np.sin(2 * np.pi * t / season_length + phase[owner]))
             * np.exp(rng.normal(0, noise[owner]))
         )
-        weeks = (np.repeat(length + stop, length) - t - 1).astype("timedelta64[W]")
-        stamps = np.datetime64(end.date(), "ns") - weeks.astype("timedelta64[ns]")
+        steps = (np.repeat(length + stop, length) - t - 1).astype(f"timedelta64[{unit}]")
+        stamps = np.datetime64(end.date(), "ns") - steps.astype("timedelta64[ns]")
         ids = np.char.add("W", np.char.zfill(k.astype(str), 7))[owner]
         held = t >= np.repeat(length - HORIZON, length)
         frame = pd.DataFrame({"id": ids, "week": stamps, "value": values})
@@ -104,6 +121,13 @@ def write_data(n_series: int, folder: Path, seed: int = 0, chunk: int = 50_000) 
         month = (train["week"].dt.year * 100 + train["week"].dt.month).to_numpy()
         for code, part in train.groupby(month, sort=True):
             key = f"{code // 100}-{code % 100:02d}"
+            if daily:  # one file per month and block of series, written once
+                name = f"part-{key}-b{first // chunk:03d}.parquet"
+                pq.write_table(
+                    pa.Table.from_pandas(part, schema=_schema(), preserve_index=False),
+                    folder / "lake" / name,
+                )
+                continue
             if key not in writers:
                 writers[key] = pq.ParquetWriter(folder / "lake" / f"part-{key}.parquet", _schema())
             writers[key].write_table(
@@ -114,7 +138,8 @@ def write_data(n_series: int, folder: Path, seed: int = 0, chunk: int = 50_000) 
     if single is not None:
         single.close()
     pd.concat(truths).to_parquet(folder / "truth.parquet", index=False)
-    (folder / "done").write_text(json.dumps({"series": n_series, "files": len(writers)}))
+    files = len(list((folder / "lake").iterdir()))
+    (folder / "done").write_text(json.dumps({"series": n_series, "files": files}))
 
 
 def _schema() -> pa.Schema:
@@ -137,8 +162,10 @@ def holdout_smape(forecast: pd.DataFrame, truth_path: Path) -> float:
 class Cluster:
     """`dask scheduler` and two `dask worker` processes, each in a session of its own."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, memory_limit: str = "8GiB", on_disk: bool = False) -> None:
         self.file = workdir / f"scheduler-{time.monotonic_ns()}.json"
+        self.local = workdir / "local"
+        self.logs = [workdir / f"worker-{i}.log" for i in range(2)]
         self.scheduler = _popen(
             [
                 "scheduler",
@@ -156,6 +183,9 @@ class Cluster:
         while not self.file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         self.address = json.loads(self.file.read_text())["address"]
+        env = dict(os.environ)
+        if on_disk:  # no share of the memory limit for rows: every array on disk
+            env.update({"DASK_TSRNN__MEMORY__BUCKETS": "0", "DASK_TSRNN__MEMORY__WINDOWS": "0"})
         self.workers = [
             _popen(
                 [
@@ -164,16 +194,21 @@ class Cluster:
                     "--nthreads",
                     "1",
                     "--memory-limit",
-                    "8GiB",
+                    memory_limit,
+                    "--local-directory",
+                    str(self.local),
                     "--preload",
                     "tsrnn.cluster",
                     "--name",
                     f"w{i}",
-                ]
+                ],
+                env=env,
+                log=self.logs[i],
             )
             for i in range(2)
         ]
         self.pids = self.worker_pids()
+        self.base = self.worker_memory()
 
     def worker_pids(self) -> list[int]:
         """PIDs of the worker processes now, as the workers report them (a worker a nanny
@@ -183,6 +218,38 @@ class Cluster:
         with Client(self.address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
             return sorted(client.run(os.getpid).values())
+
+    def worker_memory(self) -> list[int]:
+        """RSS of each worker once torch and tsrnn's networks are imported (as a fit does)."""
+        from distributed import Client
+
+        from tsrnn._dask.worker import warm_worker
+
+        def rss() -> int:
+            warm_worker()
+            return psutil.Process().memory_info().rss
+
+        with Client(self.address, timeout="60s") as client:
+            return sorted(client.run(rss).values())
+
+    def paused(self) -> bool:
+        """Whether a worker's log says it was paused or restarted for memory."""
+        words = ("Pausing worker", "Restarting worker", "exceeded 95% memory budget")
+        return any(w in log.read_text(errors="replace") for log in self.logs for w in words)
+
+    def disk_bytes(self) -> int:
+        """Bytes of the workers' files in their local directory: stored buckets (``.npy``)
+        and the mapped files of training windows (temporary, deleted while mapped)."""
+        total = 0
+        for path in self.local.rglob("*.npy"):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        for pid in self.process_pids():
+            with contextlib.suppress(psutil.Error):
+                for mapped in psutil.Process(pid).memory_maps(grouped=False):
+                    if mapped.path.startswith(str(self.local)) and "(deleted)" in mapped.path:
+                        total += int(mapped.size)
+        return total
 
     def process_pids(self) -> list[int]:
         """PIDs of the processes under the nannies (the workers), for their memory."""
@@ -199,25 +266,30 @@ class Cluster:
             proc.wait(timeout=30)
 
 
-def _popen(args: list[str]) -> subprocess.Popen:
+def _popen(args: list[str], env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [str(BIN / "dask"), *args],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if log is None else open(log, "w"),
         start_new_session=True,
+        env=env,
     )
 
 
 class Peak(threading.Thread):
-    """Peak RSS of some processes, sampled every 0.2 s."""
+    """Peak RSS of some processes, sampled every 0.2 s (and, given ``disk``, the peak of
+    ``disk()``, sampled every second)."""
 
-    def __init__(self, pids) -> None:
+    def __init__(self, pids, disk=None) -> None:
         super().__init__(daemon=True)
         self.pids = pids  # callable -> list of pids
+        self.disk = disk  # callable -> bytes, or None
         self.peak: dict[int, int] = {}
+        self.disk_peak = 0
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        ticks = 0
         while not self.stopped.wait(0.2):
             for pid in self.pids():
                 try:
@@ -225,16 +297,19 @@ class Peak(threading.Thread):
                 except psutil.NoSuchProcess:
                     continue
                 self.peak[pid] = max(self.peak.get(pid, 0), rss)
+            ticks += 1
+            if self.disk is not None and ticks % 5 == 0:
+                self.disk_peak = max(self.disk_peak, self.disk())
 
 
-def run_cli(args: list[str], watch=None) -> tuple[float, str, int, dict[int, int]]:
+def run_cli(args: list[str], watch=None, disk=None) -> tuple[float, str, int, Peak]:
     """Run the tsrnn command; its wall time, stderr, its peak RSS, the watched peaks."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [str(BIN / "tsrnn"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     own = Peak(lambda: [proc.pid])
-    others = Peak(watch or (lambda: []))
+    others = Peak(watch or (lambda: []), disk)
     own.start()
     others.start()
     _, err = proc.communicate()
@@ -243,12 +318,24 @@ def run_cli(args: list[str], watch=None) -> tuple[float, str, int, dict[int, int
     others.stopped.set()
     if proc.returncode:
         raise SystemExit(f"tsrnn {' '.join(args)} failed:\n{err}")
-    return seconds, err, own.peak.get(proc.pid, 0), dict(others.peak)
+    return seconds, err, own.peak.get(proc.pid, 0), others
 
 
 def stages(stderr: str) -> dict[str, float]:
     line = next((ln for ln in stderr.splitlines() if ln.startswith("Stages: ")), "")
     return {name: float(s) for name, s in re.findall(r"([a-z][a-z ]*?) ([\d.]+) s", line[8:])}
+
+
+def stage_peaks(stderr: str) -> dict[str, list[float]]:
+    """Each stage's workers' peaks (GiB), as the command prints them."""
+    line = next((ln for ln in stderr.splitlines() if ln.startswith("Stages: ")), "")
+    found = re.findall(r"([a-z][a-z ]*?) [\d.]+ s \(workers' peak ([\d. /]+) GiB\)", line[8:])
+    return {name.strip(): [float(v) for v in peaks.split(" / ")] for name, peaks in found}
+
+
+def rows_read(stderr: str) -> int:
+    found = re.search(r"Read (\d+) rows", stderr)
+    return int(found.group(1)) if found else 0
 
 
 # ---------------------------------------------------------------------- main
@@ -258,20 +345,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "tsrnn-dd")
+    parser.add_argument("--layout", choices=["weekly", "daily"], default="weekly")
+    parser.add_argument("--memory-limit", default="8GiB", help="each worker's --memory-limit")
+    parser.add_argument("--on-disk", action="store_true", help="every bucket and window on disk")
     parser.add_argument("--no-baseline", action="store_true", help="skip the single process")
     args = parser.parse_args()
     results = {}
     for n in args.sizes:
-        folder = args.folder / f"n{n}"
+        folder = args.folder / f"{args.layout}-n{n}"
         start = time.perf_counter()
-        write_data(n, folder)
+        write_data(n, folder, args.layout)
         print(
-            f"{n} series: data ready in {time.perf_counter() - start:.0f} s "
+            f"{n} series ({args.layout}): data ready in {time.perf_counter() - start:.0f} s "
             f"({json.loads((folder / 'done').read_text())['files']} files)",
             flush=True,
         )
         out = folder / "out"
-        cluster = Cluster(folder)
+        cluster = Cluster(folder, args.memory_limit, args.on_disk)
         try:
             seconds, err, rss, peaks = run_cli(
                 [
@@ -287,20 +377,33 @@ def main() -> int:
                     str(out) + "/",
                 ],
                 watch=cluster.process_pids,
+                disk=cluster.disk_bytes,
             )
             restarted = cluster.worker_pids() != cluster.pids
+            paused = cluster.paused()
         finally:
             cluster.close()
         forecast = pd.read_parquet(out, columns=["id", "week", "forecast"])
         rows_ok = len(forecast) == HORIZON * n and not forecast.duplicated(["id", "week"]).any()
         per_id = forecast.groupby("id").size()
         rows_ok = rows_ok and len(per_id) == n and bool((per_id == HORIZON).all())
+        per_stage = stage_peaks(err)
+        per_worker = rows_read(err) / 2
+        training = per_stage.get("training", [])
+        held = [
+            (2**30 * p - b) / per_worker for p, b in zip(training, cluster.base[::-1], strict=False)
+        ]
         results[n] = {
             "seconds": seconds,
             "stages": stages(err),
+            "stage_peaks": per_stage,
             "cli_rss": rss,
-            "worker_rss": sorted(peaks.values(), reverse=True)[:2],
+            "worker_rss": sorted(peaks.peak.values(), reverse=True)[:2],
+            "worker_base": cluster.base,
+            "held_per_row": held,
+            "disk_per_row": peaks.disk_peak / max(2 * per_worker, 1),
             "restarted": restarted,
+            "paused": paused,
             "rows_ok": rows_ok,
             "smape": holdout_smape(forecast, folder / "truth.parquet"),
         }
@@ -344,12 +447,25 @@ def report(results: dict) -> int:
             + f" | {r['cli_rss'] / gib:.2f} | {workers} | {r['restarted']} | "
             f"{'ok' if r['rows_ok'] else 'WRONG'} | {r['smape']:.3f} |"
         )
+    print("\nEach worker's peak memory (GiB) during each stage, as the command prints them:\n")
+    print("| series | " + " | ".join(STAGES[:-1]) + " | before the run | held in training |")
+    print("| --- " * (len(STAGES) + 2) + "|")
+    for n, r in results.items():
+        cells = [" / ".join(f"{v:.2f}" for v in r["stage_peaks"].get(k, [])) for k in STAGES[:-1]]
+        base = " / ".join(f"{b / gib:.2f}" for b in sorted(r["worker_base"], reverse=True))
+        held = " / ".join(f"{b:.1f}" for b in r["held_per_row"])
+        print(
+            f"| {n:,} | " + " | ".join(cells) + f" | {base} | {held} B/row "
+            f"(disk {r['disk_per_row']:.1f} B/row) |"
+        )
     misses = []
     for n, r in results.items():
         if r["cli_rss"] / gib >= TARGETS["cli_rss_gib"]:
             misses.append(f"CLI peak RSS {r['cli_rss'] / gib:.2f} GiB at {n} series")
         if r["restarted"]:
             misses.append(f"a worker was restarted at {n} series")
+        if r["paused"]:
+            misses.append(f"a worker was paused for memory at {n} series")
         if not r["rows_ok"]:
             misses.append(f"the output at {n} series is not exactly {HORIZON} rows per series")
     if 1_000_000 in results:

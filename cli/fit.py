@@ -93,7 +93,7 @@ def fit(
             with stage(quiet, f"Training on {dataset.n_series} series ..."):
                 fit_dataset(fitted, dataset, ranks=ranks)
         save(fitted, model)
-        say(quiet, describe_stages(dataset.timings, fitted.timings_))
+        say(quiet, describe_stages(dataset.timings, fitted.timings_, peaks=dataset.peaks))
         say(
             quiet,
             f"Fitted {len(fitted.models_)} network(s) on {dataset.n_series} series "

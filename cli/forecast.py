@@ -145,13 +145,16 @@ def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exo
         model = RNNForecaster(horizon=horizon, verbose=0, **params)
         with stage(quiet, f"Training on {dataset.n_series} series ..."):
             fit_dataset(model, dataset, ranks=ranks)
-        with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
+        with (
+            stage(quiet, f"Forecasting {dataset.n_series} series ..."),
+            dataset.measure("prediction"),
+        ):
             forecasts = forecast_dataset(model, dataset, future=future, level=level,
                                          quantiles=quantiles)  # fmt: skip
             written = write_dataset(forecasts, output)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
-    say(quiet, describe_stages(dataset.timings, model.timings_, predicted))
+    say(quiet, describe_stages(dataset.timings, model.timings_, predicted, peaks=dataset.peaks))
     say(
         quiet,
         f"Forecast {model.horizon_} steps of {dataset.n_series} series ({model.cell}, lookback "

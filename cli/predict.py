@@ -155,12 +155,15 @@ def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col
                                target=target or forecaster.name_, id_col=id_col,
                                missing=forecaster.missing, **read)  # fmt: skip
         say(quiet, describe_dataset(dataset))
-        with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
+        with (
+            stage(quiet, f"Forecasting {dataset.n_series} series ..."),
+            dataset.measure("prediction"),
+        ):
             forecasts = forecast_dataset(forecaster, dataset, horizon, future=future,
                                          level=level, quantiles=quantiles)  # fmt: skip
             written = write_dataset(forecasts, output)
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
-    say(quiet, describe_stages(dataset.timings, predicted))
+    say(quiet, describe_stages(dataset.timings, predicted, peaks=dataset.peaks))
     say(
         quiet,
         f"Forecast {horizon or forecaster.horizon_} steps of {dataset.n_series} series in "

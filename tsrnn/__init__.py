@@ -21,7 +21,8 @@ import, lazy ones included)::
                                                       estimator
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
     model files    persist
-    cluster        cluster, _dask/ (connect, worker, trainer, rank)      the Dask plumbing
+    cluster        cluster, _dask/ (connect, worker, memory, trainer, rank)
+                                                      the Dask plumbing
     dataset        _dataset/ (read, buckets, columns, future_values, train, calibrate, fit,
                    forecast, write)                   the series on the workers, in buckets
     distributed    parallel (train_on_dask, the dataset path's public names), search/ (_cv,

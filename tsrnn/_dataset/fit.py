@@ -72,7 +72,8 @@ def fit_dataset(
     -------
     RNNForecaster
         ``model``, fitted; it keeps no series (``series_ids_`` is None), and its ``timings_``
-        hold the seconds of ``"training"`` and ``"calibration"``.
+        hold the seconds of ``"training"`` and ``"calibration"`` (the workers' peak memory
+        during each is in ``dataset.peaks``).
 
     Raises
     ------
@@ -114,20 +115,22 @@ def fit_dataset(
         spec.calibration_seeds = network_seeds(calibration_seed, len(plan.networks))
     start = time.perf_counter()
     with Progress(verbose, 2, "fit on the cluster", "stages") as bar:
-        final, held = train_ranks(client, dataset, spec, ranks=ranks, timeout=timeout)
+        with dataset.measure("training"):
+            final, held = train_ranks(client, dataset, spec, ranks=ranks, timeout=timeout)
         bar.advance()
         trained = time.perf_counter()
         found = Calibration.none(plan.horizon, params["combine"])
         if interval is not None:
-            found = calibrate_buckets(
-                dataset,
-                plan=plan,
-                models=held,
-                covariates=covariates,
-                size=spec.size,
-                combine=params["combine"],
-                interval=interval,
-            )
+            with dataset.measure("calibration"):
+                found = calibrate_buckets(
+                    dataset,
+                    plan=plan,
+                    models=held,
+                    covariates=covariates,
+                    size=spec.size,
+                    combine=params["combine"],
+                    interval=interval,
+                )
         bar.advance()
     fitted = Fitted(
         plan=plan,

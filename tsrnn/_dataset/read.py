@@ -16,9 +16,11 @@ Python's salted ``hash``); otherwise each partition is a bucket and nothing move
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ import pandas as pd
 from distributed import Client, Future
 
 from .._dask.connect import fetch
+from .._dask.memory import worker_peaks
 from .._data.tables import conventional_roles
 from ..errors import DataError, ParameterError
 from .buckets import FILE, Columns, ReadParquet, make_bucket, recode, summarize
@@ -65,6 +68,10 @@ class SeriesDataset:
         Whether the rows were shuffled into buckets (series spanned partitions).
     timings : dict of str to float
         Seconds of each stage: ``"reading and shuffling"``, ``"statistics"``.
+    peaks : dict of str to dict of str to int
+        The peak resident memory of each worker (address -> bytes) during each stage run on
+        this dataset: those of ``timings``, then those measured by :meth:`measure`
+        (:func:`~tsrnn.parallel.fit_dataset` adds ``"training"`` and ``"calibration"``).
     hist_exog : tuple of str
         The exogenous columns read as past-only (the last of ``columns.exog``).
     categories : dict of str to list of str
@@ -83,6 +90,14 @@ class SeriesDataset:
     timings: dict[str, float] = field(default_factory=dict)
     hist_exog: tuple[str, ...] = ()
     categories: dict[str, list[str]] = field(default_factory=dict)
+    peaks: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def measure(self, stage: str) -> Iterator[None]:
+        """Record in :attr:`peaks` the workers' peak memory during the block, as ``stage``."""
+        with worker_peaks(self.client) as peaks:
+            yield
+        self.peaks[stage] = peaks
 
     def _sum(self, key: str) -> int:
         return int(sum(s[key] for s in self.summaries))
@@ -223,34 +238,39 @@ def read_dataset(
             data, id_col, time_col, target, exog, storage_options, static
         )
     meta = frame._meta
-    whole = _whole_series(frame, columns.id) if whole_series is None else bool(whole_series)
-    workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    if not whole:
-        buckets = n_buckets or _default_buckets(rows, frame.npartitions, workers)
-        # Dask's task shuffle is the quicker below a few million rows a worker; above, its
-        # peer-to-peer shuffle, which spills to disk instead of holding every split in memory.
-        method = "tasks" if rows is not None and rows <= _TASKS_ROWS * workers else "p2p"
-        frame = frame.shuffle(on=columns.id, npartitions=int(buckets), shuffle_method=method)
-    known = dask.delayed(files) if files else None  # once in the graph, not in every task
-    parts = frame.to_delayed()
-    buckets = client.compute(
-        [
-            dask.delayed(make_bucket)(part, columns, label, known, missing == "mask")
-            for part in parts
-        ]
-    )
-    distributed.wait(buckets)
-    categories = {}
-    if columns.text:  # the distinct values of each bucket reach the client, never a row
-        found = fetch(client, client.map(_vocabulary, buckets, pure=False))
-        categories = {
-            name: sorted({v for vocab in found for v in vocab.get(name, ())})
-            for name in columns.text
-        }
-        buckets = client.map(recode, buckets, columns=columns, categories=categories, pure=False)
+    with worker_peaks(client) as read_peaks:
+        whole = _whole_series(frame, columns.id) if whole_series is None else bool(whole_series)
+        workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        if not whole:
+            buckets = n_buckets or _default_buckets(rows, frame.npartitions, workers)
+            # Dask's task shuffle is the quicker below a few million rows a worker; above, its
+            # peer-to-peer shuffle, which spills to disk instead of holding every split in
+            # memory.
+            method = "tasks" if rows is not None and rows <= _TASKS_ROWS * workers else "p2p"
+            frame = frame.shuffle(on=columns.id, npartitions=int(buckets), shuffle_method=method)
+        known = dask.delayed(files) if files else None  # once in the graph, not in every task
+        parts = frame.to_delayed()
+        buckets = client.compute(
+            [
+                dask.delayed(make_bucket)(part, columns, label, known, missing == "mask")
+                for part in parts
+            ]
+        )
         distributed.wait(buckets)
+        categories = {}
+        if columns.text:  # the distinct values of each bucket reach the client, never a row
+            found = fetch(client, client.map(_vocabulary, buckets, pure=False))
+            categories = {
+                name: sorted({v for vocab in found for v in vocab.get(name, ())})
+                for name in columns.text
+            }
+            buckets = client.map(
+                recode, buckets, columns=columns, categories=categories, pure=False
+            )
+            distributed.wait(buckets)
     read_s = time.perf_counter() - start
-    summaries = fetch(client, client.map(summarize, buckets, pure=False))
+    with worker_peaks(client) as stats_peaks:
+        summaries = fetch(client, client.map(summarize, buckets, pure=False))
     stats_s = time.perf_counter() - start - read_s
     _check(summaries, label)
     dataset = SeriesDataset(
@@ -263,6 +283,7 @@ def read_dataset(
         time_dtype=meta[columns.time].dtype,
         shuffled=not whole,
         timings={"reading and shuffling": read_s, "statistics": stats_s},
+        peaks={"reading and shuffling": read_peaks, "statistics": stats_peaks},
         hist_exog=tuple(past_only),
         categories=categories,
     )

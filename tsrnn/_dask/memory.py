@@ -1,0 +1,71 @@
+"""The memory of the workers: each one's peak during a stage, its limit and its local directory.
+
+:func:`worker_peaks` measures a stage: it resets every worker's peak resident memory when the
+stage starts and reads it when the stage ends (Linux keeps the peak, ``VmHWM``, and resets
+it on request; elsewhere the memory at the end is read). :func:`worker_budget` tells code
+running in a worker its memory limit and local directory (``dask worker --memory-limit
+... --local-directory ...``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["peak_rss", "reset_peak", "worker_budget", "worker_peaks"]
+
+_STATUS = "/proc/self/status"
+
+
+def reset_peak() -> None:
+    """Reset this process' peak resident memory (Linux; elsewhere nothing to reset)."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_rss() -> int:
+    """This process' peak resident memory since :func:`reset_peak`, in bytes (off Linux: the
+    resident memory now)."""
+    with contextlib.suppress(OSError, AttributeError, ValueError), open(_STATUS) as f:
+        return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) * 1024
+    import psutil
+
+    return int(psutil.Process(os.getpid()).memory_info().rss)
+
+
+@contextlib.contextmanager
+def worker_peaks(client: Any) -> Iterator[dict[str, int]]:
+    """Measure the peak resident memory of every worker during the block.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Yields
+    ------
+    dict of str to int
+        Filled when the block ends: worker address -> peak bytes during the block (empty
+        when the workers cannot be asked, e.g. the cluster is closing).
+    """
+    peaks: dict[str, int] = {}
+    with contextlib.suppress(Exception):  # a measure, never a reason for a stage to fail
+        client.run(reset_peak)
+    yield peaks
+    with contextlib.suppress(Exception):
+        peaks.update(client.run(peak_rss, on_error="ignore"))
+
+
+def worker_budget() -> tuple[int | None, str | None]:
+    """The memory limit (bytes; None: none) and the local directory of the Dask worker
+    running this code; ``(None, None)`` outside a worker."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None, None
+    limit = getattr(getattr(worker, "memory_manager", None), "memory_limit", None)
+    return (int(limit) if limit else None), worker.local_directory
