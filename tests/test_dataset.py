@@ -16,6 +16,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
+from distributed import Client
 
 from tsrnn import RNNForecaster, load
 from tsrnn._dask.connect import RECEIVED
@@ -445,6 +446,143 @@ def test_static_columns_are_read_once_per_series_and_forecast_as_in_memory(clien
     with pytest.raises(DataError, match=r"'size' .* changes within series 'i00000'.*\(in file"):
         read_dataset(by_date(moved, tmp_path / "moved", files=2), id_col="item", exog=["price"],
                      static=["size"], client=client)  # fmt: skip
+
+
+# ---------------------------------------------------------------- what a worker holds
+
+
+@pytest.mark.parametrize(
+    ("freq", "tz"),
+    [("W-MON", None), ("D", None), ("h", None), ("B", None), ("MS", None), ("ME", None),
+     ("QS-JAN", None), ("YE-DEC", None), ("D", "Europe/Paris"), ("h", "Europe/Paris")],
+)  # fmt: skip
+def test_a_bucket_keeps_one_stamp_per_series_and_gives_back_every_stamp(freq, tz):
+    """A bucket keeps each series' first stamp, not one per row: every stamp, and each
+    series' last, follow from it at the frequency (a calendar offset, a time zone's change
+    of summer time, a gap filled with NaN included), as the checked series hold them."""
+    from tsrnn._dataset.buckets import Columns, make_bucket
+
+    rng = np.random.default_rng(5)
+    grid = pd.date_range("2021-03-10", periods=500, freq=freq, tz=tz)  # across summer time
+    parts = []
+    for k in range(12):
+        at = int(rng.integers(0, 400))
+        stamps = grid[at : at + int(rng.integers(5, 80))]
+        parts.append(pd.DataFrame({"item": f"s{k:02d}", "week": stamps,
+                                   "sales": rng.normal(10, 1, len(stamps))}))  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame.drop(index=[5, 40])  # two gaps
+    bucket = make_bucket(frame.sample(frac=1.0, random_state=1), Columns("item", "week", "sales"),
+                         "lake")  # fmt: skip
+    assert bucket.error is None and len(bucket.first) == bucket.n_series == 12
+    expected = pd.concat(
+        {key: g.set_index("week")["sales"].asfreq(freq) for key, g in frame.groupby("item")}
+    )
+    assert bucket.stamps.equals(expected.index.get_level_values(1))
+    assert bucket.n_missing == 2 and np.isnan(bucket.values).sum() == 2
+    assert bucket.values.dtype == np.float32
+    assert bucket.ids.tolist() == sorted(frame["item"].unique())
+    np.testing.assert_array_equal(bucket.values, expected.to_numpy(np.float32))
+    last = frame.groupby("item")["week"].max()
+    assert [str(t) for t in bucket.last] == [str(t) for t in last]
+
+
+def in_buckets(frame: pd.DataFrame, columns, parts: int = 2) -> list:
+    from tsrnn._dataset.buckets import make_bucket
+
+    key = frame["item"].str[-1].astype(int) % parts
+    return [make_bucket(part, columns, "lake") for _, part in frame.groupby(key)]
+
+
+def test_windows_beyond_the_budget_are_memory_maps_of_the_same_values(tmp_path, monkeypatch):
+    """A worker whose memory limit its buckets and windows do not fit keeps them in its
+    local directory: the buckets as files, a rank's Panels as memory maps; they hold the
+    same values as in memory, the ranks draw the same batches from them, and giving their
+    pages back (as the sampler does every few steps) changes nothing."""
+    import torch
+
+    from tsrnn._dataset import store
+    from tsrnn._dataset.buckets import Columns
+    from tsrnn._dataset.panels import rank_panels
+    from tsrnn._forecast.covariates import Covariates, calendar_inputs
+    from tsrnn._forecast.jobs import sampler
+    from tsrnn._forecast.plan import plan_for
+
+    frame = with_holes(long_frame(60, seed=31), seed=31)
+    columns = Columns("item", "week", "sales")
+    features = calendar_inputs("W-MON", True, None)
+    names = ["calendar:week_sin", "calendar:week_cos"]
+    covariates = Covariates(names, np.array([0.1, -0.2]), np.array([0.7, 0.8]))
+    params = RNNForecaster(horizon=3, n_models=2, calendar="auto", **SMALL).get_params()
+    plan = plan_for(params, "W-MON", longest=80, n_windows=2000, columns=names)
+    assert features == ["week"]
+    here = rank_panels(in_buckets(frame, columns), plan, covariates, size=2)
+    monkeypatch.setattr(store, "worker_budget", lambda: (1, str(tmp_path)))  # 1 byte of memory
+    buckets = in_buckets(frame, columns)
+    assert all(b.on_disk for b in buckets) and list(tmp_path.glob("tsrnn-rows/*.npy"))
+    there = rank_panels(buckets, plan, covariates, size=2)
+    assert there.on_disk and not here.on_disk and there.maps
+    assert (there.n_series, there.n_kept) == (here.n_series, here.n_kept) == (60, 60)
+    for a, b in ((here.final, there.final), (here.held, there.held)):
+        for name in ("values", "seen", "exog", "lengths"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name
+    network = plan.networks[0]
+    draws = [
+        sampler(panel, network, plan.out, plan.normalize, 16, 7)
+        for panel in (here.final, there.final)
+    ]
+    paged = there.paged(draws[1], every=1)
+    for step in range(3):
+        for x, y in zip(draws[0](step), paged(step), strict=True):
+            assert torch.equal(x, y)
+    del buckets
+    assert not list(tmp_path.glob("tsrnn-rows/*.npy"))  # a bucket's files go with it
+
+
+def test_a_full_disk_is_one_line_naming_the_worker_and_its_directory(tmp_path, monkeypatch):
+    import errno
+
+    from tsrnn._dataset import store
+    from tsrnn._dataset.buckets import Columns
+    from tsrnn.errors import ClusterError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store, "worker_budget", lambda: (1, str(tmp_path)))
+    monkeypatch.setattr(store.np, "save", full)
+    folder = tmp_path / "tsrnn-rows"
+    with pytest.raises(ClusterError, match=rf"could not write its data to {folder} \(No space"):
+        in_buckets(long_frame(4, seed=2), Columns("item", "week", "sales"))
+
+
+def test_buckets_and_windows_beyond_the_budget_live_on_the_workers_disks(dask_processes,
+                                                                        tmp_path):  # fmt: skip
+    """On `dask worker` processes whose share of their memory limit for data is 0, every
+    bucket and every rank's windows are files of their local directory: the fit and the
+    forecast complete, and forecast as predict does in this process."""
+    import dask
+
+    frame = with_holes(long_frame(150, seed=32), seed=32)
+    folder = by_date(frame, tmp_path / "lake")
+    cluster = dask_processes(2)
+    with Client(cluster.address) as client:
+
+        def no_share() -> None:
+            dask.config.set({"tsrnn.memory.buckets": 0, "tsrnn.memory.windows": 0})
+
+        client.wait_for_workers(2)
+        client.run(no_share)
+        data = read_dataset(folder, id_col="item", client=client, n_buckets=4)
+        on_disk = client.gather(client.map(lambda b: b.on_disk, data.buckets, pure=False))
+        assert on_disk == [True] * 4
+        model = fit_dataset(RNNForecaster(horizon=3, n_models=2, **SMALL), data)
+        got = forecast_dataset(model, data, level=[80]).compute()
+    here = model.predict(y=in_memory(frame), level=[80]).reset_index()
+    merged = got.merge(here, on=["item", "week"], suffixes=("", "_here"), validate="1:1")
+    assert len(merged) == 3 * 150
+    for column in ("forecast", "lower", "upper", "lo-80", "hi-80"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
 
 
 # ---------------------------------------------------------------- bad input

@@ -23,8 +23,9 @@ import, lazy ones included)::
     model files    persist
     cluster        cluster, _dask/ (connect, worker, memory, trainer, rank)
                                                       the Dask plumbing
-    dataset        _dataset/ (read, buckets, columns, future_values, train, calibrate, fit,
-                   forecast, write)                   the series on the workers, in buckets
+    dataset        _dataset/ (store, stamps, buckets, read, columns, future_values, panels,
+                   train, calibrate, fit, forecast, write)
+                                                      the series on the workers, in buckets
     distributed    parallel (train_on_dask, the dataset path's public names), search/ (_cv,
                    _origins, _plans, _tasks, _runner, _journal, _results)
     (the CLI, tsrnn_cli, sits on top and imports public modules only)

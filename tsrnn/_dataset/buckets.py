@@ -6,7 +6,11 @@ it); after the shuffle by series id, :func:`make_bucket` turns one partition (a 
 series) into a :class:`Bucket`: the series sorted by id, checked as
 :func:`tsrnn._data.checks.check_series` checks a series in memory (NaN targets kept, gaps
 filled with NaN, as ``missing=True`` does), its text columns coded (:func:`recode` then gives
-them the vocabulary of every bucket), and stored as flat arrays. A bucket with a bad
+them the vocabulary of every bucket), and stored compactly: per series its id, length and
+first stamp (the others follow at the frequency: :mod:`tsrnn._dataset.stamps`); per row the
+values as the networks read them (float32), the numeric exogenous columns (float32) and the
+text ones' codes (1 or 2 bytes); no pandas frame. The rows stay in memory within the
+worker's budget, else in its local directory (:mod:`tsrnn._dataset.store`). A bucket with a bad
 series becomes a bucket carrying one message that names the series and its files; a bucket
 with missing values keeps the message a check without ``missing`` would give, for a model
 that refuses them (``missing="raise"``); :func:`summarize` gives the client the few numbers a
@@ -17,19 +21,33 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from dask.sizeof import sizeof
 
 from .._data.categories import codes, first_empty, vocabulary
 from .._data.checks import check_series, too_few_observations
-from .._data.groups import split_series
+from .._data.groups import group_rows
 from .._data.static import not_a_number
 from .._data.text import show
 from ..errors import DataError
+from .stamps import last_stamps, series_stamps
+from .store import Stored, keep, read
 
-__all__ = ["FILE", "Bucket", "Columns", "ReadParquet", "make_bucket", "recode", "summarize"]
+__all__ = [
+    "FILE",
+    "Bucket",
+    "Columns",
+    "ReadParquet",
+    "Rows",
+    "file_numbers",
+    "make_bucket",
+    "moments_of",
+    "recode",
+    "summarize",
+]
 
 #: The column that carries the number of the file a row was read from.
 FILE = "_file"
@@ -76,10 +94,14 @@ class ReadParquet:
     filesystem : fsspec filesystem
     base_dir : str
         Root of the dataset (hive partitions are read from the folders below it).
+    n_files : int, default=2**31 - 1
+        Files of the dataset: the ``_file`` column is of the smallest type that numbers them
+        (:func:`file_numbers`), 2 bytes a row through the shuffle up to 65,535 files.
     """
 
-    def __init__(self, filesystem: Any, base_dir: str) -> None:
+    def __init__(self, filesystem: Any, base_dir: str, n_files: int = 2**31 - 1) -> None:
         self.filesystem, self.base_dir = filesystem, base_dir
+        self.numbers = file_numbers(n_files)
 
     def __call__(self, item: tuple[int, str], columns: list[str] | None = None) -> pd.DataFrame:
         import pyarrow as pa
@@ -103,31 +125,71 @@ class ReadParquet:
                 "or move it out of the dataset."
             ) from None
         if columns is None or FILE in columns:
-            frame[FILE] = np.int32(number)
+            frame[FILE] = np.full(len(frame), number, dtype=self.numbers)
         return frame
+
+
+def file_numbers(n_files: int) -> np.dtype:
+    """The type of the ``_file`` column of a dataset of ``n_files`` files.
+
+    Examples
+    --------
+    >>> file_numbers(240), file_numbers(70_000)
+    (dtype('uint16'), dtype('int32'))
+    """
+    return np.dtype(np.uint16 if n_files <= np.iinfo(np.uint16).max else np.int32)
+
+
+class Rows(NamedTuple):
+    """A bucket's arrays of one row per value, each in memory (ndarray) or on the worker's
+    disk (:class:`~tsrnn._dataset.store.Stored`).
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_rows,), float32
+        Every series' values, one after another, oldest first (NaN where missing).
+    numbers : ndarray of shape (n_rows, n_numbers), float32, or None
+        The numeric exogenous columns.
+    codes : ndarray of shape (n_rows, n_text), uint8, uint16 or int32, or None
+        The codes of the text exogenous columns (:attr:`Bucket.vocab`).
+    """
+
+    values: Any
+    numbers: Any = None
+    codes: Any = None
 
 
 @dataclass
 class Bucket:
-    """The whole series of one bucket, as flat arrays, sorted by id.
+    """The whole series of one bucket, sorted by id: one entry per series, and the values as
+    the networks read them (float32), in memory or on the worker's disk
+    (:mod:`tsrnn._dataset.store`).
 
     Attributes
     ----------
-    ids : ndarray of shape (n_series,), object
+    ids : array of shape (n_series,)
+        The ids, once each, of the id column's dtype (Arrow-backed text stays so).
     lengths : ndarray of shape (n_series,), int64
-    values : ndarray of shape (n_rows,), float64
-        Every series' values, one after another, oldest first.
-    exog : ndarray of shape (n_rows, n_feat) or None
+        Values of each series, gaps included.
+    first : DatetimeIndex or Index of int64, of length n_series
+        The first stamp of each series; the others follow at ``freq``
+        (:func:`~tsrnn._dataset.stamps.series_stamps`).
+    rows : Rows
+        The values, numeric exogenous columns and text codes.
+    coded : tuple of bool
+        Per exogenous column, whether it is a text column (held in ``rows.codes``).
+    moments : dict or None
+        Count, mean, sum of squared deviations, minimum and maximum of each numeric
+        exogenous column, in float64 from the values read (:mod:`tsrnn._dataset.columns`
+        pools them, so that the columns' scaling is the one of a fit in memory).
     static : ndarray of shape (n_series, n_static) or None
         Each series' static values (text ones as codes), float64.
-    stamps : ndarray of shape (n_rows,) or None
-        The stamp of every value (datetime64[ns] or int64), gaps filled.
-    last : list
-        Last stamp of each series (Timestamp or int).
     first_stamp, last_stamp : object
         Earliest and latest stamps of the bucket (None when it is empty).
     freq : str or int or None
         The common frequency of its series (None when it is empty).
+    n_missing : int
+        Missing target values (NaN, and the gaps filled with NaN).
     error : str or None
         Why the bucket cannot be used: one sentence naming a series and its file.
     missing_error : str or None
@@ -139,46 +201,80 @@ class Bucket:
         :func:`recode` has run.
     """
 
-    ids: np.ndarray
+    ids: Any
     lengths: np.ndarray
-    values: np.ndarray
-    exog: np.ndarray | None = None
-    stamps: np.ndarray | None = None
-    last: list = field(default_factory=list)
+    first: Any
+    rows: Rows
+    coded: tuple[bool, ...] = ()
+    moments: dict[str, np.ndarray] | None = None
+    static: np.ndarray | None = None
     first_stamp: Any = None
     last_stamp: Any = None
     freq: str | int | None = None
+    n_missing: int = 0
     error: str | None = None
     missing_error: str | None = None
     vocab: dict[str, list[str]] = field(default_factory=dict)
-    static: np.ndarray | None = None
 
     @property
     def n_series(self) -> int:
-        return len(self.ids)
+        return len(self.lengths)
+
+    @property
+    def values(self) -> np.ndarray:
+        """(n_rows,) float32: every series' values (a memory map when on disk)."""
+        return read(self.rows.values)
+
+    @property
+    def exog(self) -> np.ndarray | None:
+        """(n_rows, n_exog) float64: the exogenous columns in order, text ones as codes."""
+        if not self.coded:
+            return None
+        numbers, codes = read(self.rows.numbers), read(self.rows.codes)
+        coded = np.array(self.coded)
+        out = np.empty((len(self.values), len(coded)))
+        if numbers is not None:
+            out[:, ~coded] = numbers
+        if codes is not None:
+            out[:, coded] = codes
+        return out
+
+    @property
+    def stamps(self) -> Any:
+        """Every stamp, one series after another (gaps included), as the checks gave them."""
+        if not self.n_series:
+            return pd.DatetimeIndex([], dtype="datetime64[ns]")
+        return series_stamps(self.first, self.lengths, self.freq)
+
+    @property
+    def last(self) -> Any:
+        """The last stamp of each series."""
+        return last_stamps(self.first, self.lengths, self.freq)
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether the rows are files of the worker's local directory."""
+        return any(isinstance(a, Stored) for a in self.rows)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (sent to another worker, or unspilled by Dask): the rows are placed
+        within this worker's budget, in memory or on its disk."""
+        self.__dict__.update(state)
+        self.rows = Rows(*keep(*self.rows))
 
     def split(self) -> tuple[list, list | None]:
-        """The values (and exogenous rows) of each series: views, no copy."""
+        """The values (and exogenous rows) of each series: views, no copy of the values."""
         cuts = np.cumsum(self.lengths)[:-1]
-        xs = None if self.exog is None else np.split(self.exog, cuts)
-        return np.split(self.values, cuts), xs
+        exog = self.exog
+        return np.split(self.values, cuts), None if exog is None else np.split(exog, cuts)
 
-    def select(self, positions: np.ndarray) -> Bucket:
-        """A bucket of the series at ``positions`` only (a copy)."""
-        values, xs = self.split()
-        cuts = np.cumsum(self.lengths)[:-1]
-        stamps = None if self.stamps is None else np.split(self.stamps, cuts)
-        return Bucket(
-            ids=self.ids[positions],
-            lengths=self.lengths[positions],
-            values=_concat([values[k] for k in positions]),
-            exog=None if xs is None else _concat([xs[k] for k in positions], 2),
-            stamps=None if stamps is None else np.concatenate([stamps[k] for k in positions]),
-            last=[self.last[k] for k in positions],
-            freq=self.freq,
-            vocab=self.vocab,
-            static=None if self.static is None else self.static[positions],
-        )
+
+@sizeof.register(Bucket)
+def _sizeof_bucket(bucket: Bucket) -> int:
+    """The bytes a bucket holds in memory (its rows on disk count nothing): what Dask counts."""
+    held = [bucket.lengths, bucket.static, *(a for a in bucket.rows if isinstance(a, np.ndarray))]
+    own = sum(int(a.nbytes) for a in held if a is not None)
+    return own + int(sizeof(bucket.ids)) + int(sizeof(bucket.first)) + 1000
 
 
 def empty_bucket(n_feat: int = 0, error: str | None = None) -> Bucket:
@@ -186,8 +282,9 @@ def empty_bucket(n_feat: int = 0, error: str | None = None) -> Bucket:
     return Bucket(
         ids=np.empty(0, dtype=object),
         lengths=np.empty(0, dtype=np.int64),
-        values=np.empty(0),
-        exog=np.empty((0, n_feat)) if n_feat else None,
+        first=pd.DatetimeIndex([], dtype="datetime64[ns]"),
+        rows=Rows(np.empty(0, dtype=np.float32)),
+        coded=(False,) * n_feat,
         error=error,
     )
 
@@ -216,7 +313,9 @@ def make_bucket(
         ``missing="mask"`` masks. False: either is the bucket's error.
 
     Text columns (``columns.text``) are coded with the bucket's own sorted values
-    (:attr:`Bucket.vocab`), until :func:`recode` gives them the dataset's vocabulary.
+    (:attr:`Bucket.vocab`), until :func:`recode` gives them the dataset's vocabulary. The
+    rows stay in memory within the worker's budget, else on its disk
+    (:func:`tsrnn._dataset.store.keep`); nothing of ``frame`` is kept.
 
     Returns
     -------
@@ -227,6 +326,11 @@ def make_bucket(
         within a series or has an empty value, fewer than 2 observed values, and
         (unless ``missing``) a gap or a NaN target are not. With missing values,
         ``missing_error`` says which.
+
+    Raises
+    ------
+    ClusterError
+        If the rows go to the worker's disk and it is full (naming the worker and folder).
     """
     n_feat = len(columns.exog)
     if frame.empty:
@@ -253,9 +357,8 @@ def make_bucket(
         table = _static_rows(frame, columns, label, files)
         if isinstance(table, str):
             return empty_bucket(n_feat, table)
-    index = pd.MultiIndex.from_arrays(
-        [frame[columns.id].to_numpy(dtype=object), times], names=[columns.id, columns.time]
-    )
+    # The ids as they are (Arrow-backed text stays so): no Python object per row.
+    index = pd.MultiIndex.from_arrays([frame[columns.id], times], names=[columns.id, columns.time])
     y = pd.Series(frame[columns.target].to_numpy(), index=index, name=columns.target)
     X = pd.DataFrame(frame[list(columns.exog)].to_numpy(), index=index) if n_feat else None
     if X is not None:
@@ -266,34 +369,51 @@ def make_bucket(
         y, X = check_series(y, X, name=name, missing=missing)
     except DataError as exc:
         return empty_bucket(n_feat, _locate(frame, columns, files, name, str(exc), missing))
-    ids, values, _, last = split_series(y, None)
-    lengths = np.array([len(v) for v in values], dtype=np.int64)
-    few = too_few_observations(ids, values, where=f" of {label}")
+    groups = group_rows(y.index.get_level_values(0))  # one block per series, in id order
+    ids, lengths = groups.keys, groups.lengths.astype(np.int64)
+    values = y.to_numpy(dtype=np.float64)
+    few = too_few_observations(ids, np.split(values, np.cumsum(lengths)[:-1]), where=f" of {label}")
     if few is not None:
         k, message = few
         return empty_bucket(n_feat, message + _files_of(frame, columns, files, ids[k]) + ".")
+    n_missing = int(np.count_nonzero(np.isnan(values)))
     refused = None
-    if np.isnan(y.to_numpy(dtype=np.float64)).any():  # NaN or gaps: what missing="raise" says
+    if n_missing:  # NaN or gaps: what missing="raise" says
         try:
             check_series(given_y, given_X, name=name)
         except DataError as exc:
             refused = _locate(frame, columns, files, name, str(exc), False)
     stamps = y.index.get_level_values(1)
+    first = stamps[np.cumsum(lengths) - lengths]
     if table is not None:
         table = table.reindex(pd.Index(pd.Series(ids, dtype=object))).to_numpy(np.float64)
+    coded = tuple(c in columns.text for c in columns.exog)
+    numbers = moments = text = None
+    if X is not None:
+        exog = X.to_numpy(dtype=np.float64)
+        at = np.array(coded, dtype=bool)
+        if (~at).any():
+            moments = moments_of(exog[:, ~at])
+            numbers = exog[:, ~at].astype(np.float32)
+        if at.any():
+            text = exog[:, at].astype(_code_dtype(max(len(vocab[n]) for n in columns.text)))
+        del exog, X
+    id_dtype = frame[columns.id].dtype
+    del frame, given_y, given_X, index
     return Bucket(
-        ids=np.asarray(ids, dtype=object),
+        ids=_id_array(ids, id_dtype),
         lengths=lengths,
-        values=y.to_numpy(dtype=np.float64),
-        exog=None if X is None else X.to_numpy(dtype=np.float64),
-        stamps=stamps.to_numpy(),
-        last=list(last),
+        first=first,
+        rows=Rows(*keep(values.astype(np.float32), numbers, text)),
+        coded=coded,
+        moments=moments,
+        static=table,
         first_stamp=stamps.min(),
         last_stamp=stamps.max(),
         freq=y.attrs["freq"],
+        n_missing=n_missing,
         missing_error=refused,
         vocab=vocab,
-        static=table,
     )
 
 
@@ -317,17 +437,24 @@ def recode(bucket: Bucket, columns: Columns, categories: dict[str, list[str]]) -
     names = [n for n in columns.text if n in bucket.vocab]
     if not bucket.n_series or all(bucket.vocab[n] == list(categories[n]) for n in names):
         return bucket
-    exog = None if bucket.exog is None else bucket.exog.copy()
+    text = [n for n in columns.exog if n in columns.text]  # the columns of rows.codes
+    given = read(bucket.rows.codes)
+    width = max([len(categories[n]) for n in text], default=0)
+    recoded = None if given is None else np.empty(given.shape, _code_dtype(width))
     static = None if bucket.static is None else bucket.static.copy()
     for name in names:
         lookup = np.r_[0.0, codes(bucket.vocab[name], categories[name])]
-        if name in columns.exog:
-            array, k = exog, columns.exog.index(name)
+        if name in text:
+            k = text.index(name)
+            recoded[:, k] = lookup[given[:, k].astype(np.int64)]
         else:
-            array, k = static, columns.static.index(name)
-        array[:, k] = lookup[array[:, k].astype(np.int64)]
+            k = columns.static.index(name)
+            static[:, k] = lookup[static[:, k].astype(np.int64)]
+    rows = bucket.rows
+    if recoded is not None:
+        rows = rows._replace(codes=keep(recoded)[0])
     vocab = {**bucket.vocab, **{n: list(categories[n]) for n in names}}
-    return dataclasses.replace(bucket, exog=exog, static=static, vocab=vocab)
+    return dataclasses.replace(bucket, rows=rows, static=static, vocab=vocab)
 
 
 def summarize(bucket: Bucket) -> dict[str, Any]:
@@ -345,7 +472,7 @@ def summarize(bucket: Bucket) -> dict[str, Any]:
     out: dict[str, Any] = {
         "n_series": bucket.n_series,
         "n_rows": int(bucket.lengths.sum()),
-        "n_missing": int(np.count_nonzero(np.isnan(bucket.values))),
+        "n_missing": bucket.n_missing,
         "missing_error": bucket.missing_error,
         "n_windows": int(np.sum(bucket.lengths - 1)),
         "longest": int(bucket.lengths.max()) if bucket.n_series else 0,
@@ -449,7 +576,32 @@ def _files_of(frame: pd.DataFrame, columns: Columns, files: list[str] | None, ke
     return f" (in {word} {', '.join(names)}{more})"
 
 
-def _concat(arrays: list, ndim: int = 1) -> np.ndarray:
-    if arrays:
-        return np.concatenate(arrays)
-    return np.empty(0) if ndim == 1 else np.empty((0, 0))
+def moments_of(columns: np.ndarray) -> dict[str, np.ndarray]:
+    """Count, mean, sum of squared deviations, minimum and maximum of each column."""
+    mean = columns.mean(axis=0)
+    return {
+        "n": len(columns),
+        "mean": mean,
+        "m2": ((columns - mean) ** 2).sum(axis=0),
+        "min": columns.min(axis=0),
+        "max": columns.max(axis=0),
+    }
+
+
+def _code_dtype(n_values: int) -> np.dtype:
+    """The smallest integer type of codes 0 to ``n_values``."""
+    for dtype in (np.uint8, np.uint16):
+        if n_values <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int32)
+
+
+def _id_array(ids: Any, dtype: Any) -> Any:
+    """The ids as an array of the id column's dtype (text in Arrow stays in Arrow; numbers
+    in NumPy); object for any other."""
+    ids = np.asarray(ids, dtype=object)
+    if isinstance(dtype, pd.StringDtype):
+        return pd.array(ids, dtype=dtype)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iufM":
+        return ids.astype(dtype)
+    return ids

@@ -17,9 +17,15 @@ import numpy as np
 
 from .._data.calendar import calendar_columns
 from .._forecast.covariates import column_scaling
-from .buckets import Bucket
+from .buckets import Bucket, moments_of
 
-__all__ = ["calendar_names", "column_moments", "inputs_of", "pooled_scaling"]
+__all__ = [
+    "calendar_names",
+    "column_moments",
+    "inputs_of",
+    "pooled_scaling",
+    "split_inputs",
+]
 
 
 def calendar_names(features: list[str]) -> list[str]:
@@ -40,21 +46,31 @@ def inputs_of(bucket: Bucket, features: list[str]) -> np.ndarray | None:
     Returns
     -------
     ndarray of shape (n_rows, n_feat) or None
-        Unscaled; None when there is no column at all.
+        Unscaled, float64; None when there is no column at all.
     """
     parts = [] if bucket.exog is None else [bucket.exog]
+    return _joined(parts + _made(bucket, features))
+
+
+def _made(bucket: Bucket, features: list[str]) -> list[np.ndarray]:
+    """The static rows repeated over each series' stamps, and the calendar columns."""
+    parts = []
     if bucket.static is not None and bucket.static.shape[1]:
         parts.append(np.repeat(bucket.static, bucket.lengths, axis=0))
     if features:
-        stamps = np.empty(0, dtype="datetime64[ns]") if bucket.stamps is None else bucket.stamps
-        parts.append(calendar_columns(stamps, features)[1])
+        parts.append(calendar_columns(bucket.stamps, features)[1])
+    return parts
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray | None:
     if not parts:
         return None
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
 def split_inputs(bucket: Bucket, features: list[str]) -> tuple[list, list | None]:
-    """Each series' values (n_k,) and input rows (n_k, n_feat) (None without columns)."""
+    """Each series' values (n_k,) float32 and input rows (n_k, n_feat) (None without
+    columns)."""
     values, _ = bucket.split()
     rows = inputs_of(bucket, features)
     if rows is None:
@@ -64,6 +80,9 @@ def split_inputs(bucket: Bucket, features: list[str]) -> tuple[list, list | None
 
 def column_moments(bucket: Bucket, features: list[str], n_feat: int) -> dict[str, np.ndarray]:
     """Count, mean, sum of squared deviations, minimum and maximum of each input column.
+
+    The numeric exogenous columns' come from the values read, in float64
+    (:attr:`Bucket.moments`: the bucket holds them in float32), the others from the rows.
 
     Parameters
     ----------
@@ -78,8 +97,7 @@ def column_moments(bucket: Bucket, features: list[str], n_feat: int) -> dict[str
     dict
         ``n`` (int), and ``mean``, ``m2``, ``min``, ``max``: ndarray of shape (n_feat,).
     """
-    rows = inputs_of(bucket, features) if bucket.n_series else None
-    if rows is None or not len(rows):
+    if not bucket.n_series or not n_feat:
         return {
             "n": 0,
             "mean": np.zeros(n_feat),
@@ -87,13 +105,24 @@ def column_moments(bucket: Bucket, features: list[str], n_feat: int) -> dict[str
             "min": np.full(n_feat, np.inf),
             "max": np.full(n_feat, -np.inf),
         }
-    mean = rows.mean(axis=0)
+    parts = []
+    if bucket.coded:
+        coded = np.array(bucket.coded)
+        exog = {key: np.empty(len(coded)) for key in ("mean", "m2", "min", "max")}
+        if bucket.moments is not None:
+            for key in exog:
+                exog[key][~coded] = bucket.moments[key]
+        if coded.any():
+            found = moments_of(bucket.exog[:, coded])
+            for key in exog:
+                exog[key][coded] = found[key]
+        parts.append(exog)
+    made = _joined(_made(bucket, features))
+    if made is not None:
+        parts.append(moments_of(made))
     return {
-        "n": len(rows),
-        "mean": mean,
-        "m2": ((rows - mean) ** 2).sum(axis=0),
-        "min": rows.min(axis=0),
-        "max": rows.max(axis=0),
+        "n": int(bucket.lengths.sum()),
+        **{key: np.concatenate([p[key] for p in parts]) for key in ("mean", "m2", "min", "max")},
     }
 
 

@@ -18,11 +18,13 @@ calibration, sizes, no row and no per-series state), which the forecaster adopts
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
 
 from .._dask.connect import fetch
+from .._dask.memory import release_memory
 from .._forecast.calibration import Calibration, no_window_error, windows_per_series
 from .._forecast.covariates import Covariates, calendar_inputs
 from .._forecast.fitted import Fitted
@@ -117,6 +119,8 @@ def fit_dataset(
     with Progress(verbose, 2, "fit on the cluster", "stages") as bar:
         with dataset.measure("training"):
             final, held = train_ranks(client, dataset, spec, ranks=ranks, timeout=timeout)
+        with contextlib.suppress(Exception):  # the ranks' windows, back to the system
+            client.run(release_memory)
         bar.advance()
         trained = time.perf_counter()
         found = Calibration.none(plan.horizon, params["combine"])

@@ -1,8 +1,9 @@
 """Training on a dataset: one rank per worker, every network of the ensemble in lockstep.
 
 :class:`RankJob` runs in the workers: it encodes the series of its rank's buckets (final and
-calibration parts) and trains every network of the ensemble in lockstep, drawing its share
-of each batch from its own series; its loss is weighted by ``ranks * its series / all
+calibration parts, bucket by bucket, into Panels in memory or on the worker's disk:
+:mod:`tsrnn._dataset.panels`) and trains every network of the ensemble in lockstep, drawing
+its share of each batch from its own series; its loss is weighted by ``ranks * its series / all
 series``, so that the gradient averaged over the ranks is the one of a batch drawn uniformly
 over every series, as one process draws it. :func:`train_ranks` (the client) assigns the
 buckets to the ranks (balanced by windows, each kept on the worker that holds it where the
@@ -22,17 +23,15 @@ import torch
 from distributed import Client
 
 from .._dask.trainer import Rank, launch_ranks, ranks_lock, training_workers, wait_for
-from .._data.calendar import features_in
-from .._forecast.calibration import held_out
 from .._forecast.covariates import Covariates
-from .._forecast.jobs import encode_series, sampler
+from .._forecast.jobs import sampler
 from .._forecast.plan import Plan, n_channels
 from .._forecast.steps import fit_steps
 from .._train.progress import Progress
 from ..errors import ParameterError
 from ..estimator import RNNRegressor
 from .buckets import Bucket
-from .columns import split_inputs
+from .panels import rank_panels
 from .read import SeriesDataset
 
 __all__ = ["RankJob", "RankSpec", "train_ranks"]
@@ -87,9 +86,8 @@ class RankJob:
         spec, plan = self.spec, self.spec.plan
         world = 1 if sync is None else sync.world
         covariates = spec.covariates or Covariates([], np.zeros(0), np.zeros(0))
-        values, xs = _series_of(self.data or [], features_in(covariates.names))
-        if xs is not None:
-            xs = covariates.scaled(xs)
+        size = spec.size if spec.calibration_seeds else None
+        panels = rank_panels(self.data or [], plan, covariates, size)
         batch = math.ceil(plan.batch / world)
         n_feat = len(covariates.names)  # a rank without series builds the same networks
         models, samples, steps, channels, weights = [], [], [], [], []
@@ -102,18 +100,13 @@ class RankJob:
                 if panel is None:  # no series here: zero batches, the ranks stay in step
                     samples.append(_idle(batch, steps[-1], channels[-1], plan.out))
                 else:
-                    samples.append(
-                        sampler(panel, network, plan.out, plan.normalize, batch, seed + rank)
-                    )
+                    sample = sampler(panel, network, plan.out, plan.normalize, batch, seed + rank)
+                    samples.append(panels.paged(sample))
                 weights.append(world * share)
 
-        final = encode_series(plan, values, xs).panel if values else None
-        add(final, spec.final_seeds, len(values) / spec.n_series)
+        add(panels.final, spec.final_seeds, panels.n_series / spec.n_series)
         if spec.calibration_seeds:
-            held = held_out(plan, values, xs, spec.size) if values else None
-            kept, panel = (0, None) if held is None else (len(held.keep), held.panel)
-            del held  # its encoded series (float64) are not needed to train: free them
-            add(panel, spec.calibration_seeds, kept / spec.n_kept)
+            add(panels.held, spec.calibration_seeds, panels.n_kept / spec.n_kept)
         fit_steps(
             models,
             samples,
@@ -127,15 +120,6 @@ class RankJob:
         )
         k = len(spec.final_seeds)
         return models[:k], models[k:]
-
-
-def _series_of(buckets: list[Bucket], features: list[str]) -> tuple[list, list | None]:
-    values, xs = [], []
-    for bucket in buckets:
-        v, x = split_inputs(bucket, features)
-        values += v
-        xs += x or []
-    return values, (xs or None)
 
 
 def _idle(batch: int, n_steps: int, n_channels: int, out: int):

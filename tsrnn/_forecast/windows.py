@@ -151,6 +151,43 @@ class Panel:
         if exog is not None:
             self.exog = torch.from_numpy(np.concatenate(exog).astype(np.float32))
 
+    @classmethod
+    def of_arrays(
+        cls,
+        values: np.ndarray,
+        lengths: np.ndarray,
+        *,
+        seen: np.ndarray | None = None,
+        exog: np.ndarray | None = None,
+        known=(),
+    ) -> Panel:
+        """A Panel of the arrays of one already (not copied: memory maps stay maps).
+
+        Parameters
+        ----------
+        values : ndarray of shape (n_rows,), float32
+            Encoded values, one series after another, interpolated where missing.
+        lengths : ndarray of shape (n_series,)
+        seen : ndarray of shape (n_rows,), float32, or None
+            1 where observed, 0 where missing; None: every value observed.
+        exog : ndarray of shape (n_rows, n_feat), float32, or None
+        known : sequence of bool, default=()
+            As in :class:`Panel`.
+
+        Returns
+        -------
+        Panel
+        """
+        panel = cls.__new__(cls)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        panel.known = tuple(bool(k) for k in known)
+        panel.lengths = torch.from_numpy(lengths)
+        panel.starts = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        panel.values = torch.from_numpy(values)
+        panel.seen = None if seen is None else torch.from_numpy(seen)
+        panel.exog = None if exog is None else torch.from_numpy(exog)
+        return panel
+
     @property
     def n_series(self) -> int:
         """Number of series."""
