@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,7 @@ from .._data.tables import conventional_roles
 from ..errors import DataError, ParameterError
 from .buckets import FILE, Columns, ReadParquet, file_numbers, make_bucket, recode, summarize
 
-__all__ = ["SeriesDataset", "read_dataset"]
+__all__ = ["SeriesDataset", "client_of", "read_dataset"]
 
 #: Rows a bucket aims at when the data must be shuffled (a few hundred MB in a worker).
 ROWS_PER_BUCKET = 1_000_000
@@ -52,10 +53,11 @@ _TASKS_BYTES_PER_ROW = 130
 _TASKS_SHARE = 0.25
 #: Partitions compared pairwise before the exact check of the layout.
 _SAMPLED = 8
+_DATASETS: weakref.WeakSet = weakref.WeakSet()  # those read in this process, while alive
 _SUFFIXES = (".parquet", ".pq")
 
 
-@dataclass
+@dataclass(eq=False)
 class SeriesDataset:
     """Series held by the workers of a Dask cluster, in buckets of whole series.
 
@@ -247,7 +249,9 @@ def read_dataset(
         )
     meta = frame._meta
     with worker_peaks(client) as read_peaks:
-        whole = _whole_series(frame, columns.id) if whole_series is None else bool(whole_series)
+        whole = bool(whole_series)
+        if whole_series is None:
+            whole = _whole_series(client, frame, columns.id)
         workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
         if not whole:
             buckets = n_buckets or _default_buckets(rows, frame.npartitions, workers)
@@ -294,7 +298,21 @@ def read_dataset(
         hist_exog=tuple(past_only),
         categories=categories,
     )
+    _DATASETS.add(dataset)
     return dataset
+
+
+def client_of(collection: Any) -> Client | None:
+    """The client of the dataset whose buckets a Dask collection reads (the forecasts of
+    :func:`~tsrnn.parallel.forecast_dataset`, and anything made of them); None if none."""
+    from dask.core import keys_in_tasks
+
+    tasks = list(dict(collection.__dask_graph__()).values())
+    for dataset in list(_DATASETS):
+        keys = {bucket.key for bucket in dataset.buckets}
+        if keys and keys_in_tasks(keys, tasks):
+            return dataset.client
+    return None
 
 
 # ---------------------------------------------------------------------- reading
@@ -509,8 +527,9 @@ def _is_number(dtype: Any) -> bool:
 # ---------------------------------------------------------------------- layout
 
 
-def _whole_series(frame: Any, id_col: str) -> bool:
-    """Whether no series id appears in two partitions (see the module docstring)."""
+def _whole_series(client: Client, frame: Any, id_col: str) -> bool:
+    """Whether no series id appears in two partitions (see the module docstring); computed
+    by ``client``'s workers."""
     n = frame.npartitions
     if n == 1:
         return True
@@ -518,10 +537,11 @@ def _whole_series(frame: Any, id_col: str) -> bool:
     parts = ids.to_delayed()
     picked = sorted({round(i * (n - 1) / max(_SAMPLED - 1, 1)) for i in range(min(_SAMPLED, n))})
     sets = [dask.delayed(_unique)(parts[i]) for i in picked]
-    if dask.delayed(_overlap)(sets).compute():
+    [overlap] = fetch(client, client.compute([dask.delayed(_overlap)(sets)]))
+    if overlap:
         return False
     pairs = ids.map_partitions(_unique_series, meta=ids._meta)
-    n_pairs, n_distinct = dask.compute(pairs.size, pairs.nunique(split_out=True))
+    n_pairs, n_distinct = fetch(client, client.compute([pairs.size, pairs.nunique(split_out=True)]))
     return int(n_pairs) == int(n_distinct)
 
 

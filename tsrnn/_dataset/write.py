@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 
 from ..errors import ParameterError
+from .read import client_of
 
 __all__ = ["MARKER", "write_dataset"]
 
@@ -19,7 +20,9 @@ __all__ = ["MARKER", "write_dataset"]
 MARKER = "_SUCCESS"
 
 
-def write_dataset(frame: Any, path: str, storage_options: dict | None = None) -> dict[str, float]:
+def write_dataset(
+    frame: Any, path: str, storage_options: dict | None = None, *, client: Any = None
+) -> dict[str, float]:
     """Write a Dask DataFrame as a Parquet dataset at ``path``, replacing an older one whole.
 
     The workers compute the partitions (kept in their memory), then write one file per
@@ -34,6 +37,10 @@ def write_dataset(frame: Any, path: str, storage_options: dict | None = None) ->
     path : str
         A local folder or an fsspec URL.
     storage_options : dict or None
+    client : distributed.Client or None
+        The cluster that computes and writes ``frame``; None: the client of the dataset it
+        reads (the forecasts of :func:`~tsrnn.parallel.forecast_dataset`, or a frame made
+        of them), else the default client.
 
     Returns
     -------
@@ -56,18 +63,21 @@ def write_dataset(frame: Any, path: str, storage_options: dict | None = None) ->
     if fs.isfile(root):
         raise ParameterError(f"{path!r} is a file: give a folder for the Parquet dataset.")
     tmp = f"{parent}/.{name}.{secrets.token_hex(4)}.part" if parent else f".{name}.part"
+    client = client or client_of(frame) or distributed.default_client()
     start = time.perf_counter()
-    frame = frame.persist()
+    frame = client.persist(frame)
     distributed.wait(frame)
     computed = time.perf_counter()
     try:
-        frame.to_parquet(
+        written = frame.to_parquet(
             fs.unstrip_protocol(tmp),
             write_index=False,
             storage_options=storage_options,
             name_function=lambda i: f"part-{i:05d}.parquet",
             write_metadata_file=False,
+            compute=False,
         )
+        client.compute(written).result()
         if fs.exists(root):
             fs.rm(root, recursive=True)
         if getattr(fs, "protocol", None) in ("file", ("file", "local")) or _is_local(fs):
