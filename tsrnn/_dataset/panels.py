@@ -5,7 +5,8 @@ A rank encodes its series as a fit in one process does
 (:func:`tsrnn._forecast.jobs.encode_series` for the final networks,
 :func:`tsrnn._forecast.calibration.held_out` for their calibration twins: each series on its
 own), but one bucket at a time, each bucket's encoded float32 arrays written into one array
-per Panel: the float64 copies of the encoding live for one bucket only. The arrays are in
+per Panel: the float64 copies of the encoding live for a part of a bucket only
+(:data:`PART_ROWS` rows). The arrays are in
 memory when they fit the worker's budget for windows (:mod:`tsrnn._dataset.store`), else
 files of its local directory read as memory maps, from which the batches are drawn; Dask
 counts a map's pages read as the worker's memory, so :meth:`Panels.paged` gives them back
@@ -14,6 +15,7 @@ every few steps (they stay in the page cache, a fault away).
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import tempfile
@@ -32,10 +34,13 @@ from .buckets import Bucket
 from .columns import split_inputs
 from .store import disk_error, fits, spill_folder
 
-__all__ = ["DROP_EVERY", "Panels", "rank_panels"]
+__all__ = ["DROP_EVERY", "PART_ROWS", "Panels", "rank_panels"]
 
 #: Steps between two returns of a memory-mapped Panel's pages.
 DROP_EVERY = 4
+#: Rows encoded at once (a bucket's series, a part at a time): the encoding's float64 copies
+#: take some 150 bytes a row (measured) while a part is encoded.
+PART_ROWS = 200_000
 
 
 @dataclass
@@ -88,7 +93,7 @@ def rank_panels(
     covariates: Covariates,
     size: int | None,
 ) -> Panels:
-    """Encode the series of ``buckets`` into a rank's Panels, bucket by bucket.
+    """Encode the series of ``buckets`` into a rank's Panels, a part of a bucket at a time.
 
     Parameters
     ----------
@@ -130,13 +135,14 @@ def rank_panels(
     try:
         for bucket in buckets:
             values, xs = split_inputs(bucket, features)
-            if xs is not None:
-                xs = covariates.scaled(xs)
-            final.put(encode_series(plan, values, xs).panel)
-            if size is not None:
-                calibration = held_out(plan, values, xs, size)
-                if calibration is not None:
-                    held.put(calibration.panel)
+            for part in _parts(bucket.lengths):
+                some = values[part]
+                inputs = None if xs is None else covariates.scaled(xs[part])
+                final.put(encode_series(plan, some, inputs).panel)
+                if size is not None:
+                    calibration = held_out(plan, some, inputs, size)
+                    if calibration is not None:
+                        held.put(calibration.panel)
             del values, xs
     except OSError as exc:
         raise disk_error(folder or "", exc) from None
@@ -149,6 +155,14 @@ def rank_panels(
         on_disk=on_disk,
         maps=maps,
     )
+
+
+def _parts(lengths: np.ndarray) -> list[slice]:
+    """Consecutive series of about :data:`PART_ROWS` rows in all (one series at least)."""
+    ends = np.cumsum(lengths)
+    cuts = np.searchsorted(ends, np.arange(PART_ROWS, int(ends[-1]), PART_ROWS), side="left")
+    bounds = [0, *sorted({int(c) + 1 for c in cuts}), len(lengths)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 class _Writer:
