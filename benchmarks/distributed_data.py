@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -244,10 +245,10 @@ class Cluster:
         for path in self.local.rglob("*.npy"):
             with contextlib.suppress(OSError):
                 total += path.stat().st_size
-        for pid in self.process_pids():
+        for pid in self.process_pids():  # the windows' files, deleted once mapped
             with contextlib.suppress(psutil.Error):
                 for mapped in psutil.Process(pid).memory_maps(grouped=False):
-                    if mapped.path.startswith(str(self.local)) and "(deleted)" in mapped.path:
+                    if "/tsrnn-rows/" in mapped.path and not mapped.path.endswith(".npy"):
                         total += int(mapped.size)
         return total
 
@@ -394,6 +395,7 @@ def main() -> int:
             (2**30 * p - b) / per_worker for p, b in zip(training, cluster.base[::-1], strict=False)
         ]
         results[n] = {
+            "rows": rows_read(err),
             "seconds": seconds,
             "stages": stages(err),
             "stage_peaks": per_stage,
@@ -458,6 +460,20 @@ def report(results: dict) -> int:
             f"| {n:,} | " + " | ".join(cells) + f" | {base} | {held} B/row "
             f"(disk {r['disk_per_row']:.1f} B/row) |"
         )
+    sizes = sorted(results)
+    for small, big in itertools.pairwise(sizes):  # per row, the fixed costs apart
+        a, b = results[small], results[big]
+        more_rows = (b["rows"] - a["rows"]) / 2
+        for stage in ("training", "prediction"):
+            grew = [
+                (y - x) * gib / more_rows
+                for x, y in zip(a["stage_peaks"][stage], b["stage_peaks"][stage], strict=False)
+            ]
+            print(
+                f"{stage} peak from {small:,} to {big:,} series: "
+                + " / ".join(f"{g:.1f}" for g in grew)
+                + " bytes per row more a worker"
+            )
     misses = []
     for n, r in results.items():
         if r["cli_rss"] / gib >= TARGETS["cli_rss_gib"]:

@@ -11,8 +11,10 @@ masked, ``calendar="auto"`` columns are built by the workers, exogenous columns 
 text coded with the vocabulary of every bucket) are read with the series (``exog``,
 ``hist_exog``) and their future values routed to the buckets (``forecast_dataset(...,
 future=)``), static covariates are columns constant within each series (``static``).
-Forecasts come back as a lazy Dask DataFrame, or are written by the workers as a Parquet
-dataset::
+A worker holds its buckets compactly (float32 values, one first stamp per series) and, beyond
+its share of its memory limit, in its local directory as memory maps, from which the ranks
+draw their windows; every computation runs on the dataset's client. Forecasts come back as a
+lazy Dask DataFrame, or are written by the workers as a Parquet dataset::
 
     from distributed import Client
     from tsrnn import RNNForecaster
