@@ -8,27 +8,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._options import (
+from ._data import (
     Data,
     Exog,
     IdCol,
-    Levels,
-    Quantiles,
-    Quiet,
     Static,
     Target,
     TimeCol,
-    Timer,
-    check_levels,
     check_outputs,
-    count_series,
-    describe_series,
     exog_columns,
     input_columns,
-    model_options,
+    read_data,
+)
+from ._levels import Levels, Quantiles, check_levels
+from ._model_options import model_options
+from ._printing import (
+    Quiet,
+    Timer,
+    count_series,
+    describe_series,
     print_table,
     progress_to_stderr,
-    read_data,
     say,
 )
 

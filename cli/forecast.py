@@ -2,45 +2,47 @@
 
 import typer
 
-from ._options import (
+from ._cluster import (
+    Ranks,
+    Scheduler,
+    Workers,
+    check_cluster,
+    check_dataset_output,
+    dataset_cluster,
+    on_the_cluster,
+    read_dataset,
+    training_cluster,
+)
+from ._data import (
     Data,
     Exog,
     Future,
     Horizon,
     IdCol,
-    Levels,
     Output,
     Plot,
-    Quantiles,
-    Quiet,
-    Ranks,
-    Scheduler,
     Static,
     Target,
     TimeCol,
-    Timer,
-    Workers,
-    check_cluster,
-    check_dataset_output,
-    check_levels,
     check_outputs,
+    exog_columns,
+    input_columns,
+    read_data,
+)
+from ._levels import Levels, Quantiles, check_levels
+from ._model_options import model_options
+from ._printing import (
+    Quiet,
+    Timer,
     count_series,
-    dataset_cluster,
     describe_dataset,
     describe_outputs,
     describe_series,
     describe_stages,
-    exog_columns,
-    input_columns,
     lookbacks,
-    model_options,
-    on_the_cluster,
     progress_to_stderr,
-    read_data,
-    read_dataset,
     say,
     stage,
-    training_cluster,
 )
 
 

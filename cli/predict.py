@@ -5,34 +5,36 @@ from typing import Annotated
 
 import typer
 
-from ._options import (
+from ._cluster import (
+    Scheduler,
+    Workers,
+    check_dataset_output,
+    dataset_cluster,
+    on_the_cluster,
+    read_dataset,
+)
+from ._data import (
     Exog,
     Future,
     Horizon,
     IdCol,
-    Levels,
     Output,
     Plot,
-    Quantiles,
-    Quiet,
-    Scheduler,
     Target,
     TimeCol,
-    Timer,
-    Workers,
-    check_dataset_output,
-    check_levels,
     check_outputs,
+    exog_columns,
+    read_data,
+)
+from ._levels import Levels, Quantiles, check_levels
+from ._printing import (
+    Quiet,
+    Timer,
     count_series,
-    dataset_cluster,
     describe_dataset,
     describe_outputs,
     describe_series,
     describe_stages,
-    exog_columns,
-    on_the_cluster,
-    read_data,
-    read_dataset,
     say,
     stage,
 )

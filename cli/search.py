@@ -6,27 +6,20 @@ from typing import Annotated, Literal
 
 import typer
 
-from ._options import (
+from ._cluster import Scheduler, Workers, check_cluster
+from ._data import (
     Data,
     Exog,
     IdCol,
-    Quiet,
-    Scheduler,
     Target,
     TimeCol,
-    Timer,
-    Workers,
-    check_cluster,
     check_outputs,
-    describe_series,
     exog_columns,
     input_columns,
-    model_options,
-    print_table,
-    progress_to_stderr,
     read_data,
-    say,
 )
+from ._model_options import model_options
+from ._printing import Quiet, Timer, describe_series, print_table, progress_to_stderr, say
 
 Param = Annotated[
     list[str],
