@@ -1,8 +1,9 @@
 """``--level`` and ``--quantile``: the bounds a forecast adds beside ``lower`` and ``upper``.
 
-Their values are checked as the options are parsed (a level is a percentage in (0, 100), a
-quantile a probability in (0, 1)), and :func:`check_levels` refuses them, before any work,
-where no prediction interval is calibrated.
+Their values are checked as the options are parsed, by the library's rule
+(``tsrnn.intervals.invalid_level`` and ``invalid_quantile``: a level is a percentage in
+(0, 100), a quantile a probability in (0, 1)) with the CLI's own messages; :func:`check_levels`
+refuses them, before any work, where no prediction interval is calibrated.
 """
 
 from typing import Annotated
@@ -10,24 +11,38 @@ from typing import Annotated
 import typer
 
 
-def _between(values: list[float] | None, top: float, what: str) -> list[float] | None:
-    """Values in (0, ``top``), each once, in the order given; else one line saying ``what``."""
-    for value in values or []:
-        if not 0 < value < top:  # NaN too
-            raise typer.BadParameter(f"{value:g} is not {what}")
-    return list(dict.fromkeys(values)) if values else None
+def _checked(values: list[float] | None, invalid, what: str) -> list[float] | None:
+    """``values`` each once, in the order given, if ``invalid`` (a rule of
+    ``tsrnn.intervals``) finds none bad; else one line saying the first bad one is not
+    ``what``."""
+    if not values:
+        return None
+    bad = invalid(values)
+    if bad is not None:
+        raise typer.BadParameter(f"{bad:g} is not {what}")
+    return list(dict.fromkeys(values))
 
 
 def _percentages(values: list[float] | None) -> list[float] | None:
     """``--level`` values: percentages in (0, 100)."""
-    return _between(values, 100, "a percentage in (0, 100): give the coverage of an interval, "
-                                 "e.g. --level 80 --level 95")  # fmt: skip
+    from tsrnn.intervals import invalid_level
+
+    return _checked(
+        values,
+        invalid_level,
+        "a percentage in (0, 100): give the coverage of an interval, e.g. --level 80 --level 95",
+    )
 
 
 def _probabilities(values: list[float] | None) -> list[float] | None:
     """``--quantile`` values: probabilities in (0, 1)."""
-    return _between(values, 1, "a probability in (0, 1): give a quantile such as --quantile "
-                               "0.1 --quantile 0.9")  # fmt: skip
+    from tsrnn.intervals import invalid_quantile
+
+    return _checked(
+        values,
+        invalid_quantile,
+        "a probability in (0, 1): give a quantile such as --quantile 0.1 --quantile 0.9",
+    )
 
 
 Levels = Annotated[

@@ -93,6 +93,7 @@ MODEL_OPTIONS = {
         typer.Option(
             metavar="FLOAT",
             help="Coverage of the prediction interval, in (0, 1).",
+            # tsrnn.intervals.DEFAULT_INTERVAL, written out: --help imports no tsrnn module.
             show_default="0.9",
         ),
     ],

@@ -108,6 +108,7 @@ def backtest(
     """
     from tsrnn.evaluation import backtest as run_backtest
     from tsrnn.forecaster import RNNForecaster
+    from tsrnn.intervals import DEFAULT_INTERVAL
     from tsrnn.io import write_csv_atomic
 
     timer = Timer()
@@ -116,7 +117,7 @@ def backtest(
             "only one CSV can go to standard output: give a file to --output or to --forecasts",
             param_hint="'--output' / '--forecasts'",
         )
-    check_levels(level, quantile, params.get("interval", 0.9))
+    check_levels(level, quantile, params.get("interval", DEFAULT_INTERVAL))
     if (level or quantile) and forecasts is None:
         raise typer.BadParameter(
             "the bounds of --level and --quantile are columns of the forecasts table: add "

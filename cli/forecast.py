@@ -79,9 +79,11 @@ def forecast(
 
     Example: tsrnn forecast sales.csv --horizon 12 --output forecast.csv --plot forecast.png
     """
+    from tsrnn.intervals import DEFAULT_INTERVAL
+
     exog, static = exog_columns(exog), exog_columns(static)
     check_cluster(workers, scheduler)
-    check_levels(level, quantile, params.get("interval", 0.9))
+    check_levels(level, quantile, params.get("interval", DEFAULT_INTERVAL))
     if exog and future is None:
         raise typer.BadParameter(
             f"forecasting with --exog {','.join(exog)} needs their future values: pass them "

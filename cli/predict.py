@@ -82,13 +82,14 @@ def predict(
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
     """
+    from tsrnn.intervals import DEFAULT_INTERVAL
     from tsrnn.io import file_columns, read_future, write_forecast
     from tsrnn.persist import load
 
     timer = Timer()
     check_outputs(output, plot)
     forecaster = load(model)
-    check_levels(level, quantile, getattr(forecaster, "interval", 0.9), saved=True)
+    check_levels(level, quantile, getattr(forecaster, "interval", DEFAULT_INTERVAL), saved=True)
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
