@@ -93,12 +93,11 @@ def predict(
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
-    columns = [str(c) for c in forecaster.feature_names_in_]
-    static = list(forecaster.static_names_)  # read from --data for the series fit never saw
-    made = [c for c in columns if c in static or c.startswith("calendar:")]  # not in --future
-    exog = exog_columns(exog) or [c for c in columns if c not in made] or None
-    past_only = {str(c) for c in forecaster.hist_exog or ()}
-    known = [c for c in exog or [] if c not in past_only]
+    inputs = forecaster.input_columns()  # by role; the calendar's are made, never read
+    static = inputs.static  # read from --data for the series fit never saw
+    exog = exog_columns(exog) or inputs.exog or None
+    past_only = set(inputs.hist_exog)
+    known = [c for c in exog or [] if c not in past_only]  # what --future holds
     if known and future is None:
         raise typer.BadParameter(
             f"the model uses the exogenous columns {','.join(known)}: pass their future values "
