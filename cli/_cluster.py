@@ -47,7 +47,7 @@ Ranks = Annotated[
 ]
 
 
-def check_cluster(workers: int | None, scheduler: str | None) -> None:
+def check_cluster(*, workers: int | None, scheduler: str | None) -> None:
     """Refuse --workers with --scheduler (a local cluster, or an existing one)."""
     if workers is not None and scheduler is not None:
         raise typer.BadParameter(
@@ -58,10 +58,10 @@ def check_cluster(workers: int | None, scheduler: str | None) -> None:
 
 @contextlib.contextmanager
 def training_cluster(
-    quiet: bool, workers: int | None, scheduler: str | None, ranks: int | None
+    quiet: bool, *, workers: int | None, scheduler: str | None, ranks: int | None
 ) -> Iterator[None]:
     """Fits inside the block train on the Dask cluster asked for, else in this process."""
-    check_cluster(workers, scheduler)
+    check_cluster(workers=workers, scheduler=scheduler)
     if workers is None and scheduler is None:
         if ranks is not None:
             raise typer.BadParameter(
@@ -84,7 +84,7 @@ def training_cluster(
         yield
 
 
-def on_the_cluster(data: str | None, workers: int | None, scheduler: str | None) -> bool:
+def on_the_cluster(data: str | None, *, workers: int | None, scheduler: str | None) -> bool:
     """Whether DATA is a Parquet dataset the workers of a cluster read (see ``Data``)."""
     if data is None:
         return False
@@ -113,9 +113,9 @@ def check_dataset_output(output: str | None, plot) -> None:
 
 
 @contextlib.contextmanager
-def dataset_cluster(quiet: bool, workers: int | None, scheduler: str | None) -> Iterator:
+def dataset_cluster(quiet: bool, *, workers: int | None, scheduler: str | None) -> Iterator:
     """A client of the cluster asked for, or of a local one (one worker per core)."""
-    check_cluster(workers, scheduler)
+    check_cluster(workers=workers, scheduler=scheduler)
     from tsrnn.parallel import train_on_dask
 
     where = f"the Dask cluster at {scheduler}" if scheduler else "local Dask workers"

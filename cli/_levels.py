@@ -71,7 +71,7 @@ Quantiles = Annotated[
 
 
 def check_levels(
-    level: list | None, quantiles: list | None, interval: float | None, *, saved: bool = False
+    level: list | None, quantiles: list | None, *, interval: float | None, saved: bool = False
 ) -> None:
     """Refuse --level and --quantile without a prediction interval, before any work.
 

@@ -89,7 +89,8 @@ def predict(
     timer = Timer()
     check_outputs(output, plot)
     forecaster = load(model)
-    check_levels(level, quantile, getattr(forecaster, "interval", DEFAULT_INTERVAL), saved=True)
+    interval = getattr(forecaster, "interval", DEFAULT_INTERVAL)
+    check_levels(level, quantile, interval=interval, saved=True)
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
@@ -104,23 +105,46 @@ def predict(
             "with --future future.csv",
             param_hint="'--future'",
         )
-    if on_the_cluster(data, workers, scheduler):
+    if on_the_cluster(data, workers=workers, scheduler=scheduler):
         check_dataset_output(output, plot)
-        read = {
+        columns = {
+            "time_col": time_col,
+            "target": target or forecaster.name_,
+            "id_col": id_col,
             "exog": exog,
             "hist_exog": [c for c in exog or [] if c in past_only],
-            "static": static or None,
-        }  # a dataset's own static columns: the model keeps none
-        _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                         workers, scheduler, timer, level, quantile, read, future)  # fmt: skip
+            "static": static or None,  # a dataset's own static columns: the model keeps none
+            "missing": forecaster.missing,
+        }
+        _predict_dataset(
+            forecaster,
+            data=data,
+            columns=columns,
+            horizon=horizon,
+            future=future,
+            level=level,
+            quantiles=quantile,
+            output=output,
+            quiet=quiet,
+            workers=workers,
+            scheduler=scheduler,
+            timer=timer,
+        )
         return
     y = X = X_future = table = None
     if data is not None:
         target = target or forecaster.name_
         given = set(file_columns(data))  # static columns: needed for new series only
-        y, X, table = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
-                                exog=exog, static=[c for c in static if c in given] or None,
-                                missing=forecaster.missing == "mask")  # fmt: skip
+        y, X, table = read_data(
+            quiet,
+            data,
+            time_col=time_col,
+            target=target,
+            id_col=id_col,
+            exog=exog,
+            static=[c for c in static if c in given] or None,
+            missing=forecaster.missing == "mask",
+        )
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):
             X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
@@ -144,22 +168,39 @@ def predict(
     )
 
 
-def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                     workers, scheduler, timer, level, quantiles, read,
-                     future) -> None:  # fmt: skip
+def _predict_dataset(
+    forecaster,
+    *,
+    data: str,
+    columns: dict,
+    horizon: int | None,
+    future,
+    level: list[float] | None,
+    quantiles: list[float] | None,
+    output: str,
+    quiet: bool,
+    workers: int | None,
+    scheduler: str | None,
+    timer: Timer,
+) -> None:
     """The forecast of a Parquet dataset with a saved model, by the workers of a cluster:
-    ``read`` names its exog, hist_exog and static columns, ``future`` a Parquet dataset of
-    the future values of the known ones."""
+    ``columns`` are the keywords of ``tsrnn.parallel.read_dataset`` (the time, target, id,
+    exog, hist_exog and static columns, and missing), ``future`` a Parquet dataset of the
+    future values of the known exog columns."""
     from tsrnn.parallel import forecast_dataset, write_dataset
 
-    with dataset_cluster(quiet, workers, scheduler) as client:
-        dataset = read_dataset(quiet, client, data, time_col=time_col,
-                               target=target or forecaster.name_, id_col=id_col,
-                               missing=forecaster.missing, **read)  # fmt: skip
+    with dataset_cluster(quiet, workers=workers, scheduler=scheduler) as client:
+        dataset = read_dataset(quiet, client, data, **columns)
         say(quiet, describe_dataset(dataset))
         with stage(quiet, f"Forecasting {dataset.n_series} series ..."):
-            forecasts = forecast_dataset(forecaster, dataset, horizon, future=future,
-                                         level=level, quantiles=quantiles)  # fmt: skip
+            forecasts = forecast_dataset(
+                forecaster,
+                dataset,
+                horizon=horizon,
+                future=future,
+                level=level,
+                quantiles=quantiles,
+            )
             written = write_dataset(forecasts, output)
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted))

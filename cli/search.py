@@ -135,7 +135,7 @@ def search(
 
     Example: tsrnn search sales.csv -H 12 --param hidden_size=16,32 --param learning_rate=1e-3,1e-2
     """
-    check_cluster(workers, scheduler)
+    check_cluster(workers=workers, scheduler=scheduler)
     grid = _parse_params(param, fixed=params)
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import write_csv_atomic
@@ -144,9 +144,13 @@ def search(
     timer = Timer()
     check_outputs(output)
     y, X, _ = read_data(
-        quiet, data, time_col=time_col, target=target, id_col=id_col,
+        quiet,
+        data,
+        time_col=time_col,
+        target=target,
+        id_col=id_col,
         exog=input_columns(exog_columns(exog), params),
-    )  # fmt: skip
+    )
     progress_to_stderr()
     fixed = {"interval": None, **params}
     searcher = SearchCV(
