@@ -111,7 +111,7 @@ Plot = Annotated[
 ]
 
 
-def input_columns(exog: list[str] | None, params: dict) -> list[str] | None:
+def columns_to_read(exog: list[str] | None, params: dict) -> list[str] | None:
     """The columns to read beside the target: ``--exog`` (already split) and ``--hist-exog``."""
     return [*(exog or []), *params.get("hist_exog", [])] or None
 

@@ -16,8 +16,8 @@ from ._data import (
     Target,
     TimeCol,
     check_outputs,
+    columns_to_read,
     exog_columns,
-    input_columns,
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
@@ -131,7 +131,7 @@ def backtest(
         time_col=time_col,
         target=target,
         id_col=id_col,
-        exog=input_columns(exog_columns(exog), params),
+        exog=columns_to_read(exog_columns(exog), params),
         static=exog_columns(static),
         missing=params.get("missing") != "raise",
     )

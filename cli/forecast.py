@@ -25,8 +25,8 @@ from ._data import (
     Target,
     TimeCol,
     check_outputs,
+    columns_to_read,
     exog_columns,
-    input_columns,
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
@@ -130,7 +130,7 @@ def forecast(
             time_col=time_col,
             target=target,
             id_col=id_col,
-            exog=input_columns(exog, params),
+            exog=columns_to_read(exog, params),
             static=static,
             missing=masked,
         )

@@ -14,8 +14,8 @@ from ._data import (
     Target,
     TimeCol,
     check_outputs,
+    columns_to_read,
     exog_columns,
-    input_columns,
     read_data,
 )
 from ._model_options import model_options
@@ -149,7 +149,7 @@ def search(
         time_col=time_col,
         target=target,
         id_col=id_col,
-        exog=input_columns(exog_columns(exog), params),
+        exog=columns_to_read(exog_columns(exog), params),
     )
     progress_to_stderr()
     fixed = {"interval": None, **params}
