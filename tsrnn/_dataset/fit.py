@@ -29,7 +29,7 @@ from .._forecast.fitted import Fitted
 from .._forecast.jobs import fit_seeds, network_seeds
 from .._forecast.plan import known_columns, plan_for
 from .._train.progress import Progress
-from ..errors import DataError, ParameterError
+from ..errors import DataError, ParameterError, check_params
 from ..forecaster import RNNForecaster
 from .calibrate import calibrate_buckets, count_kept
 from .columns import calendar_names, column_moments, pooled_scaling
@@ -82,7 +82,7 @@ def fit_dataset(
     ClusterError
         If a worker of the training leaves the cluster: the fit stops with one message.
     """
-    model._check_params()
+    check_params(model)
     params = model.get_params()
     if params["missing"] == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)
