@@ -13,6 +13,7 @@ __all__ = [
     "DataError",
     "DeviceError",
     "ModelFileError",
+    "ModelStoreError",
     "NotFittedError",  # noqa: F822 (defined on first use, below)
     "ParameterError",
     "SearchError",
@@ -45,6 +46,11 @@ class DeviceError(TsrnnError, RuntimeError):
 
 class ModelFileError(TsrnnError, ValueError):
     """A saved model file cannot be loaded safely."""
+
+
+class ModelStoreError(TsrnnError, OSError):
+    """A model store (an MLflow tracking server or artifact store) cannot be reached, or holds
+    no model at the address given."""
 
 
 class ClusterError(TsrnnError, RuntimeError):
