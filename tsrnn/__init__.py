@@ -10,7 +10,7 @@ import, lazy ones included)::
 
     base           errors, _version
     data           _data/ (checks, stamps, groups, calendar, categories, static, tables,
-                   text), intervals, io, metrics, windowing, datasets/
+                   text, frames), intervals, io, metrics, windowing, datasets/
                                                       pandas and numpy, never torch or Dask
     training       _train/ (loop, device, codec, executor, progress), nn
                                                       torch, never pandas or Dask
