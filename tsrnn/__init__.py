@@ -20,7 +20,8 @@ import, lazy ones included)::
                                                       no Dask; reads a Fitted, never the
                                                       estimator
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
-    model files    persist
+    model files    persist, mlflow/ (_frames, _flavor)   the MLflow flavor over the model
+                                                      file; MLflow imported on first use
     cluster        cluster, _dask/ (connect, worker, trainer, rank)      the Dask plumbing
     dataset        _dataset/ (read, buckets, columns, future_values, train, calibrate, fit,
                    forecast, write)                   the series on the workers, in buckets
