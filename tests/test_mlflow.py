@@ -336,8 +336,9 @@ def test_load_model_runs_no_code_from_the_folder(logged, stores, monkeypatch):
     """MLflow may refuse every pyfunc model (it names a module to import); tsrnn's loader
     imports none, and still loads."""
     monkeypatch.setenv("MLFLOW_ALLOW_MODEL_CODE_EXECUTION", "false")
-    with pytest.raises(mlflow.exceptions.MlflowException, match="disallowed"):
-        mlflow.pyfunc.load_model(logged.model_uri)
+    if hasattr(mlflow.environment_variables, "MLFLOW_ALLOW_MODEL_CODE_EXECUTION"):  # 3.18 on
+        with pytest.raises(mlflow.exceptions.MlflowException, match="disallowed"):
+            mlflow.pyfunc.load_model(logged.model_uri)
     loaded = flavor.load_model(logged.model_uri)
     X_future = by_series(future(), ["price"])
     pd.testing.assert_frame_equal(
@@ -361,6 +362,15 @@ def test_save_model_writes_a_whole_folder_or_nothing(stores, tmp_path, monkeypat
         flavor.save_model(stores.models_[0], tmp_path / "regressor")
     with pytest.raises(ParameterError, match="does not exist"):
         flavor.save_model(stores, tmp_path / "no" / "such" / "folder")
+
+
+def test_an_input_example_is_stored_and_serves(stores, tmp_path):
+    path = flavor.save_model(stores, tmp_path / "model", input_example=future())
+    assert {"input_example.json", "serving_input_example.json"} <= {p.name for p in path.iterdir()}
+    example = mlflow.models.Model.load(str(path)).load_input_example(str(path))
+    answer = mlflow.pyfunc.load_model(str(path)).predict(example)
+    expected = stores.predict(X_future=by_series(future(), ["price"]))
+    np.testing.assert_allclose(answer["forecast"], expected["forecast"])
 
 
 def test_import_tsrnn_does_not_import_mlflow():

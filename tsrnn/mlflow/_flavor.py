@@ -11,7 +11,6 @@ become one-line :class:`~tsrnn.errors.ModelStoreError` (the store) or
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import re
 import secrets
@@ -164,7 +163,7 @@ def log_model(
     forecaster : RNNForecaster
         A fitted forecaster.
     name : str
-        The model's name in the run (MLflow 3's ``name``; ``artifact_path`` in MLflow 2).
+        The model's name in the run (MLflow 3's ``name``, formerly ``artifact_path``).
     registered_model_name : str or None, default=None
         Also register it in the model registry under this name (a new version).
     signature, input_example, pip_requirements, extra_pip_requirements, metadata
@@ -193,15 +192,10 @@ def log_model(
             f"tsrnn.mlflow logs a fitted RNNForecaster; got {type(forecaster).__name__}."
         )
     forecaster._check_fitted()
-    # MLflow 3 names the model with name= (artifact_path=None, deprecated); MLflow 2 with
-    # artifact_path=.
-    if "name" in inspect.signature(Model.log).parameters:
-        where = {"artifact_path": None, "name": name}
-    else:
-        where = {"artifact_path": name}
     try:
         return Model.log(
-            **where,
+            artifact_path=None,  # MLflow 3 names a model with name=; this one is deprecated
+            name=name,
             flavor=_this_module(),
             flavor_name=FLAVOR_NAME,
             registered_model_name=registered_model_name,
