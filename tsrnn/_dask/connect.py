@@ -35,6 +35,7 @@ __all__ = [
     "fetch",
     "hold",
     "unsatisfiable",
+    "user_stacklevel",
     "wants_cuda",
     "warn_malloc_trap",
 ]
@@ -188,7 +189,7 @@ def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:
             "in them up to 2.5x slower: call tsrnn.cluster.tune_worker_malloc(client) once, or "
             "start the workers with `--preload tsrnn.cluster`.",
             RuntimeWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -303,12 +304,11 @@ class Watchdog(threading.Thread):
                 return
 
 
-def _user_stacklevel() -> int:
+def user_stacklevel() -> int:
     """The stack level of the first frame outside tsrnn (for warnings)."""
     import sys
 
     frame, level = sys._getframe(1), 1
-    package = __name__.rsplit(".", 1)[0]
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "tsrnn":
         frame, level = frame.f_back, level + 1
     return level
