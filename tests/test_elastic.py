@@ -218,13 +218,13 @@ class Killer(threading.Thread):
             time.sleep(0.05)
 
 
-def _connect(cluster):
+def _connect(cluster, n_workers: int = 2):
     from distributed import Client
 
     from tsrnn._dask.worker import warm_worker
 
     client = Client(cluster.address, timeout="30s")
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(n_workers, timeout=60)
     client.run(warm_worker)  # torch imported: a rank's task starts training at once
     return client
 
@@ -369,3 +369,24 @@ def test_every_worker_lost_is_one_line_exit_2_and_nothing_written(dask_processes
     assert "none came back: the fit was stopped" in last
     assert not (lake.parent / "out").exists()
     assert not [p for p in lake.parent.iterdir() if p.name.startswith(".out")]
+
+
+def test_side_by_side_with_every_worker_gone_is_one_error(dask_processes):
+    """Networks side by side are tasks Dask runs again on another worker; with none left
+    (the only worker killed whole) the fit ends with one ClusterError after ``timeout``."""
+    from tsrnn.errors import ClusterError
+    from tsrnn.parallel import train_on_dask
+
+    y = long_frame(20, seed=4).set_index(["item", "week"])["sales"]
+    cluster = dask_processes(1)
+    with _connect(cluster, n_workers=1) as client:
+        killer = Killer(cluster, client, lambda k: "tsrnn-net" in k, delay=0.5, whole=True)
+        killer.start()
+        started = time.monotonic()
+        with (
+            pytest.raises(ClusterError, match=r"Every worker of the cluster .* left"),
+            train_on_dask(client, timeout=5),
+        ):
+            RNNForecaster(horizon=3, n_models=2, steps=3000, **FAST).fit(y)
+        killer.join(timeout=5)
+    assert killer.killed and time.monotonic() - started < 60

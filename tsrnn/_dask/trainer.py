@@ -103,7 +103,9 @@ class DaskTrainer:
         futures = []
         for i, job in enumerate(jobs):
             if id(job.data) not in shared:
-                shared[id(job.data)] = hold(client, job.data, everywhere=broadcast)
+                shared[id(job.data)] = hold(
+                    client, job.data, everywhere=broadcast, timeout=self.timeout
+                )
             light = dataclasses.replace(job, data=None)
             futures.append(
                 client.submit(
