@@ -12,7 +12,7 @@ import, lazy ones included)::
     data           _data/ (checks, stamps, groups, calendar, categories, static, tables,
                    text, frames), intervals, io, metrics, windowing, datasets/
                                                       pandas and numpy, never torch or Dask
-    training       _train/ (loop, device, codec, executor, progress), nn
+    training       _train/ (loop, checkpoint, device, codec, executor, progress), nn
                                                       torch, never pandas or Dask
     regressor      estimator (RNNRegressor and its WindowsJob)
     forecaster     _forecast/ (plan, inputs, covariates, scaling, windows, jobs, steps,
@@ -22,7 +22,7 @@ import, lazy ones included)::
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
     model files    persist, mlflow/ (_frames, _flavor)   the MLflow flavor over the model
                                                       file; MLflow imported on first use
-    cluster        cluster, _dask/ (connect, worker, trainer, rank)      the Dask plumbing
+    cluster        cluster, _dask/ (connect, worker, trainer, elastic, rank)  the Dask plumbing
     dataset        _dataset/ (read, buckets, columns, future_values, train, calibrate, fit,
                    forecast, write)                   the series on the workers, in buckets
     distributed    parallel (train_on_dask, the dataset path's public names), search/ (_cv,
