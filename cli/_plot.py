@@ -30,13 +30,13 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from tsrnn.intervals import LOWER, UPPER, level_columns, levels_in
     from tsrnn.io import atomic_path
 
     multi = isinstance(forecast.index, pd.MultiIndex)
     ids = forecast.index.get_level_values(0).unique().tolist() if multi else [None]
     shown = ids[:MAX_PANELS]
-    levels = [c[3:] for c in forecast.columns if c.startswith("lo-") and f"hi-{c[3:]}" in forecast]
-    levels.sort(key=float, reverse=True)
+    levels = sorted(levels_in(forecast.columns), key=float, reverse=True)
     if multi:
         forecasts = _series_of(forecast, shown)
         histories = _series_of(history, shown) if history is not None else {}
@@ -51,19 +51,27 @@ def plot_forecast(history, forecast, path: str | os.PathLike) -> None:
             past = past.iloc[-tail:]
             ax.plot(past.index, past.to_numpy(), color="0.2", lw=1.2, label="history")
         ax.plot(part.index, part["forecast"], color="tab:blue", lw=1.6, label="forecast")
-        if np.isfinite(part[["lower", "upper"]].to_numpy()).any():
+        if np.isfinite(part[[LOWER, UPPER]].to_numpy()).any():
             ax.fill_between(
                 part.index,
-                part["lower"],
-                part["upper"],
+                part[LOWER],
+                part[UPPER],
                 color="tab:blue",
                 alpha=0.2,
                 lw=0,
                 label="interval",
             )
         for level in levels:  # widest first
-            ax.fill_between(part.index, part[f"lo-{level}"], part[f"hi-{level}"],
-                            color="tab:blue", alpha=0.1, lw=0, label=f"{level} %")  # fmt: skip
+            low, high = level_columns(float(level))
+            ax.fill_between(
+                part.index,
+                part[low],
+                part[high],
+                color="tab:blue",
+                alpha=0.1,
+                lw=0,
+                label=f"{level} %",
+            )
         if multi:
             ax.set_title(f"{forecast.index.names[0] or 'series'} {key}")
         elif history is not None and history.name is not None:

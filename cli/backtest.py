@@ -8,27 +8,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._options import (
+from ._data import (
     Data,
     Exog,
     IdCol,
-    Levels,
-    Quantiles,
-    Quiet,
     Static,
     Target,
     TimeCol,
-    Timer,
-    check_levels,
     check_outputs,
+    columns_to_read,
+    exog_columns,
+    read_data,
+)
+from ._levels import Levels, Quantiles, check_levels
+from ._model_options import model_options
+from ._printing import (
+    Quiet,
+    Timer,
     count_series,
     describe_series,
-    exog_columns,
-    input_columns,
-    model_options,
     print_table,
     progress_to_stderr,
-    read_data,
     say,
 )
 
@@ -108,6 +108,7 @@ def backtest(
     """
     from tsrnn.evaluation import backtest as run_backtest
     from tsrnn.forecaster import RNNForecaster
+    from tsrnn.intervals import DEFAULT_INTERVAL
     from tsrnn.io import write_csv_atomic
 
     timer = Timer()
@@ -116,7 +117,7 @@ def backtest(
             "only one CSV can go to standard output: give a file to --output or to --forecasts",
             param_hint="'--output' / '--forecasts'",
         )
-    check_levels(level, quantile, params.get("interval", 0.9))
+    check_levels(level, quantile, interval=params.get("interval", DEFAULT_INTERVAL))
     if (level or quantile) and forecasts is None:
         raise typer.BadParameter(
             "the bounds of --level and --quantile are columns of the forecasts table: add "
@@ -125,19 +126,32 @@ def backtest(
         )
     check_outputs(output, forecasts)
     y, X, table = read_data(
-        quiet, data, time_col=time_col, target=target, id_col=id_col,
-        exog=input_columns(exog_columns(exog), params), static=exog_columns(static),
+        quiet,
+        data,
+        time_col=time_col,
+        target=target,
+        id_col=id_col,
+        exog=columns_to_read(exog_columns(exog), params),
+        static=exog_columns(static),
         missing=params.get("missing") != "raise",
-    )  # fmt: skip
+    )
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
     windows = dict(horizon=horizon, n_origins=origins, step=step)
     if forecasts is None:
         metrics = run_backtest(forecaster, y, **windows, X=X, static=table, refit=refit)
     else:  # the metrics and the table of the same fits
-        asked = {"level": level, "quantiles": quantile, "return_table": True}
-        metrics, rows = run_backtest(forecaster, y, **windows, X=X, static=table, refit=refit,
-                                     **asked)  # fmt: skip
+        metrics, rows = run_backtest(
+            forecaster,
+            y,
+            **windows,
+            X=X,
+            static=table,
+            refit=refit,
+            level=level,
+            quantiles=quantile,
+            return_table=True,
+        )
         _write_rows(rows, forecasts)
     if output is not None:
         write_csv_atomic(metrics.rename_axis("origin").reset_index(), output)

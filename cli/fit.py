@@ -5,36 +5,40 @@ from typing import Annotated
 
 import typer
 
-from ._options import (
+from ._cluster import (
+    Ranks,
+    Scheduler,
+    Workers,
+    dataset_cluster,
+    on_the_cluster,
+    read_dataset,
+    training_cluster,
+)
+from ._data import (
     Data,
     Exog,
     Horizon,
     IdCol,
-    Quiet,
-    Ranks,
-    Scheduler,
     Static,
     Target,
     TimeCol,
-    Timer,
-    Workers,
     check_outputs,
+    columns_to_read,
+    exog_columns,
+    read_data,
+)
+from ._model_options import model_options
+from ._printing import (
+    Quiet,
+    Timer,
     count_series,
-    dataset_cluster,
     describe_dataset,
     describe_series,
     describe_stages,
-    exog_columns,
-    input_columns,
     lookbacks,
-    model_options,
-    on_the_cluster,
     progress_to_stderr,
-    read_data,
-    read_dataset,
     say,
     stage,
-    training_cluster,
 )
 
 ModelOut = Annotated[
@@ -79,15 +83,22 @@ def fit(
 
     timer = Timer()
     check_outputs(model)
-    if on_the_cluster(data, workers, scheduler):
+    if on_the_cluster(data, workers=workers, scheduler=scheduler):
         from tsrnn.parallel import fit_dataset
 
-        with dataset_cluster(quiet, workers, scheduler) as client:
-            dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
-                                   id_col=id_col, exog=exog_columns(exog),
-                                   hist_exog=params.get("hist_exog"),
-                                   static=exog_columns(static),
-                                   missing=params.get("missing", "mask"))  # fmt: skip
+        with dataset_cluster(quiet, workers=workers, scheduler=scheduler) as client:
+            dataset = read_dataset(
+                quiet,
+                client,
+                data,
+                time_col=time_col,
+                target=target,
+                id_col=id_col,
+                exog=exog_columns(exog),
+                hist_exog=params.get("hist_exog"),
+                static=exog_columns(static),
+                missing=params.get("missing", "mask"),
+            )
             say(quiet, describe_dataset(dataset))
             fitted = RNNForecaster(horizon=horizon, verbose=0, **params)
             with stage(quiet, f"Training on {dataset.n_series} series ..."):
@@ -103,12 +114,17 @@ def fit(
         )
         return
     # A cluster starts first: its workers import torch while this process reads the data.
-    with training_cluster(quiet, workers, scheduler, ranks):
+    with training_cluster(quiet, workers=workers, scheduler=scheduler, ranks=ranks):
         y, X, table = read_data(
-            quiet, data, time_col=time_col, target=target, id_col=id_col,
-            exog=input_columns(exog_columns(exog), params), static=exog_columns(static),
+            quiet,
+            data,
+            time_col=time_col,
+            target=target,
+            id_col=id_col,
+            exog=columns_to_read(exog_columns(exog), params),
+            static=exog_columns(static),
             missing=params.get("missing") != "raise",
-        )  # fmt: skip
+        )
         progress_to_stderr()
         fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params)
         fitted.fit(y, X, static=table)

@@ -2,45 +2,47 @@
 
 import typer
 
-from ._options import (
+from ._cluster import (
+    Ranks,
+    Scheduler,
+    Workers,
+    check_cluster,
+    check_dataset_output,
+    dataset_cluster,
+    on_the_cluster,
+    read_dataset,
+    training_cluster,
+)
+from ._data import (
     Data,
     Exog,
     Future,
     Horizon,
     IdCol,
-    Levels,
     Output,
     Plot,
-    Quantiles,
-    Quiet,
-    Ranks,
-    Scheduler,
     Static,
     Target,
     TimeCol,
-    Timer,
-    Workers,
-    check_cluster,
-    check_dataset_output,
-    check_levels,
     check_outputs,
+    columns_to_read,
+    exog_columns,
+    read_data,
+)
+from ._levels import Levels, Quantiles, check_levels
+from ._model_options import model_options
+from ._printing import (
+    Quiet,
+    Timer,
     count_series,
-    dataset_cluster,
     describe_dataset,
     describe_outputs,
     describe_series,
     describe_stages,
-    exog_columns,
-    input_columns,
     lookbacks,
-    model_options,
-    on_the_cluster,
     progress_to_stderr,
-    read_data,
-    read_dataset,
     say,
     stage,
-    training_cluster,
 )
 
 
@@ -77,19 +79,42 @@ def forecast(
 
     Example: tsrnn forecast sales.csv --horizon 12 --output forecast.csv --plot forecast.png
     """
+    from tsrnn.intervals import DEFAULT_INTERVAL
+
     exog, static = exog_columns(exog), exog_columns(static)
-    check_cluster(workers, scheduler)
-    check_levels(level, quantile, params.get("interval", 0.9))
+    check_cluster(workers=workers, scheduler=scheduler)
+    check_levels(level, quantile, interval=params.get("interval", DEFAULT_INTERVAL))
     if exog and future is None:
         raise typer.BadParameter(
             f"forecasting with --exog {','.join(exog)} needs their future values: pass them "
             "with --future future.csv",
             param_hint="'--future'",
         )
-    if on_the_cluster(data, workers, scheduler):
-        _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
-                          quiet, workers, scheduler, ranks, params, level, quantile,
-                          static)  # fmt: skip
+    if on_the_cluster(data, workers=workers, scheduler=scheduler):
+        check_dataset_output(output, plot)
+        columns = {
+            "time_col": time_col,
+            "target": target,
+            "id_col": id_col,
+            "exog": exog,
+            "hist_exog": params.get("hist_exog"),
+            "static": static,
+            "missing": params.get("missing", "mask"),
+        }
+        _forecast_dataset(
+            data=data,
+            columns=columns,
+            params=params,
+            horizon=horizon,
+            ranks=ranks,
+            future=future,
+            level=level,
+            quantiles=quantile,
+            output=output,
+            quiet=quiet,
+            workers=workers,
+            scheduler=scheduler,
+        )
         return
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import read_future, write_forecast
@@ -97,11 +122,18 @@ def forecast(
     timer = Timer()
     check_outputs(output, plot)
     # A cluster starts first: its workers import torch while this process reads the data.
-    with training_cluster(quiet, workers, scheduler, ranks):
+    with training_cluster(quiet, workers=workers, scheduler=scheduler, ranks=ranks):
         masked = params.get("missing") != "raise"
-        y, X, table = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
-                                exog=input_columns(exog, params), static=static,
-                                missing=masked)  # fmt: skip
+        y, X, table = read_data(
+            quiet,
+            data,
+            time_col=time_col,
+            target=target,
+            id_col=id_col,
+            exog=columns_to_read(exog, params),
+            static=static,
+            missing=masked,
+        )
         n_series = count_series(y)
         X_future = None
         if future is not None:
@@ -126,21 +158,31 @@ def forecast(
     )
 
 
-def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exog, future,
-                      quiet, workers, scheduler, ranks, params, level, quantiles,
-                      static=None) -> None:  # fmt: skip
-    """The forecast of a Parquet dataset, by the workers of a cluster (--future: a Parquet
-    dataset of the future values of the --exog columns; --static: columns of the dataset,
-    constant within each series)."""
-    check_dataset_output(output, plot)
+def _forecast_dataset(
+    *,
+    data: str,
+    columns: dict,
+    params: dict,
+    horizon: int | None,
+    ranks: int | None,
+    future,
+    level: list[float] | None,
+    quantiles: list[float] | None,
+    output: str,
+    quiet: bool,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """The forecast of a Parquet dataset, by the workers of a cluster: ``columns`` are the
+    keywords of ``tsrnn.parallel.read_dataset`` (the time, target, id, exog, hist_exog and
+    static columns, and missing), ``future`` (--future) a Parquet dataset of the future values
+    of the --exog columns."""
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.parallel import fit_dataset, forecast_dataset, write_dataset
 
     timer = Timer()
-    with dataset_cluster(quiet, workers, scheduler) as client:
-        dataset = read_dataset(quiet, client, data, time_col=time_col, target=target,
-                               id_col=id_col, exog=exog, hist_exog=params.get("hist_exog"),
-                               static=static, missing=params.get("missing", "mask"))  # fmt: skip
+    with dataset_cluster(quiet, workers=workers, scheduler=scheduler) as client:
+        dataset = read_dataset(quiet, client, data, **columns)
         say(quiet, describe_dataset(dataset))
         model = RNNForecaster(horizon=horizon, verbose=0, **params)
         with stage(quiet, f"Training on {dataset.n_series} series ..."):
@@ -149,8 +191,9 @@ def _forecast_dataset(data, horizon, output, plot, time_col, target, id_col, exo
             stage(quiet, f"Forecasting {dataset.n_series} series ..."),
             dataset.measure("prediction"),
         ):
-            forecasts = forecast_dataset(model, dataset, future=future, level=level,
-                                         quantiles=quantiles)  # fmt: skip
+            forecasts = forecast_dataset(
+                model, dataset, future=future, level=level, quantiles=quantiles
+            )
             written = write_dataset(forecasts, output)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     predicted = {"prediction": written["computing"], "writing": written["writing"]}

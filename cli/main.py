@@ -3,6 +3,7 @@
 Every user error (a :class:`tsrnn.errors.TsrnnError` from the library, or a usage error from
 the option parser) prints one line on stderr and exits with code 2; ``--debug`` adds the
 traceback. Anything else is a bug: one line, exit code 1, and the traceback with ``--debug``.
+A warning is one line too ("Warning: ..."; ``--debug``: Python's format).
 """
 
 import importlib
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     if not debug:  # deprecation notices are for developers, not for the command's users
         for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
             warnings.simplefilter("ignore", category)
+        warnings.formatwarning = _one_line  # e.g. a worker lost, training resumed from step N
     try:
         status = app(args=args, prog_name="tsrnn", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors from the option parser
@@ -85,6 +87,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         status = _library_error(exc, debug)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command's users read it: 'Warning: ...', one line (--debug: Python's
+    own format, with the place it came from)."""
+    return f"Warning: {' '.join(str(message).split())}\n"
 
 
 def _take_debug(args: list[str]) -> bool:

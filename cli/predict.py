@@ -5,34 +5,36 @@ from typing import Annotated
 
 import typer
 
-from ._options import (
+from ._cluster import (
+    Scheduler,
+    Workers,
+    check_dataset_output,
+    dataset_cluster,
+    on_the_cluster,
+    read_dataset,
+)
+from ._data import (
     Exog,
     Future,
     Horizon,
     IdCol,
-    Levels,
     Output,
     Plot,
-    Quantiles,
-    Quiet,
-    Scheduler,
     Target,
     TimeCol,
-    Timer,
-    Workers,
-    check_dataset_output,
-    check_levels,
     check_outputs,
+    exog_columns,
+    read_data,
+)
+from ._levels import Levels, Quantiles, check_levels
+from ._printing import (
+    Quiet,
+    Timer,
     count_series,
-    dataset_cluster,
     describe_dataset,
     describe_outputs,
     describe_series,
     describe_stages,
-    exog_columns,
-    on_the_cluster,
-    read_data,
-    read_dataset,
     say,
     stage,
 )
@@ -80,45 +82,69 @@ def predict(
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
     """
+    from tsrnn.intervals import DEFAULT_INTERVAL
     from tsrnn.io import file_columns, read_future, write_forecast
     from tsrnn.persist import load
 
     timer = Timer()
     check_outputs(output, plot)
     forecaster = load(model)
-    check_levels(level, quantile, getattr(forecaster, "interval", 0.9), saved=True)
+    interval = getattr(forecaster, "interval", DEFAULT_INTERVAL)
+    check_levels(level, quantile, interval=interval, saved=True)
     names = list(forecaster.index_names_)
     time_col = time_col or names[-1]
     id_col = id_col or (names[0] if forecaster.multi_ else None)
-    columns = [str(c) for c in forecaster.feature_names_in_]
-    static = list(forecaster.static_names_)  # read from --data for the series fit never saw
-    made = [c for c in columns if c in static or c.startswith("calendar:")]  # not in --future
-    exog = exog_columns(exog) or [c for c in columns if c not in made] or None
-    past_only = {str(c) for c in forecaster.hist_exog or ()}
-    known = [c for c in exog or [] if c not in past_only]
+    inputs = forecaster.input_columns()  # by role; the calendar's are made, never read
+    static = inputs.static  # read from --data for the series fit never saw
+    exog = exog_columns(exog) or inputs.exog or None
+    past_only = set(inputs.hist_exog)
+    known = [c for c in exog or [] if c not in past_only]  # what --future holds
     if known and future is None:
         raise typer.BadParameter(
             f"the model uses the exogenous columns {','.join(known)}: pass their future values "
             "with --future future.csv",
             param_hint="'--future'",
         )
-    if on_the_cluster(data, workers, scheduler):
+    if on_the_cluster(data, workers=workers, scheduler=scheduler):
         check_dataset_output(output, plot)
-        read = {
+        columns = {
+            "time_col": time_col,
+            "target": target or forecaster.name_,
+            "id_col": id_col,
             "exog": exog,
             "hist_exog": [c for c in exog or [] if c in past_only],
-            "static": static or None,
-        }  # a dataset's own static columns: the model keeps none
-        _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                         workers, scheduler, timer, level, quantile, read, future)  # fmt: skip
+            "static": static or None,  # a dataset's own static columns: the model keeps none
+            "missing": forecaster.missing,
+        }
+        _predict_dataset(
+            forecaster,
+            data=data,
+            columns=columns,
+            horizon=horizon,
+            future=future,
+            level=level,
+            quantiles=quantile,
+            output=output,
+            quiet=quiet,
+            workers=workers,
+            scheduler=scheduler,
+            timer=timer,
+        )
         return
     y = X = X_future = table = None
     if data is not None:
         target = target or forecaster.name_
         given = set(file_columns(data))  # static columns: needed for new series only
-        y, X, table = read_data(quiet, data, time_col=time_col, target=target, id_col=id_col,
-                                exog=exog, static=[c for c in static if c in given] or None,
-                                missing=forecaster.missing == "mask")  # fmt: skip
+        y, X, table = read_data(
+            quiet,
+            data,
+            time_col=time_col,
+            target=target,
+            id_col=id_col,
+            exog=exog,
+            static=[c for c in static if c in given] or None,
+            missing=forecaster.missing == "mask",
+        )
     if future is not None:
         with stage(quiet, f"Reading {future} ..."):
             X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
@@ -142,25 +168,42 @@ def predict(
     )
 
 
-def _predict_dataset(forecaster, data, horizon, output, time_col, target, id_col, quiet,
-                     workers, scheduler, timer, level, quantiles, read,
-                     future) -> None:  # fmt: skip
+def _predict_dataset(
+    forecaster,
+    *,
+    data: str,
+    columns: dict,
+    horizon: int | None,
+    future,
+    level: list[float] | None,
+    quantiles: list[float] | None,
+    output: str,
+    quiet: bool,
+    workers: int | None,
+    scheduler: str | None,
+    timer: Timer,
+) -> None:
     """The forecast of a Parquet dataset with a saved model, by the workers of a cluster:
-    ``read`` names its exog, hist_exog and static columns, ``future`` a Parquet dataset of
-    the future values of the known ones."""
+    ``columns`` are the keywords of ``tsrnn.parallel.read_dataset`` (the time, target, id,
+    exog, hist_exog and static columns, and missing), ``future`` a Parquet dataset of the
+    future values of the known exog columns."""
     from tsrnn.parallel import forecast_dataset, write_dataset
 
-    with dataset_cluster(quiet, workers, scheduler) as client:
-        dataset = read_dataset(quiet, client, data, time_col=time_col,
-                               target=target or forecaster.name_, id_col=id_col,
-                               missing=forecaster.missing, **read)  # fmt: skip
+    with dataset_cluster(quiet, workers=workers, scheduler=scheduler) as client:
+        dataset = read_dataset(quiet, client, data, **columns)
         say(quiet, describe_dataset(dataset))
         with (
             stage(quiet, f"Forecasting {dataset.n_series} series ..."),
             dataset.measure("prediction"),
         ):
-            forecasts = forecast_dataset(forecaster, dataset, horizon, future=future,
-                                         level=level, quantiles=quantiles)  # fmt: skip
+            forecasts = forecast_dataset(
+                forecaster,
+                dataset,
+                horizon=horizon,
+                future=future,
+                level=level,
+                quantiles=quantiles,
+            )
             written = write_dataset(forecasts, output)
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted, peaks=dataset.peaks))

@@ -6,27 +6,20 @@ from typing import Annotated, Literal
 
 import typer
 
-from ._options import (
+from ._cluster import Scheduler, Workers, check_cluster
+from ._data import (
     Data,
     Exog,
     IdCol,
-    Quiet,
-    Scheduler,
     Target,
     TimeCol,
-    Timer,
-    Workers,
-    check_cluster,
     check_outputs,
-    describe_series,
+    columns_to_read,
     exog_columns,
-    input_columns,
-    model_options,
-    print_table,
-    progress_to_stderr,
     read_data,
-    say,
 )
+from ._model_options import model_options
+from ._printing import Quiet, Timer, describe_series, print_table, progress_to_stderr, say
 
 Param = Annotated[
     list[str],
@@ -142,7 +135,7 @@ def search(
 
     Example: tsrnn search sales.csv -H 12 --param hidden_size=16,32 --param learning_rate=1e-3,1e-2
     """
-    check_cluster(workers, scheduler)
+    check_cluster(workers=workers, scheduler=scheduler)
     grid = _parse_params(param, fixed=params)
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import write_csv_atomic
@@ -151,9 +144,13 @@ def search(
     timer = Timer()
     check_outputs(output)
     y, X, _ = read_data(
-        quiet, data, time_col=time_col, target=target, id_col=id_col,
-        exog=input_columns(exog_columns(exog), params),
-    )  # fmt: skip
+        quiet,
+        data,
+        time_col=time_col,
+        target=target,
+        id_col=id_col,
+        exog=columns_to_read(exog_columns(exog), params),
+    )
     progress_to_stderr()
     fixed = {"interval": None, **params}
     searcher = SearchCV(

@@ -637,7 +637,7 @@ def test_model_options_match_the_forecaster():
     import typing
 
     from sklearn.utils._param_validation import StrOptions
-    from tsrnn_cli._options import MODEL_OPTIONS
+    from tsrnn_cli._model_options import MODEL_OPTIONS
 
     from tsrnn._train.loop import LOSSES, OPTIMIZERS
     from tsrnn.forecaster import RNNForecaster

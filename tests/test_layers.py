@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("regressor", ("tsrnn.estimator",)),
     ("forecaster engine", ("tsrnn._forecast",)),
     ("forecaster", ("tsrnn.forecaster", "tsrnn.evaluation")),
-    ("model files", ("tsrnn.persist",)),
+    ("model files", ("tsrnn.persist", "tsrnn.mlflow")),
     ("cluster", ("tsrnn.cluster", "tsrnn._dask")),
     ("dataset", ("tsrnn._dataset",)),
     ("distributed", ("tsrnn.parallel", "tsrnn.search")),

@@ -92,3 +92,28 @@ def test_a_format_1_file_tells_each_network_by_its_input_width():
     scale has one input more."""
     model = tsrnn.load(FOLDER / "format1_plain.tsrnn")
     assert model.network_inputs_ == [(24, 2, False), (24, 2, True)] * 2
+
+
+def _contents(path: Path) -> tuple[dict, dict]:
+    """A model file's JSON document (without when and by which versions it was written) and
+    its tensors."""
+    with safe_open(str(path), framework="np") as f:
+        document = json.loads(f.metadata()["tsrnn"])
+        tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    for key in ("created", "tsrnn_version", "torch_version"):
+        document.pop(key)
+    return document, tensors
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in FILES if _format(p) == FORMAT_VERSION], ids=lambda p: p.stem
+)
+def test_a_file_of_the_current_format_is_written_again_as_it_was(path, tmp_path):
+    """Read and saved again, a file of this format holds the same document and tensors:
+    whatever holds a fit in memory, the file of a fit is unchanged."""
+    again = tsrnn.save(tsrnn.load(path), tmp_path / "again.tsrnn")
+    (document, tensors), (written, rewritten) = _contents(path), _contents(again)
+    assert written == document
+    assert rewritten.keys() == tensors.keys()
+    for name, tensor in tensors.items():
+        np.testing.assert_array_equal(rewritten[name], tensor, err_msg=name)

@@ -10,9 +10,9 @@ import, lazy ones included)::
 
     base           errors, _version
     data           _data/ (checks, stamps, groups, calendar, categories, static, tables,
-                   text), intervals, io, metrics, windowing, datasets/
+                   text, frames), intervals, io, metrics, windowing, datasets/
                                                       pandas and numpy, never torch or Dask
-    training       _train/ (loop, device, codec, executor, progress), nn
+    training       _train/ (loop, checkpoint, device, codec, executor, progress), nn
                                                       torch, never pandas or Dask
     regressor      estimator (RNNRegressor and its WindowsJob)
     forecaster     _forecast/ (plan, inputs, covariates, scaling, windows, jobs, steps,
@@ -20,8 +20,9 @@ import, lazy ones included)::
                                                       no Dask; reads a Fitted, never the
                                                       estimator
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
-    model files    persist
-    cluster        cluster, _dask/ (connect, worker, memory, trainer, rank)
+    model files    persist, mlflow/ (_frames, _flavor)   the MLflow flavor over the model
+                                                      file; MLflow imported on first use
+    cluster        cluster, _dask/ (connect, worker, memory, trainer, elastic, rank)
                                                       the Dask plumbing
     dataset        _dataset/ (store, stamps, buckets, read, columns, future_values, panels,
                    train, calibrate, fit, forecast, write)

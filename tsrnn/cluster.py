@@ -7,8 +7,9 @@ distributed's default ``distributed.nanny.pre-spawn-environ`` sets
 ``LocalCluster`` runs in the client, in the client's own ``os.environ`` too, where every process
 started later inherits it). Setting that variable at all switches off glibc's dynamic mmap
 threshold: every tensor above 128 KiB is then ``mmap``-ed and ``munmap``-ed again, and training
-an LSTM in such a worker spends its time in page faults (measured here: 1.25x to 2.5x slower
-than the same fit in-process, the extra time all system time).
+an LSTM in such a worker spends time in page faults (``benchmarks/malloc_trap.py``: 1.18x as
+long in a worker of a plain ``LocalCluster`` as in one of :func:`local_cluster`, median of 3
+runs with other jobs on the 2 cores; the extra is system time).
 
 :func:`local_cluster` (what :class:`tsrnn.SearchCV` starts when given no client) leaves the
 variable out of its workers and restores the client's environment afterwards. For workers you

@@ -3,16 +3,19 @@
 Every error tsrnn raises on purpose derives from :class:`TsrnnError`, and also from the
 builtin or scikit-learn class that users already catch: bad data is a ``ValueError``, an
 unfitted model is sklearn's ``NotFittedError``. The CLI turns any ``TsrnnError`` into one
-line on stderr and exit code 2.
+line on stderr and exit code 2. A fault that work went on after is a warning
+(:class:`ClusterWarning`), which the CLI prints as one line too.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ClusterError",
+    "ClusterWarning",
     "DataError",
     "DeviceError",
     "ModelFileError",
+    "ModelStoreError",
     "NotFittedError",  # noqa: F822 (defined on first use, below)
     "ParameterError",
     "SearchError",
@@ -47,8 +50,18 @@ class ModelFileError(TsrnnError, ValueError):
     """A saved model file cannot be loaded safely."""
 
 
+class ModelStoreError(TsrnnError, OSError):
+    """A model store (an MLflow tracking server or artifact store) cannot be reached, or holds
+    no model at the address given."""
+
+
 class ClusterError(TsrnnError, RuntimeError):
     """Work on a Dask cluster cannot run or was lost (no scheduler, no worker, a worker died)."""
+
+
+class ClusterWarning(RuntimeWarning):
+    """Work on a Dask cluster went on after a fault (a worker lost during training, and the
+    training resumed from a checkpoint)."""
 
 
 class SearchError(ClusterError):

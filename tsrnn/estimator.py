@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from ._train.checkpoint import Checkpoint
 from ._train.codec import FITTED, network_state, restore_network
 from ._train.device import resolve_device, seeded, torch_threads
 from ._train.executor import fit_jobs
@@ -419,13 +420,19 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         seed_offset: int = 0,
         sync: Sync | None = None,
         quiet: bool = False,
+        resume: Checkpoint | None = None,
     ) -> None:
-        """Train the built network for ``n_epochs`` epochs (one rank's, with ``sync``)."""
+        """Train the built network for ``n_epochs`` epochs (one rank's, with ``sync``; the
+        epochs after ``resume``'s, for a data-parallel fit that lost a rank).
+
+        The shuffling and dropout are seeded by the epochs already trained, so a fit resumed
+        at an epoch draws as a fit started there does."""
         device = self.device_
         X, y = X.to(device), y.to(device)
         if valid is not None:
             valid = (valid[0].to(device), valid[1].to(device))
-        seed = self.seed_ + len(self.history_) + seed_offset
+        done = len(self.history_) if resume is None else resume.step
+        seed = self.seed_ + done + seed_offset
         generator = torch.Generator().manual_seed(seed)
         with (
             torch_threads(self.n_threads),
@@ -448,6 +455,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     history=self.history_,
                     on_epoch=on_epoch,
                     sync=sync,
+                    resume=resume,
                 )
             finally:  # kept even when training diverges
                 self.n_iter_ = len(self.history_)
@@ -551,7 +559,13 @@ class WindowsJob:
             self, data=(X[rows], y[rows], valid), batch=math.ceil(self.batch / world)
         )
 
-    def fit(self, sync: Sync | None = None, rank: int = 0, quiet: bool = False) -> RNNRegressor:
+    def fit(
+        self,
+        sync: Sync | None = None,
+        rank: int = 0,
+        quiet: bool = False,
+        resume: Checkpoint | None = None,
+    ) -> RNNRegressor:
         model = self.model
         model._move_to(resolve_device(self.device))
         X, y, valid = self.data
@@ -564,6 +578,7 @@ class WindowsJob:
             seed_offset=rank,
             sync=sync,
             quiet=bool(rank or quiet),
+            resume=resume,
         )
         return model
 

@@ -35,6 +35,7 @@ __all__ = [
     "atomic_path",
     "check_output_path",
     "file_columns",
+    "flat_forecast",
     "format_value",
     "read_future",
     "read_inputs",
@@ -344,12 +345,35 @@ def write_forecast(forecast: pd.DataFrame, path: str | os.PathLike) -> None:
         Destination, or ``"-"`` for standard output; written atomically (see
         :func:`write_csv_atomic`).
     """
+    write_csv_atomic(flat_forecast(forecast), path)
+
+
+def flat_forecast(forecast: pd.DataFrame) -> pd.DataFrame:
+    """A forecast as a flat table: the series id and timestamp columns, then its values.
+
+    Parameters
+    ----------
+    forecast : DataFrame
+        As returned by ``RNNForecaster.predict``, on a time index or a ``MultiIndex`` (id,
+        timestamp).
+
+    Returns
+    -------
+    DataFrame of shape (n_rows, n_index_levels + n_columns)
+        On a ``RangeIndex``; unnamed index levels become the columns ``timestamp`` and ``id``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"forecast": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"]))
+    >>> flat_forecast(f).columns.tolist()
+    ['timestamp', 'forecast']
+    """
     names = list(forecast.index.names)
     defaults = ["id", "timestamp"][-len(names) :] if len(names) <= 2 else [None] * len(names)
     names = [
         name if name is not None else default for name, default in zip(names, defaults, strict=True)
     ]
-    write_csv_atomic(forecast.rename_axis(names).reset_index(), path)
+    return forecast.rename_axis(names).reset_index()
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> None:

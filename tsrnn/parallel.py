@@ -43,11 +43,19 @@ after another in this process:
   ranks' batches (up to the order of floating-point sums). Only rank 0's copy comes back, as a
   CPU model.
 
-Faults: every collective has a ``timeout``; a worker that leaves the cluster during a
-data-parallel fit ends the fit with a :class:`~tsrnn.errors.ClusterError` within seconds
-(the other ranks see their peer close), never a hang. Dask has no gang scheduling, so two
-data-parallel fits on one cluster could each hold half the workers and wait for the other half
-forever: a cluster-wide ``distributed.Lock`` makes them take turns.
+Faults: every collective has a ``timeout``, never a hang. A worker that leaves the cluster
+during a data-parallel fit (here or on a dataset) costs the steps since the state the group
+last shared: the other ranks' collectives fail and each hands back its weights and optimizer
+state after the last step every rank completed (every rank holds the same), rank 0 also keeps a
+checkpoint on the scheduler every 200 steps (for when no rank survives), and a new process
+group forms on the live workers (the survivors, and the lost worker once its nanny restarts it,
+waited for up to ``timeout`` while the nanny answers; fewer ranks when none comes back), its
+shards or buckets laid out again (a lost bucket rebuilt by Dask from its lineage), resuming
+with the same total number of steps. One :class:`~tsrnn.errors.ClusterWarning` says which
+worker was lost and the step training resumed from; with no worker left, one
+:class:`~tsrnn.errors.ClusterError`. Dask has no gang scheduling, so two data-parallel fits
+on one cluster could each hold half the workers and wait for the other half forever: a
+cluster-wide ``distributed.Lock`` makes them take turns.
 
 This module imports distributed; ``import tsrnn`` does not.
 """
@@ -103,7 +111,8 @@ def train_on_dask(
         networks of each fit (a forecaster's eight networks on two workers: one rank each; one
         regressor on two workers: two ranks).
     timeout : float, default=60.0
-        Seconds allowed to form a process group and for each of its collectives.
+        Seconds allowed to form a process group and for each of its collectives, for a lost
+        worker's nanny to bring it back, and for a cluster left without workers to get one.
     verbose : int, default=0
         Draw a progress bar of the networks trained.
 

@@ -35,6 +35,7 @@ __all__ = [
     "fetch",
     "hold",
     "unsatisfiable",
+    "user_stacklevel",
     "wants_cuda",
     "warn_malloc_trap",
 ]
@@ -129,15 +130,37 @@ def connect(
     return Connection(client, own, facts)
 
 
-def hold(client: Client, data: Any, *, everywhere: bool = False) -> Future:
+def hold(
+    client: Client, data: Any, *, everywhere: bool = False, timeout: float = WORKER_WAIT_S
+) -> Future:
     """``data`` on the cluster, as a future that Dask can rebuild: the result of a task that
     carries it, not a scattered value, so that the work depending on it survives the death of
     the worker that held it (a scattered value dies with its last copy and cancels every task
     that needed it). ``everywhere``: a copy on every worker (many tasks read it).
+
+    Raises
+    ------
+    ClusterError
+        With ``everywhere``, if the cluster has had no worker for ``timeout`` seconds while
+        the copy was waited for (every worker left).
     """
     future = client.submit(_same, data, pure=False)
     if everywhere:
-        distributed.wait(future)
+        alone_since = None
+        while not future.done():
+            with contextlib.suppress(distributed.TimeoutError):
+                distributed.wait(future, timeout=2.0)
+            if future.done() or client.scheduler_info(n_workers=-1)["workers"]:
+                alone_since = None
+                continue
+            alone_since = alone_since or time.monotonic()
+            if time.monotonic() - alone_since > timeout:
+                client.cancel([future])
+                raise ClusterError(
+                    f"Every worker of the cluster at {client.scheduler.address} left, and "
+                    f"none came back within {timeout:.0f} s: the work was stopped. Start "
+                    "workers and run it again."
+                )
         # Copies are a speed-up only (tasks start where their data is): a worker lost while
         # they are made leaves the future, which Dask rebuilds where it is needed.
         with contextlib.suppress(Exception):
@@ -190,7 +213,7 @@ def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:
             "in them up to 2.5x slower: call tsrnn.cluster.tune_worker_malloc(client) once, or "
             "start the workers with `--preload tsrnn.cluster`.",
             RuntimeWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -305,12 +328,11 @@ class Watchdog(threading.Thread):
                 return
 
 
-def _user_stacklevel() -> int:
+def user_stacklevel() -> int:
     """The stack level of the first frame outside tsrnn (for warnings)."""
     import sys
 
     frame, level = sys._getframe(1), 1
-    package = __name__.rsplit(".", 1)[0]
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "tsrnn":
         frame, level = frame.f_back, level + 1
     return level

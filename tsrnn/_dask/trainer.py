@@ -4,42 +4,37 @@
 side (one task each, on any worker), or each network data-parallel over ``ranks`` workers.
 The ranks of a data-parallel fit, here and on a dataset (:mod:`tsrnn._dataset.train`), are
 launched one way: :func:`training_workers` chooses the workers (those with a GPU when the
-networks want one), :func:`launch_ranks` pins one task per rank to its worker, in a
-``torch.distributed`` group (:mod:`tsrnn._dask.rank`), :func:`ranks_lock` makes two such fits
-on one cluster take turns, and :func:`wait_for` fails fast when a rank's worker is lost.
-:mod:`tsrnn.parallel` says what a user gets from it.
+networks want one), :func:`ranks_lock` makes two such fits on one cluster take turns, and
+:func:`tsrnn._dask.elastic.train_groups` runs each network's ranks as a group that is formed
+again, from a checkpoint, when a worker is lost. Side by side, :func:`wait_for` waits for the
+networks' tasks (Dask runs a task lost with its worker again) and fails when no worker is
+left. :mod:`tsrnn.parallel` says what a user gets from it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any
 
 import distributed
 from distributed import Client, Future
 
 from .._train.executor import Job
 from .._train.progress import Progress
-from ..errors import ClusterError, ParameterError, TsrnnError
+from ..errors import ClusterError, ParameterError
 from .connect import hold, wants_cuda
+from .elastic import POLL_S, Group, Rank, raise_failure, train_groups
 from .worker import warm_worker, worker_facts
 
-__all__ = [
-    "DaskTrainer",
-    "Rank",
-    "launch_ranks",
-    "rank_task",
-    "ranks_lock",
-    "training_workers",
-    "wait_for",
-]
+__all__ = ["DaskTrainer", "ranks_lock", "training_workers", "wait_for"]
 
 _LOCK = "tsrnn-data-parallel"  # one data-parallel fit at a time per cluster
-_POLL_S = 2.0  # seconds between checks that the ranks' workers are alive
 
 
 class DaskTrainer:
@@ -108,94 +103,53 @@ class DaskTrainer:
         futures = []
         for i, job in enumerate(jobs):
             if id(job.data) not in shared:
-                shared[id(job.data)] = hold(client, job.data, everywhere=broadcast)
+                shared[id(job.data)] = hold(
+                    client, job.data, everywhere=broadcast, timeout=self.timeout
+                )
             light = dataclasses.replace(job, data=None)
             futures.append(
                 client.submit(
                     _fit_task, light, shared[id(job.data)], key=f"tsrnn-net-{token}-{i}", pure=False
                 )
             )
-        return wait_for(self.client, futures, futures, {}, bar)
+        return wait_for(self.client, futures, bar, timeout=self.timeout)
 
     def _data_parallel(
         self, jobs: list[Job], ranks: int, workers: list[str], token: str, bar: Progress
     ) -> list[Any]:
         client = self.client
-        groups = len(workers) // ranks  # disjoint groups of workers, each training one network
+        devices = [job.device for job in jobs]
+
+        def usable() -> list[str]:
+            return training_workers(client, devices, facts=self.facts, timeout=self.timeout)
+
         models: list[Any] = []
-        for start in range(0, len(jobs), groups):
-            wave = jobs[start : start + groups]
-            futures, firsts, pinned = [], [], {}
-            for g, job in enumerate(wave):
-                members = []
-                for rank in range(ranks):
-                    worker = workers[g * ranks + rank]
-                    shard = job.shard(rank, ranks)
-                    [data] = client.scatter([shard.data], workers=[worker], hash=False)
-                    members.append(Rank(worker, dataclasses.replace(shard, data=None), data))
-                launched, where = launch_ranks(
-                    client, members, name=f"tsrnn-ddp-{token}-{start + g}", timeout=self.timeout
+        while len(models) < len(jobs):
+            live = usable() if models else workers  # a worker may have left in a wave
+            size = min(ranks, len(live))
+            start = len(models)
+            # Disjoint groups of workers, each training one network.
+            wave = [
+                Group(
+                    name=f"tsrnn-ddp-{token}-{start + g}",
+                    layout=partial(_shards, client, job),
+                    size=size,
+                    workers=live[g * size : (g + 1) * size],
                 )
-                futures += launched
-                firsts.append(launched[0])
-                pinned.update(where)
-            models.extend(wait_for(client, futures, firsts, pinned, bar))
+                for g, job in enumerate(jobs[start : start + len(live) // size])
+            ]
+            models.extend(train_groups(client, wave, usable=usable, timeout=self.timeout, bar=bar))
         return models
 
 
-class Rank(NamedTuple):
-    """One rank of a data-parallel fit: its worker, its job (without data) and its data."""
-
-    worker: str
-    job: Any
-    data: Any
-
-
-def launch_ranks(
-    client: Client, ranks: list[Rank], *, name: str, timeout: float
-) -> tuple[list[Future], dict[Future, tuple[str, int, int]]]:
-    """Submit one task per rank, pinned to its worker, forming the process group ``name``.
-
-    One rank trains without a group, on its worker or, if it is lost, on another.
-
-    Returns
-    -------
-    futures : list of Future
-        One per rank, in rank order; rank 0's result is the fitted model(s).
-    pinned : dict
-        Future -> (worker, rank, world), for :func:`wait_for` to tell a lost rank.
-    """
-    world = len(ranks)
-    if world == 1:
-        [(worker, job, data)] = ranks
-        future = client.submit(
-            _fit_task,
-            job,
-            data,
-            key=f"{name}-rank0",
-            workers=[worker],
-            allow_other_workers=True,
-            pure=False,
-        )
-        return [future], {}
-    futures, pinned = [], {}
-    for rank, (worker, job, data) in enumerate(ranks):
-        future = client.submit(
-            rank_task,
-            job,
-            data,
-            rank,
-            world,
-            name,
-            timeout,
-            key=f"{name}-rank{rank}",
-            workers=[worker],
-            allow_other_workers=False,
-            pure=False,
-        )
-        futures.append(future)
-        pinned[future] = (worker, rank, world)
-    return futures, pinned
+def _shards(client: Client, job: Job, workers: list[str]) -> list[Rank]:
+    """The ranks of ``job`` over ``workers``: a shard each, sent to its worker."""
+    ranks = []
+    for rank, worker in enumerate(workers):
+        shard = job.shard(rank, len(workers))
+        [data] = client.scatter([shard.data], workers=[worker], hash=False)
+        ranks.append(Rank(worker, dataclasses.replace(shard, data=None), data))
+    return ranks
 
 
 @contextlib.contextmanager
@@ -255,47 +209,39 @@ def training_workers(
 
 
 def wait_for(
-    client: Client,
-    futures: list[Future],
-    results: list[Future],
-    pinned: dict[Future, tuple[str, int, int]],
-    bar: Progress,
+    client: Client, futures: list[Future], bar: Progress, *, timeout: float = 60.0
 ) -> list[Any]:
-    """Wait for every future and gather ``results``; fail fast on an error, or on a worker of a
-    pinned task (a rank: worker, rank, world) that left the cluster.
+    """The results of the networks' tasks, in order; fail fast on an error, or when the
+    cluster has had no worker for ``timeout`` seconds (Dask runs again a task lost with its
+    worker, on any other; with none left, the tasks would wait forever).
 
-    On any failure every future is cancelled, so no rank waits on a peer that will not come.
+    On any failure every future is cancelled.
     """
     pending = set(futures)
+    alone_since = None
     try:
         while pending:
             with contextlib.suppress(distributed.TimeoutError, CancelledError):
-                distributed.wait(list(pending), timeout=_POLL_S, return_when="FIRST_COMPLETED")
-            done = [f for f in pending if f.done()]
-            if pinned and (len(done) < len(pending) or any(f.status != "finished" for f in done)):
-                _check_alive(client, pinned, pending)  # a lost rank explains the others' errors
-            for future in done:
+                distributed.wait(list(pending), timeout=POLL_S, return_when="FIRST_COMPLETED")
+            for future in [f for f in pending if f.done()]:
                 pending.discard(future)
                 if future.status != "finished":
-                    _raise_failure(future)
-                if future in results:
-                    bar.advance()
+                    raise_failure(future)
+                bar.advance()
+            if pending and not client.scheduler_info(n_workers=-1)["workers"]:
+                alone_since = alone_since or time.monotonic()
+                if time.monotonic() - alone_since > timeout:
+                    raise ClusterError(
+                        f"Every worker of the cluster at {client.scheduler.address} left "
+                        f"while networks were training, and none came back within "
+                        f"{timeout:.0f} s: the fit was stopped. Start workers and fit again."
+                    )
+            else:
+                alone_since = None
     except BaseException:
         client.cancel(futures, force=True)
         raise
-    return client.gather(results)
-
-
-def _check_alive(client: Client, pinned: dict[Future, tuple[str, int, int]], pending: set) -> None:
-    alive = set(client.scheduler_info(n_workers=-1)["workers"])
-    for future in pending:
-        worker, rank, world = pinned[future]
-        if worker not in alive:
-            raise ClusterError(
-                f"Worker {worker} (rank {rank} of {world}) left the cluster during "
-                "data-parallel training, and the fit was stopped: fit again once the "
-                "cluster is whole (a nanny restarts a killed worker), or with fewer ranks."
-            )
+    return client.gather(futures)
 
 
 def _fit_task(job: Job, data: Any) -> Any:
@@ -304,26 +250,3 @@ def _fit_task(job: Job, data: Any) -> Any:
 
     prepare_worker_thread()
     return dataclasses.replace(job, data=data).fit(quiet=True)
-
-
-def rank_task(job: Job, data: Any, rank: int, world: int, name: str, timeout: float) -> Any:
-    """One rank of a data-parallel fit, pinned to its worker."""
-    from .rank import run_rank
-
-    return run_rank(dataclasses.replace(job, data=data), rank, world, name, timeout)
-
-
-def _raise_failure(future: Future) -> None:
-    if future.status == "cancelled":
-        raise ClusterError(
-            "A network's training task was cancelled (the cluster is closing?): fit again."
-        )
-    exc = future.exception()
-    if isinstance(exc, TsrnnError):
-        raise exc
-    if isinstance(exc, distributed.scheduler.KilledWorker):
-        raise ClusterError(
-            "The workers training a network died repeatedly (out of memory, or a crash in "
-            "native code?): give the workers more memory, or train in this process."
-        ) from None
-    future.result()  # any other exception: the worker's own, with its traceback

@@ -7,7 +7,9 @@ input columns' scaling from per-bucket moments (:mod:`tsrnn._dataset.columns`), 
 
 1. **training** (:mod:`tsrnn._dataset.train`): one rank per worker, holding the buckets
    assigned to it; every rank trains every network of the ensemble (the final ones and their
-   calibration twins) in lockstep, with one all-reduce of all gradients a step.
+   calibration twins) in lockstep, with one all-reduce of all gradients a step; a worker lost
+   meanwhile costs the steps since the last state the ranks shared (training resumes on the
+   live workers from there).
 2. **calibration** (:mod:`tsrnn._dataset.calibrate`): each bucket scores its own held-out
    windows with the calibration networks; the client receives sums and counts per bucket, and
    the ratios themselves only while they are few.
@@ -31,7 +33,7 @@ from .._forecast.fitted import Fitted
 from .._forecast.jobs import fit_seeds, network_seeds
 from .._forecast.plan import known_columns, plan_for
 from .._train.progress import Progress
-from ..errors import DataError, ParameterError
+from ..errors import DataError, ParameterError, check_params
 from ..forecaster import RNNForecaster
 from .calibrate import calibrate_buckets, count_kept
 from .columns import calendar_names, column_moments, pooled_scaling
@@ -66,7 +68,8 @@ def fit_dataset(
     ranks : int or None, default=None
         Ranks of the training (one per worker); None: every worker.
     timeout : float, default=60.0
-        Seconds allowed to form the ranks' group and for each of its collectives.
+        Seconds allowed to form the ranks' group and for each of its collectives, and for a
+        lost worker's nanny to bring it back.
     verbose : int, default=0
         A progress bar of the stages.
 
@@ -83,9 +86,16 @@ def fit_dataset(
         If no series is long enough for a calibration window, or the dataset has missing
         values (NaN targets, gaps) and ``model.missing`` is ``"raise"``.
     ClusterError
-        If a worker of the training leaves the cluster: the fit stops with one message.
+        If every worker of the training leaves the cluster and none comes back: the fit
+        stops with one message.
+
+    Warns
+    -----
+    ClusterWarning
+        When a worker of the training left the cluster and training resumed from a
+        checkpoint (:mod:`tsrnn._dask.elastic`): the fit completes with the same steps.
     """
-    model._check_params()
+    check_params(model)
     params = model.get_params()
     if params["missing"] == "raise" and dataset.missing_error:
         raise DataError(dataset.missing_error)

@@ -8,8 +8,13 @@ series``, so that the gradient averaged over the ranks is the one of a batch dra
 over every series, as one process draws it. :func:`train_ranks` (the client) assigns the
 buckets to the ranks (balanced by windows, each kept on the worker that holds it where the
 balance allows) and launches them as the trainer of :mod:`tsrnn._dask.trainer` launches any
-data-parallel fit (the same workers' choice, lock and watch over lost ranks). Rank 0 sends
-back the networks.
+data-parallel fit (the same workers' choice and lock, the same group formed again after a
+lost worker: :mod:`tsrnn._dask.elastic`). Rank 0 sends back the networks.
+
+After a lost worker the buckets are assigned again over the live workers (those the lost one
+held are rebuilt by Dask from their lineage, where a rank needs them), every rank's loss
+weight is that of its new share in the new world, and each sampler draws the remaining steps
+from a seed of its network, its rank and the step resumed from.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ import numpy as np
 import torch
 from distributed import Client
 
-from .._dask.trainer import Rank, launch_ranks, ranks_lock, training_workers, wait_for
+from .._dask.elastic import Group, Rank, train_groups
+from .._dask.trainer import ranks_lock, training_workers
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import sampler
 from .._forecast.plan import Plan, n_channels
 from .._forecast.steps import fit_steps
+from .._train.checkpoint import Checkpoint, sampling_seed
 from .._train.progress import Progress
 from ..errors import ParameterError
 from ..estimator import RNNRegressor
@@ -81,9 +88,13 @@ class RankJob:
     def size(self) -> int:
         return sum(bucket.n_series for bucket in self.data or [])
 
-    def fit(self, sync=None, rank: int = 0, quiet: bool = True) -> tuple[list, list]:
-        """Train every network on this rank's series; the final and calibration networks."""
+    def fit(
+        self, sync=None, rank: int = 0, quiet: bool = True, resume: Checkpoint | None = None
+    ) -> tuple[list, list]:
+        """Train every network on this rank's series; the final and calibration networks
+        (``resume``: from the checkpoint of a fit that lost a rank, its remaining steps)."""
         spec, plan = self.spec, self.spec.plan
+        start = resume.step if resume is not None else 0
         world = 1 if sync is None else sync.world
         covariates = spec.covariates or Covariates([], np.zeros(0), np.zeros(0))
         size = spec.size if spec.calibration_seeds else None
@@ -100,7 +111,8 @@ class RankJob:
                 if panel is None:  # no series here: zero batches, the ranks stay in step
                     samples.append(_idle(batch, steps[-1], channels[-1], plan.out))
                 else:
-                    sample = sampler(panel, network, plan.out, plan.normalize, batch, seed + rank)
+                    seeded = sampling_seed(seed + rank, start)
+                    sample = sampler(panel, network, plan.out, plan.normalize, batch, seeded)
                     samples.append(panels.paged(sample))
                 weights.append(world * share)
 
@@ -117,6 +129,7 @@ class RankJob:
             weights=weights,
             sync=sync,
             quiet=True,
+            resume=resume,
         )
         k = len(spec.final_seeds)
         return models[:k], models[k:]
@@ -151,37 +164,49 @@ def train_ranks(
         Ranks (one per worker); None: every worker (those with a GPU when the networks want
         one and some worker has one).
     timeout : float, default=60.0
-        Seconds allowed to form the ranks' group and for each of its collectives.
+        Seconds allowed to form the ranks' group and for each of its collectives, and for a
+        lost worker's nanny to bring it back.
 
     Returns
     -------
     final, calibration : list of RNNRegressor
         The final networks and their calibration twins (empty without intervals).
 
+    Warns
+    -----
+    ClusterWarning
+        When a worker was lost and training resumed from a checkpoint.
+
     Raises
     ------
     ParameterError
         If ``ranks`` asks for more workers than the cluster has.
     ClusterError
-        If the cluster has no worker, or a rank's worker leaves it.
+        If the cluster has no worker, or every worker left during training.
     """
-    workers = training_workers(client, [spec.plan.params["device"]], timeout=timeout)
+    devices = [spec.plan.params["device"]]
+    workers = training_workers(client, devices, timeout=timeout)
     if ranks is not None and ranks > len(workers):
         raise ParameterError(
             f"ranks={ranks} asks for more workers than the cluster has ({len(workers)}): "
             "start more workers or lower ranks."
         )
-    workers = workers[: ranks or len(workers)]
-    assigned = _assign(client, dataset, workers)
     job = RankJob(spec)
-    members = [
-        Rank(worker, job, [dataset.buckets[b] for b in assigned[rank]])
-        for rank, worker in enumerate(workers)
-    ]
-    name = f"tsrnn-data-{uuid.uuid4().hex[:8]}"
-    with ranks_lock(client), Progress(0, len(workers), "", "") as bar:
-        futures, pinned = launch_ranks(client, members, name=name, timeout=timeout)
-        [result] = wait_for(client, futures, futures[:1], pinned, bar)
+
+    def layout(on: list[str]) -> list[Rank]:
+        assigned = _assign(client, dataset, on)
+        return [
+            Rank(worker, job, [dataset.buckets[b] for b in assigned[rank]])
+            for rank, worker in enumerate(on)
+        ]
+
+    def usable() -> list[str]:
+        return training_workers(client, devices, timeout=timeout)
+
+    size = ranks or len(workers)
+    group = Group(f"tsrnn-data-{uuid.uuid4().hex[:8]}", layout, size, workers[:size])
+    with ranks_lock(client), Progress(0, 1, "", "") as bar:
+        [result] = train_groups(client, [group], usable=usable, timeout=timeout, bar=bar)
     return result
 
 

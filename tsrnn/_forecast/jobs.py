@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .._train.checkpoint import Checkpoint, sampling_seed
 from ..estimator import RNNRegressor
 from .plan import NetworkInput, Plan, n_channels
 from .scaling import SeriesScaling, fit_scaling, interpolated
@@ -41,7 +42,9 @@ class PanelJob:
     """One network of :class:`tsrnn.RNNForecaster`: a step budget over windows of a Panel.
 
     Each step draws ``batch`` windows, (series, origin) pairs, uniformly over the series and
-    then over the origins of each, from ``torch.Generator().manual_seed(seed)``.
+    then over the origins of each, from ``torch.Generator().manual_seed(seed)`` (a fit resumed
+    after a lost rank draws its remaining steps from a seed of ``seed`` and the step:
+    :func:`~tsrnn._train.checkpoint.sampling_seed`).
 
     Attributes
     ----------
@@ -89,8 +92,15 @@ class PanelJob:
             seed=self.seed + rank,
         )
 
-    def fit(self, sync: Any = None, rank: int = 0, quiet: bool = False) -> RNNRegressor:
-        sample = sampler(self.data, self.network, self.out, self.normalize, self.batch, self.seed)
+    def fit(
+        self,
+        sync: Any = None,
+        rank: int = 0,
+        quiet: bool = False,
+        resume: Checkpoint | None = None,
+    ) -> RNNRegressor:
+        seed = sampling_seed(self.seed, resume.step if resume else 0)
+        sample = sampler(self.data, self.network, self.out, self.normalize, self.batch, seed)
         [model] = fit_steps(
             [RNNRegressor(**self.params)],
             [sample],
@@ -100,6 +110,7 @@ class PanelJob:
             steps=self.steps,
             sync=sync,
             quiet=bool(rank or quiet),
+            resume=resume,
         )
         return model
 

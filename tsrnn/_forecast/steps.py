@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from .._train.checkpoint import Checkpoint, sampling_seed
 from .._train.device import seeded, torch_threads
 from .._train.loop import BatchSampler, Member, Sync, train_members
 from .._train.progress import step_bar
@@ -29,6 +30,7 @@ def fit_steps(
     weights: list[float] | None = None,
     sync: Sync | None = None,
     quiet: bool = False,
+    resume: Checkpoint | None = None,
 ) -> list[RNNRegressor]:
     """Train new networks for ``steps`` gradient steps each, in lockstep (one gradient exchange
     a step for all of them with ``sync``).
@@ -54,6 +56,10 @@ def fit_steps(
         Factor of each network's loss (a rank's share of the series); None: 1.
     sync : Sync or None
     quiet : bool, default=False
+    resume : Checkpoint or None
+        The state of these networks after ``resume.step`` steps of a data-parallel fit that
+        lost a rank (:func:`tsrnn._train.loop.train_members`); the samplers draw the steps
+        after it. Dropout then draws from a generator seeded by the step resumed from.
 
     Returns
     -------
@@ -77,7 +83,7 @@ def fit_steps(
     first = models[0]
     with (
         torch_threads(first.n_threads),
-        seeded(first.seed_, first.device_),
+        seeded(sampling_seed(first.seed_, resume.step if resume else 0), first.device_),
         step_bar(steps, 0 if quiet else first.verbose) as on_step,
     ):
         try:
@@ -88,6 +94,7 @@ def fit_steps(
                 clip_grad_norm=first.clip_grad_norm,
                 on_step=on_step,
                 sync=sync,
+                resume=resume,
             )
         finally:
             for model in models:

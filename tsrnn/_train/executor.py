@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from .checkpoint import Checkpoint
 from .loop import Sync
 
 __all__ = ["Job", "Trainer", "current_trainer", "fit_jobs", "using"]
@@ -38,8 +39,15 @@ class Job(Protocol):
     def shard(self, rank: int, world: int) -> Job:
         """This rank's part: its data, its share of the batch, its own sampling seed."""
 
-    def fit(self, sync: Sync | None = None, rank: int = 0, quiet: bool = False) -> Any:
-        """Train and return the fitted model (no progress bar on ranks > 0 or if quiet)."""
+    def fit(
+        self,
+        sync: Sync | None = None,
+        rank: int = 0,
+        quiet: bool = False,
+        resume: Checkpoint | None = None,
+    ) -> Any:
+        """Train and return the fitted model (no progress bar on ranks > 0 or if quiet);
+        ``resume``: go on from the checkpoint of a data-parallel fit that lost a rank."""
 
 
 class Trainer(Protocol):

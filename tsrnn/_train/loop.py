@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import TrainingError
+from .checkpoint import Checkpoint, PeerLost
 
 __all__ = [
     "LOSSES",
@@ -48,6 +50,10 @@ class Sync(Protocol):
 
     def agree(self, flag: bool) -> bool:
         """Rank 0's ``flag``, on every rank: a decision taken once."""
+
+    def keep(self, state: Callable[[], Checkpoint]) -> None:
+        """Called at every point training could resume from (after each step; at the start
+        of each epoch): the group may keep ``state()`` as its checkpoint."""
 
 
 @torch.no_grad()
@@ -88,6 +94,7 @@ def train(
     history: list[dict[str, float | int | None]] | None = None,
     on_epoch: EpochCallback | None = None,
     sync: Sync | None = None,
+    resume: Checkpoint | None = None,
 ) -> list[dict[str, float | int | None]]:
     """Train ``module`` for up to ``epochs`` epochs, appending one record per epoch to ``history``.
 
@@ -116,7 +123,12 @@ def train(
     on_epoch : callable(epoch, train_loss, valid_loss) or None
     sync : Sync or None
         Data-parallel training: gradients are averaged over the ranks after every backward
-        pass, the epoch loss is their mean, and rank 0 decides early stopping for all.
+        pass, the epoch loss is their mean, and rank 0 decides early stopping for all. The
+        group may keep a checkpoint at the start of every epoch (:meth:`Sync.keep`).
+    resume : Checkpoint or None
+        Where a data-parallel fit of these ``epochs`` stopped (a rank was lost): the weights,
+        optimizer state, history and best epoch after its last completed epoch, from which
+        the remaining epochs run. ``history`` is the one the fit started with.
 
     Returns
     -------
@@ -127,53 +139,65 @@ def train(
     ------
     TrainingError
         If the training loss becomes NaN or infinite.
+    PeerLost
+        If a collective fails (with ``sync``), holding the checkpoint of the start of the
+        epoch it broke.
     """
     n = len(X)
     history = [] if history is None else history
-    first_epoch = len(history) + 1
+    last_epoch = len(history) + epochs
     best_loss, best_state, since_best = math.inf, None, 0
+    if resume is not None:
+        running = resume.restore([module], [optimizer], [history])
+        best_loss, best_state, since_best = (running[k] for k in ("best", "state", "since"))
     module.train()
-    for epoch in range(first_epoch, first_epoch + epochs):
-        order = torch.randperm(n, generator=generator).to(X.device)
-        total = torch.zeros((), device=X.device)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(module(X[idx]), y[idx])
-            loss.backward()
+    for epoch in range(len(history) + 1, last_epoch + 1):
+        start = None
+        if sync is not None:  # the start of an epoch: a point to resume from
+            running = {"best": best_loss, "state": best_state, "since": since_best}
+            start = Checkpoint.of(epoch - 1, "epoch", [module], [optimizer], [history], running)
+            sync.keep(lambda start=start: start)
+        with _resumes_from(start):
+            order = torch.randperm(n, generator=generator).to(X.device)
+            total = torch.zeros((), device=X.device)
+            for first in range(0, n, batch_size):
+                idx = order[first : first + batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(module(X[idx]), y[idx])
+                loss.backward()
+                if sync is not None:
+                    sync.gradients([module], [loss])
+                if clip_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
+                optimizer.step()
+                total += loss.detach() * len(idx)
+            train_loss = total.item() / n
             if sync is not None:
-                sync.gradients([module], [loss])
-            if clip_grad_norm is not None:
-                nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
-            optimizer.step()
-            total += loss.detach() * len(idx)
-        train_loss = total.item() / n
-        if sync is not None:
-            train_loss = sync.mean(train_loss)
-        if not math.isfinite(train_loss):
-            history.append(_record("epoch", epoch, train_loss))
-            raise TrainingError(
-                f"Training diverged at epoch {epoch}: the training loss became {train_loss}. "
-                "Lower the learning_rate or set clip_grad_norm (e.g. 1.0), and check that "
-                "the inputs and targets are scaled."
-            )
-        valid_loss = None
-        if valid is not None:
-            valid_loss = loss_fn(predict_batches(module, valid[0]), valid[1]).item()
-            improved = valid_loss < best_loss
+                train_loss = sync.mean(train_loss)
+            if not math.isfinite(train_loss):
+                history.append(_record("epoch", epoch, train_loss))
+                raise TrainingError(
+                    f"Training diverged at epoch {epoch}: the training loss became "
+                    f"{train_loss}. Lower the learning_rate or set clip_grad_norm (e.g. 1.0), "
+                    "and check that the inputs and targets are scaled."
+                )
+            valid_loss = None
+            if valid is not None:
+                valid_loss = loss_fn(predict_batches(module, valid[0]), valid[1]).item()
+                improved = valid_loss < best_loss
+                if sync is not None:
+                    improved = sync.agree(improved)
+                if improved:
+                    best_loss, since_best = valid_loss, 0
+                    best_state = copy.deepcopy(module.state_dict())
+                else:
+                    since_best += 1
+            stop = patience is not None and since_best >= patience
             if sync is not None:
-                improved = sync.agree(improved)
-            if improved:
-                best_loss, since_best = valid_loss, 0
-                best_state = copy.deepcopy(module.state_dict())
-            else:
-                since_best += 1
+                stop = sync.agree(stop)
         history.append(_record("epoch", epoch, train_loss, valid_loss))
         if on_epoch is not None:
             on_epoch(epoch, train_loss, valid_loss)
-        stop = patience is not None and since_best >= patience
-        if sync is not None:
-            stop = sync.agree(stop)
         if stop:
             break
     if best_state is not None:
@@ -216,6 +240,7 @@ def train_members(
     record_every: int = 100,
     on_step: Callable[[int], None] | None = None,
     sync: Sync | None = None,
+    resume: Checkpoint | None = None,
 ) -> None:
     """Train one network or several in lockstep, for a fixed number of gradient steps each.
 
@@ -248,19 +273,37 @@ def train_members(
     sync : Sync or None
         Data-parallel training: every rank runs the same ``steps`` on its own batches, and
         the gradients are averaged over the ranks before each optimizer step. The recorded
-        loss is the mean over the ranks, so all ranks see the same and stop together.
+        loss is the mean over the ranks, so all ranks see the same and stop together. After
+        each step the group may keep a checkpoint (:meth:`Sync.keep`).
+    resume : Checkpoint or None
+        Where a data-parallel fit of these ``steps`` stopped (a rank was lost): every
+        member's weights, optimizer state and history after its last completed step, from
+        which the remaining steps run (the members' samplers draw those steps' batches).
 
     Raises
     ------
     TrainingError
         If a member's loss becomes NaN or infinite.
+    PeerLost
+        If a collective fails (with ``sync``), holding the checkpoint of the last step every
+        rank completed.
     """
     elementwise = LOSSES[loss](reduction="none")  # weighted below: targets past an end are 0
     bases = [[group["lr"] for group in m.optimizer.param_groups] for m in members]
+    totals, count, done = [0.0] * len(members), 0, 0
+    if resume is not None:
+        parts = ([m.module for m in members], [m.optimizer for m in members])
+        running = resume.restore(*parts, [m.history for m in members])
+        totals, count, done = list(running["totals"]), int(running["count"]), resume.step
+
+    def state() -> Checkpoint:  # after ``done`` steps
+        parts = ([m.module for m in members], [m.optimizer for m in members])
+        running = {"totals": totals, "count": count}
+        return Checkpoint.of(done, "step", *parts, [m.history for m in members], running)
+
     for m in members:
         m.module.train()
-    totals, count = [0.0] * len(members), 0
-    for step in range(1, steps + 1):
+    for step in range(done + 1, steps + 1):
         values = []
         for m, base in zip(members, bases, strict=True):
             if decay:
@@ -279,7 +322,11 @@ def train_members(
         if sync is None:
             reported = [v.item() for v in values]
         else:
-            reported = sync.gradients([m.module for m in members], values)
+            try:
+                reported = sync.gradients([m.module for m in members], values)
+            except PeerLost as lost:  # no optimizer has stepped: the state after step - 1
+                lost.checkpoint = state()
+                raise
         for m in members:
             if clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(m.module.parameters(), clip_grad_norm)
@@ -298,11 +345,26 @@ def train_members(
             for m, total in zip(members, totals, strict=True):
                 m.history.append(_record("step", step, total / count))
             totals, count = [0.0] * len(members), 0
+        done = step
+        if sync is not None:
+            sync.keep(state)
         if on_step is not None:
             on_step(step)
     for m, base in zip(members, bases, strict=True):
         for group, lr in zip(m.optimizer.param_groups, base, strict=True):
             group["lr"] = lr
+
+
+@contextlib.contextmanager
+def _resumes_from(checkpoint: Checkpoint | None) -> Iterator[None]:
+    """A :class:`PeerLost` raised in the block resumes from ``checkpoint`` (the state before
+    the block), unless it already says where."""
+    try:
+        yield
+    except PeerLost as lost:
+        if lost.checkpoint is None:
+            lost.checkpoint = checkpoint
+        raise
 
 
 def _record(unit: str, n: int, train_loss: float, valid_loss: float | None = None) -> dict:
