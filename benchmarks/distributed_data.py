@@ -357,8 +357,12 @@ def rows_read(stderr: str) -> int:
 def on_cluster(folder: Path, n: int, args: argparse.Namespace, kill_after: float | None = None):
     """One ``tsrnn forecast`` of the lake on a fresh cluster; with ``kill_after``, rank 1's
     worker process is SIGKILLed that many seconds into its training."""
+    import cloudpickle
+    import elastic_training
     from elastic_training import RESUMED, kill_rank1
 
+    # its function run on the workers travels by value: they cannot import this folder
+    cloudpickle.register_pickle_by_value(elastic_training)
     tag = "" if kill_after is None else "kill"
     out = folder / f"out{tag}"
     shutil.rmtree(out, ignore_errors=True)
