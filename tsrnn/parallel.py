@@ -71,6 +71,7 @@ from ._dask.connect import connect
 from ._dask.trainer import DaskTrainer
 from ._dataset.fit import fit_dataset
 from ._dataset.forecast import forecast_dataset
+from ._dataset.pick import find_ids, first_ids, history_tail
 from ._dataset.read import SeriesDataset, read_dataset
 from ._dataset.write import write_dataset
 from ._train.executor import using
@@ -79,8 +80,11 @@ from .errors import ParameterError, check_positive_int
 __all__ = [
     "DaskTrainer",
     "SeriesDataset",
+    "find_ids",
+    "first_ids",
     "fit_dataset",
     "forecast_dataset",
+    "history_tail",
     "read_dataset",
     "train_on_dask",
     "write_dataset",
