@@ -14,7 +14,8 @@ future=)``), static covariates are columns constant within each series (``static
 A worker holds its buckets compactly (float32 values, one first stamp per series) and, beyond
 its share of its memory limit, in its local directory as memory maps, from which the ranks
 draw their windows; every computation runs on the dataset's client. Forecasts come back as a
-lazy Dask DataFrame, or are written by the workers as a Parquet dataset::
+lazy Dask DataFrame, or are written by the workers as a Parquet dataset. A look at a few
+series (:func:`find_ids`, :func:`first_ids`, :func:`history_tail`) fetches their rows alone::
 
     from distributed import Client
     from tsrnn import RNNForecaster
