@@ -96,7 +96,7 @@ def on_the_cluster(data: str | None, *, workers: int | None, scheduler: str | No
 
 
 def check_dataset_output(output: str | None, plot) -> None:
-    """The output of a forecast on the cluster is a folder, and nothing is drawn."""
+    """The output of a forecast on the cluster is a folder; --plot a file written here."""
     if output is None or str(output) == "-" or str(output).lower().endswith(".csv"):
         raise typer.BadParameter(
             "the forecast of a Parquet dataset on a cluster is written by the workers as a "
@@ -105,11 +105,9 @@ def check_dataset_output(output: str | None, plot) -> None:
             param_hint="'--output'",
         )
     if plot is not None:
-        raise typer.BadParameter(
-            "--plot draws rows held by this process, and a dataset on a cluster never comes "
-            "here: drop --plot",
-            param_hint="'--plot'",
-        )
+        from ._data import check_outputs
+
+        check_outputs(plot)
 
 
 @contextlib.contextmanager

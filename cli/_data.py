@@ -106,7 +106,26 @@ Plot = Annotated[
     typer.Option(
         "--plot",
         metavar="PNG",
-        help="Also write a PNG of the recent history, forecast, interval and --level bands.",
+        help="Also write a PNG of the recent history, forecast, interval and --level bands: "
+        "for many series, the first 3 and the 3 of largest error on the calibration windows.",
+    ),
+]
+
+
+def _ids(values: list[str] | None) -> list[str] | None:
+    """``--plot-ids a,b --plot-ids c`` -> ``["a", "b", "c"]``, each once."""
+    return list(dict.fromkeys(exog_columns(values) or [])) or None
+
+
+PlotIds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--plot-ids",
+        metavar="ID[,ID]",
+        callback=_ids,
+        help="The series --plot draws, by their ids (values of the --id-col column); repeat "
+        "the option or separate ids by commas.",
+        show_default="the first 3 and the 3 hardest",
     ),
 ]
 

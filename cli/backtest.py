@@ -12,6 +12,8 @@ from ._data import (
     Data,
     Exog,
     IdCol,
+    Plot,
+    PlotIds,
     Static,
     Target,
     TimeCol,
@@ -22,6 +24,7 @@ from ._data import (
 )
 from ._levels import Levels, Quantiles, check_levels
 from ._model_options import model_options
+from ._plot import check_plot_ids, chosen_in_memory, plot_backtest
 from ._printing import (
     Quiet,
     Timer,
@@ -85,6 +88,8 @@ def backtest(
     step: Step = None,
     output: MetricsOut = None,
     forecasts: Forecasts = None,
+    plot: Plot = None,
+    plot_ids: PlotIds = None,
     level: Levels = None,
     quantile: Quantiles = None,
     refit: Refit = True,
@@ -102,7 +107,9 @@ def backtest(
     The last origin forecasts the last --horizon points; earlier ones sit --step points apart.
     The model is fitted again at each origin unless --no-refit. Metrics per origin: MAE, RMSE,
     sMAPE, MASE, the coverage of the interval, the MSIS of the 95 % interval and the scaled
-    quantile loss (sql), each averaged over the series.
+    quantile loss (sql), each averaged over the series. --plot draws each window's forecast
+    against the actual values (the series of --plot-ids, else the first 3 and the 3 of largest
+    sMAPE over the windows) and the sMAPE of each origin.
 
     Example: tsrnn backtest sales.csv --horizon 12 --origins 4 --forecasts cv.csv --level 80
     """
@@ -124,7 +131,8 @@ def backtest(
             "--forecasts PATH",
             param_hint="'--level' / '--quantile'",
         )
-    check_outputs(output, forecasts)
+    check_plot_ids(plot_ids, plot)
+    check_outputs(output, forecasts, plot)
     y, X, table = read_data(
         quiet,
         data,
@@ -135,10 +143,11 @@ def backtest(
         static=exog_columns(static),
         missing=params.get("missing") != "raise",
     )
+    chosen = chosen_in_memory(plot_ids, y, data=data)  # before any fit
     progress_to_stderr()
     forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
     windows = dict(horizon=horizon, n_origins=origins, step=step)
-    if forecasts is None:
+    if forecasts is None and plot is None:
         metrics = run_backtest(forecaster, y, **windows, X=X, static=table, refit=refit)
     else:  # the metrics and the table of the same fits
         metrics, rows = run_backtest(
@@ -152,13 +161,19 @@ def backtest(
             quantiles=quantile,
             return_table=True,
         )
-        _write_rows(rows, forecasts)
+        if forecasts is not None:
+            _write_rows(rows, forecasts)
     if output is not None:
         write_csv_atomic(metrics.rename_axis("origin").reset_index(), output)
+    drawn = "plot"
+    if plot is not None:
+        drawn = plot_backtest(
+            y, rows, metrics, plot, chosen=chosen, target=y.name, horizon=horizon
+        ).describe()
     if "-" not in (output, forecasts):
         print_table(metrics)
     say(quiet, describe_series(y, data))
-    written = {"metrics": output, "forecasts": forecasts}
+    written = {"metrics": output, "forecasts": forecasts, drawn: plot}
     shown = [f"{path} ({what})" for what, path in written.items() if path not in (None, "-")]
     where = f": {', '.join(shown)}" if shown else ""
     say(

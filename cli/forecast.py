@@ -21,6 +21,7 @@ from ._data import (
     IdCol,
     Output,
     Plot,
+    PlotIds,
     Static,
     Target,
     TimeCol,
@@ -31,6 +32,7 @@ from ._data import (
 )
 from ._levels import Levels, Quantiles, check_levels
 from ._model_options import model_options
+from ._plot import chosen_in_dataset, chosen_in_memory, plot_dataset, plot_forecast
 from ._printing import (
     Quiet,
     Timer,
@@ -52,6 +54,7 @@ def forecast(
     horizon: Horizon = None,
     output: Output = "-",
     plot: Plot = None,
+    plot_ids: PlotIds = None,
     time_col: TimeCol = None,
     target: Target = None,
     id_col: IdCol = None,
@@ -77,12 +80,19 @@ def forecast(
     with --workers or --scheduler) is read, trained on and forecast by the workers, and the
     forecast is written by them as a Parquet dataset into the --output folder.
 
+    --plot draws the history and forecast of a few series: those of --plot-ids, else the
+    first 3 and the 3 of largest error on the calibration windows (on a dataset, the workers
+    send only these series' rows).
+
     Example: tsrnn forecast sales.csv --horizon 12 --output forecast.csv --plot forecast.png
     """
     from tsrnn.intervals import DEFAULT_INTERVAL
 
+    from ._plot import check_plot_ids
+
     exog, static = exog_columns(exog), exog_columns(static)
     check_cluster(workers=workers, scheduler=scheduler)
+    check_plot_ids(plot_ids, plot)
     check_levels(level, quantile, interval=params.get("interval", DEFAULT_INTERVAL))
     if exog and future is None:
         raise typer.BadParameter(
@@ -111,6 +121,8 @@ def forecast(
             level=level,
             quantiles=quantile,
             output=output,
+            plot=plot,
+            plot_ids=plot_ids,
             quiet=quiet,
             workers=workers,
             scheduler=scheduler,
@@ -135,6 +147,7 @@ def forecast(
             missing=masked,
         )
         n_series = count_series(y)
+        chosen = chosen_in_memory(plot_ids, y, data=data)  # before any work
         X_future = None
         if future is not None:
             with stage(quiet, f"Reading {future} ..."):
@@ -145,16 +158,24 @@ def forecast(
     with stage(quiet, f"Forecasting {n_series} series ..."):
         result = model.predict(X_future=X_future, level=level, quantiles=quantile)
     write_forecast(result, output)
+    drawn = "plot"
     if plot is not None:
-        from ._plot import plot_forecast
-
-        plot_forecast(y, result, plot)
+        drawn = plot_forecast(
+            y,
+            result,
+            plot,
+            errors=model.calibration_series_errors_,
+            chosen=chosen,
+            target=y.name,
+            interval=model.interval,
+            horizon=model.horizon_,
+        ).describe()
     say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Forecast {model.horizon_} steps of {count_series(result)} series ({model.cell}, "
         f"lookback {lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} "
-        f"steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
+        f"steps) in {timer}: {describe_outputs(forecast=output, **{drawn: plot})}.",
     )
 
 
@@ -169,6 +190,8 @@ def _forecast_dataset(
     level: list[float] | None,
     quantiles: list[float] | None,
     output: str,
+    plot,
+    plot_ids: list[str] | None,
     quiet: bool,
     workers: int | None,
     scheduler: str | None,
@@ -176,13 +199,15 @@ def _forecast_dataset(
     """The forecast of a Parquet dataset, by the workers of a cluster: ``columns`` are the
     keywords of ``tsrnn.parallel.read_dataset`` (the time, target, id, exog, hist_exog and
     static columns, and missing), ``future`` (--future) a Parquet dataset of the future values
-    of the --exog columns."""
+    of the --exog columns; ``plot`` (--plot) a PNG of the series of ``plot_ids`` or of the
+    first and hardest, whose rows alone the workers send."""
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.parallel import fit_dataset, forecast_dataset, write_dataset
 
     timer = Timer()
     with dataset_cluster(quiet, workers=workers, scheduler=scheduler) as client:
         dataset = read_dataset(quiet, client, data, **columns)
+        chosen = chosen_in_dataset(plot_ids, dataset, data=data)  # before any training
         say(quiet, describe_dataset(dataset))
         model = RNNForecaster(horizon=horizon, verbose=0, **params)
         with stage(quiet, f"Training on {dataset.n_series} series ..."):
@@ -194,7 +219,22 @@ def _forecast_dataset(
             forecasts = forecast_dataset(
                 model, dataset, future=future, level=level, quantiles=quantiles
             )
+            if plot is not None:  # kept on the workers, for the rows drawn
+                forecasts = client.persist(forecasts)
             written = write_dataset(forecasts, output)
+        drawn = None
+        if plot is not None:
+            with stage(quiet, f"Drawing {plot} ..."):
+                drawn = plot_dataset(
+                    dataset,
+                    forecasts,
+                    plot,
+                    errors=model.calibration_series_errors_,
+                    chosen=chosen,
+                    interval=model.interval,
+                    horizon=model.horizon_,
+                ).describe()
+            del forecasts
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, model.timings_, predicted, peaks=dataset.peaks))
@@ -202,5 +242,6 @@ def _forecast_dataset(
         quiet,
         f"Forecast {model.horizon_} steps of {dataset.n_series} series ({model.cell}, lookback "
         f"{lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} steps) on "
-        f"{n_workers} Dask worker(s) in {timer}: {output} (Parquet dataset).",
+        f"{n_workers} Dask worker(s) in {timer}: {output} (Parquet dataset)"
+        + (f", {plot} ({drawn})." if drawn else "."),
     )

@@ -20,6 +20,7 @@ from ._data import (
     IdCol,
     Output,
     Plot,
+    PlotIds,
     Target,
     TimeCol,
     check_outputs,
@@ -27,6 +28,13 @@ from ._data import (
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
+from ._plot import (
+    check_plot_ids,
+    chosen_in_dataset,
+    chosen_in_memory,
+    plot_dataset,
+    plot_forecast,
+)
 from ._printing import (
     Quiet,
     Timer,
@@ -61,6 +69,7 @@ def predict(
     data: NewData = None,
     output: Output = "-",
     plot: Plot = None,
+    plot_ids: PlotIds = None,
     time_col: TimeCol = None,
     target: Target = None,
     id_col: IdCol = None,
@@ -87,6 +96,7 @@ def predict(
     from tsrnn.persist import load
 
     timer = Timer()
+    check_plot_ids(plot_ids, plot)
     check_outputs(output, plot)
     forecaster = load(model)
     interval = getattr(forecaster, "interval", DEFAULT_INTERVAL)
@@ -125,6 +135,8 @@ def predict(
             level=level,
             quantiles=quantile,
             output=output,
+            plot=plot,
+            plot_ids=plot_ids,
             quiet=quiet,
             workers=workers,
             scheduler=scheduler,
@@ -153,18 +165,27 @@ def predict(
         result = forecaster.predict(
             horizon, X_future=X_future, y=y, X=X, static=table, level=level, quantiles=quantile
         )
+    chosen = chosen_in_memory(plot_ids, result, data=data or model)  # before writing
     write_forecast(result, output)
-    if plot is not None:
-        from ._plot import plot_forecast
-
-        plot_forecast(y, result, plot)
     steps = horizon or forecaster.horizon_
+    drawn = "plot"
+    if plot is not None:
+        drawn = plot_forecast(
+            y,
+            result,
+            plot,
+            errors=forecaster.calibration_series_errors_,
+            chosen=chosen,
+            target=forecaster.name_,
+            interval=interval,
+            horizon=steps,
+        ).describe()
     if y is not None:
         say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Forecast {steps} steps of {count_series(result)} series in {timer}: "
-        f"{describe_outputs(forecast=output, plot=plot)}.",
+        f"{describe_outputs(forecast=output, **{drawn: plot})}.",
     )
 
 
@@ -178,6 +199,8 @@ def _predict_dataset(
     level: list[float] | None,
     quantiles: list[float] | None,
     output: str,
+    plot,
+    plot_ids: list[str] | None,
     quiet: bool,
     workers: int | None,
     scheduler: str | None,
@@ -186,11 +209,13 @@ def _predict_dataset(
     """The forecast of a Parquet dataset with a saved model, by the workers of a cluster:
     ``columns`` are the keywords of ``tsrnn.parallel.read_dataset`` (the time, target, id,
     exog, hist_exog and static columns, and missing), ``future`` a Parquet dataset of the
-    future values of the known exog columns."""
+    future values of the known exog columns; ``plot`` a PNG of a few series (the workers send
+    only their rows)."""
     from tsrnn.parallel import forecast_dataset, write_dataset
 
     with dataset_cluster(quiet, workers=workers, scheduler=scheduler) as client:
         dataset = read_dataset(quiet, client, data, **columns)
+        chosen = chosen_in_dataset(plot_ids, dataset, data=data)  # before any forecast
         say(quiet, describe_dataset(dataset))
         with (
             stage(quiet, f"Forecasting {dataset.n_series} series ..."),
@@ -204,11 +229,26 @@ def _predict_dataset(
                 level=level,
                 quantiles=quantiles,
             )
+            if plot is not None:  # kept on the workers, for the rows drawn
+                forecasts = client.persist(forecasts)
             written = write_dataset(forecasts, output)
+        drawn = None
+        if plot is not None:
+            with stage(quiet, f"Drawing {plot} ..."):
+                drawn = plot_dataset(
+                    dataset,
+                    forecasts,
+                    plot,
+                    errors=forecaster.calibration_series_errors_,
+                    chosen=chosen,
+                    interval=getattr(forecaster, "interval", None),
+                    horizon=horizon or forecaster.horizon_,
+                ).describe()
+            del forecasts
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted, peaks=dataset.peaks))
     say(
         quiet,
         f"Forecast {horizon or forecaster.horizon_} steps of {dataset.n_series} series in "
-        f"{timer}: {output} (Parquet dataset).",
+        f"{timer}: {output} (Parquet dataset)" + (f", {plot} ({drawn})." if drawn else "."),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.image import imread
 
 TSRNN = shutil.which("tsrnn", path=str(Path(sys.executable).parent)) or shutil.which("tsrnn")
 FAST = ["--epochs", "1", "--hidden-size", "4", "--n-models", "1", "--random-state", "0",
@@ -237,11 +238,13 @@ def test_backtest_writes_the_forecasts_of_its_windows(tmp_path):
     common = ["backtest", "stores.csv", "--id-col", "store", "-H", "2", "--origins", "2",
               "--lookback", "6", *FAST]  # fmt: skip
     result = run(*common, "--level", "80", "--forecasts", "cv.csv", "-o", "metrics.csv",
-                 cwd=tmp_path)  # fmt: skip
+                 "--plot", "cv.png", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0].split()
     assert {"mae", "coverage", "msis", "sql"} <= set(header)
     assert "cv.csv (forecasts)" in result.stderr and "metrics.csv (metrics)" in result.stderr
+    assert "cv.png (plot of s0, s1, s2)" in result.stderr  # three series: each drawn
+    assert imread(tmp_path / "cv.png").shape == (1040, 900, 4)  # their panels, the metric's
     table = pd.read_csv(tmp_path / "cv.csv")
     assert table.columns.tolist() == ["store", "month", "cutoff", "y", "forecast", "lower",
                                       "upper", "lo-80", "hi-80"]  # fmt: skip
@@ -359,17 +362,34 @@ def _stores(n_stores=3) -> pd.DataFrame:
 
 def test_forecast_many_series_from_parquet(tmp_path):
     """A Parquet file in long format forecasts like a CSV; the summary counts the series read
-    and forecast."""
+    and forecast, and names those --plot-ids drew."""
     _stores().to_parquet(tmp_path / "stores.parquet", index=False)
     result = run("forecast", "stores.parquet", "--id-col", "store", "-H", "2", "-o", "fc.csv",
-                 "--no-interval", "--lookback", "6", *FAST, cwd=tmp_path)  # fmt: skip
+                 "--no-interval", "--lookback", "6", "--plot", "two.png", "--plot-ids", "s2,s0",
+                 *FAST, cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "two.png (plot of s2, s0)" in result.stderr  # --plot-ids: those alone, in order
+    assert imread(tmp_path / "two.png").shape == (580, 900, 4)
     table = pd.read_csv(tmp_path / "fc.csv")
     assert table.columns.tolist() == ["store", "month", "forecast", "lower", "upper"]
     assert table["store"].tolist() == ["s0", "s0", "s1", "s1", "s2", "s2"]
     assert table["month"].iloc[0] == "2021-01-01"
     assert "Read 108 rows from stores.parquet: 3 series, frequency MS" in result.stderr
     assert "Forecast 2 steps of 3 series" in result.stderr
+
+
+def test_plot_draws_the_first_and_hardest_of_many_series(tmp_path):
+    """--plot of 8 series: the first 3 and the 3 of largest calibration error (which,
+    tests/test_plot.py checks)."""
+    frame = _stores(8)
+    frame["units"] += [(i * 7) % 5 * 0.4 * (i // 36) for i in range(len(frame))]
+    frame.to_csv(tmp_path / "stores.csv", index=False)
+    common = ["forecast", "stores.csv", "--id-col", "store", "-H", "3", "--lookback", "6",
+              "--level", "80", "-o", "fc.csv", *FAST]  # fmt: skip
+    result = run(*common, "--plot", "fc.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "fc.png (plot of s0, s1, s2 and the hardest s" in result.stderr
+    assert imread(tmp_path / "fc.png").shape == (1620, 900, 4)  # six panels
 
 
 def test_forecast_on_two_local_workers_equals_the_in_process_forecast(tmp_path):
@@ -471,6 +491,7 @@ def test_debug_shows_traceback(tmp_path):
 # ---------------------------------------------------------------------- bad inputs
 
 GOOD = _csv("date,units", MONTHS, range(36))
+STORES = _stores(3).assign(month=lambda f: f["month"].dt.strftime("%Y-%m-%d")).to_csv(index=False)
 
 
 def _with(text: str, line: int, value: str) -> str:
@@ -590,6 +611,16 @@ BAD_INPUTS = [
     ("parquet-gap", {"data.parquet": lambda: _parquet(pd.DataFrame(
         {"date": pd.to_datetime(MONTHS[:5] + MONTHS[6:]), "units": range(35)}))},
      [*PARQUET, "--missing", "raise"], "has a gap: timestamp 2018-06-01 is missing"),
+    ("plot-unknown-id", {"data.csv": STORES}, [*FORECAST, "--id-col", "store", "--plot-ids",
+     "s0,s9", *FAST], "no series 's9' in data.csv: give values of its id column 'store' "
+     "(its first ids: s0,s1,s2)"),
+    ("plot-ids-of-one-series", {"data.csv": GOOD}, [*FORECAST, "--plot-ids", "a"],
+     "data.csv holds one"),
+    ("plot-ids-without-plot", {"data.csv": STORES},
+     ["forecast", "data.csv", "--id-col", "store", "--plot-ids", "s0", "-o", "out.csv"],
+     "add --plot PNG"),
+    ("backtest-plot-unknown-id", {"data.csv": STORES}, ["backtest", "data.csv", "--id-col",
+     "store", "-H", "2", "--plot", "out.png", "--plot-ids", "7", *FAST], "no series '7'"),
     ("parquet-bad-future", {"data.csv": _csv("date,units,p", MONTHS, range(36), range(36)),
                             "future.parquet": b"PAR1 not really"},
      [*FORECAST, "--target", "units", "--exog", "p", "--future", "future.parquet", *FAST],

@@ -91,6 +91,51 @@ def test_cluster_forecast_equals_the_single_process_one_series_by_series(client,
     assert (merged["lo-95"] <= merged["lo-80"]).all() and (merged["hi-80"] <= merged["hi-95"]).all()
     for column in ("forecast", "lower", "upper", "lo-80", "hi-80", "lo-95", "hi-95", "q-0.5"):
         np.testing.assert_allclose(merged[column], merged[f"{column}_here"], rtol=1e-6)
+    y = in_memory(pd.read_parquet(dataset_path))
+    _check_the_hardest_and_the_plot(model, data, y, asked, here.set_index(["item", "week"]))
+
+
+def _check_the_hardest_and_the_plot(model, data, y, asked, here):
+    """The hardest series: each bucket's 10 largest calibration errors, merged on the client,
+    are the 10 largest of every series' errors scored in this process with the same networks.
+    --plot's frame (tsrnn_cli._plot.dataset_frame): the first 3 ids and the 3 hardest of the
+    fit's errors, their last values and ``horizon`` forecast rows each, from the workers."""
+    from tsrnn_cli._plot import FIRST, HARDEST, dataset_frame, pick
+
+    from tsrnn._data.groups import split_series
+    from tsrnn._dataset.calibrate import calibrate_buckets
+    from tsrnn._forecast.calibration import calibrate, held_out, windows_per_series
+    from tsrnn.parallel import first_ids
+
+    errors = model.calibration_series_errors_
+    assert len(errors) == 10 and errors.index.name == "item"
+    assert (np.diff(errors.to_numpy()) <= 0).all()
+    fitted = model.fitted_
+    size = windows_per_series(None, data.n_series, data.longest)
+    same = {"plan": fitted.plan, "models": model.models_, "combine": "auto", "interval": 0.9}
+    there = calibrate_buckets(data, covariates=fitted.covariates, size=size, **same)
+    ids, values, _, _ = split_series(y, None)
+    held = held_out(fitted.plan, values, None, size)
+    every = calibrate(values=values, xs=None, held=held, ids=ids, **same).series_errors
+    assert len(every) == data.n_series
+    assert there.series_errors.index.tolist() == every.index[:10].tolist()
+    np.testing.assert_allclose(there.series_errors, every.iloc[:10], rtol=1e-5)
+
+    first = first_ids(data, FIRST + HARDEST)
+    assert first == sorted(ids)[: FIRST + HARDEST]
+    picked = pick(first, errors, n_series=data.n_series)
+    hardest = [key for key in errors.index if key not in first[:FIRST]][:HARDEST]
+    assert picked.ids == first[:FIRST] + hardest
+    frame = dataset_frame(data, forecast_dataset(model, data, **asked), picked.ids, tail=16)
+    assert frame.index.get_level_values(0).unique().tolist() == picked.ids
+    future = frame[frame["forecast"].notna()]
+    assert future.groupby(level=0).size().to_dict() == dict.fromkeys(picked.ids, 4)
+    for key in picked.ids:
+        past = frame.xs(key, level=0)["y"].dropna()
+        np.testing.assert_allclose(past.to_numpy(), y.xs(key).to_numpy()[-16:], rtol=1e-6)
+        assert past.index.equals(y.xs(key).index[-16:])
+        rows = future.xs(key, level=0)
+        np.testing.assert_allclose(rows["hi-95"], here.xs(key).loc[rows.index, "hi-95"], rtol=1e-6)
 
 
 def test_a_model_fitted_in_memory_forecasts_the_dataset_as_predict_does(client, dataset_path):

@@ -103,20 +103,32 @@ def test_a_worker_killed_during_prediction_leaves_a_complete_output(client, lake
 
 @pytest.mark.timeout(400)
 def test_the_cli_forecasts_a_dataset_on_a_scheduler_address(cluster, lake, tmp_path):
-    """`tsrnn forecast DATASET --scheduler ADDR --output DIR`: the installed command, on the
-    scheduler the user started; one row per series and step, written whole."""
-    out = tmp_path / "forecast"
-    result = subprocess.run(
-        [
-            *(TSRNN, "forecast", str(lake), "--id-col", "item", "--horizon", "3"),
-            *("--scheduler", cluster.address, "--output", str(out)),
-            *("--steps", "30", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=380,
-    )
+    """`tsrnn forecast DATASET --scheduler ADDR --output DIR --plot PNG`: the installed
+    command, on the scheduler the user started; one row per series and step, written whole,
+    and a PNG of the first 3 series and the 3 hardest (the rows the workers send:
+    tests/test_dataset.py); an id of no series in --plot-ids stops it before any training,
+    writing nothing."""
+    from matplotlib.image import imread
+
+    out, png = tmp_path / "forecast", tmp_path / "forecast.png"
+    common = [
+        *(TSRNN, "forecast", str(lake), "--id-col", "item", "--horizon", "3"),
+        *("--scheduler", cluster.address),
+        *("--steps", "30", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"),
+    ]
+    command = [*common, "--output", str(out), "--plot", str(png)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=380)
     assert result.returncode == 0, result.stderr
     written = pd.read_parquet(out)
     assert len(written) == 3 * N_SERIES and not written.duplicated(["item", "week"]).any()
     assert (out / "_SUCCESS").exists() and "Traceback" not in result.stderr
+    assert f"{png} (plot of i00000, i00001, i00002 and the hardest i" in result.stderr
+    assert imread(png).shape == (1620, 900, 4)
+    other, none = tmp_path / "other", tmp_path / "none.png"
+    bad = [*common, "--output", str(other), "--plot", str(none), "--plot-ids", "i00001,x"]
+    refused = subprocess.run(bad, capture_output=True, text=True, timeout=380)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: ") and "no series 'x' in" in line
+    assert "its id column 'item' (its first ids: i00000,i00001,i00002)" in line
+    assert not other.exists() and not none.exists()

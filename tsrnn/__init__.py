@@ -16,7 +16,8 @@ import, lazy ones included)::
                                                       torch, never pandas or Dask
     regressor      estimator (RNNRegressor and its WindowsJob)
     forecaster     _forecast/ (plan, inputs, covariates, scaling, windows, jobs, steps,
-      engine       ensemble, theta, conformal, calibration, fitted, fit, predict, state)
+      engine       ensemble, theta, conformal, hardest, calibration, fitted, fit, predict,
+                   state)
                                                       no Dask; reads a Fitted, never the
                                                       estimator
     forecaster     forecaster (RNNForecaster), evaluation (cross_validation, backtest)
@@ -25,7 +26,7 @@ import, lazy ones included)::
     cluster        cluster, _dask/ (connect, worker, memory, trainer, elastic, rank)
                                                       the Dask plumbing
     dataset        _dataset/ (store, stamps, buckets, read, columns, future_values, panels,
-                   train, calibrate, fit, forecast, write)
+                   train, calibrate, fit, forecast, write, pick)
                                                       the series on the workers, in buckets
     distributed    parallel (train_on_dask, the dataset path's public names), search/ (_cv,
                    _origins, _plans, _tasks, _runner, _journal, _results)

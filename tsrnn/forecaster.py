@@ -223,6 +223,12 @@ clip_grad_norm, device, verbose
     calibration_errors_ : dict of str to float
         Mean scaled error on the calibration windows of the networks alone (``"none"``) and,
         when tried, of the combination (``"theta"``).
+    calibration_series_errors_ : Series or None
+        The same error of the combination used, per series: its mean over the series'
+        calibration windows, indexed by id, largest first (the hardest series first). Every
+        series with a window after a fit in memory; the 10 largest after a fit on a Dask
+        dataset (the client keeps no per-series state). None for one series, without
+        interval, or once loaded (model files do not keep it).
     theta_ : Theta or None
         The Theta method's state of each series when combined.
     timings_ : dict of str to float

@@ -14,7 +14,8 @@ future=)``), static covariates are columns constant within each series (``static
 A worker holds its buckets compactly (float32 values, one first stamp per series) and, beyond
 its share of its memory limit, in its local directory as memory maps, from which the ranks
 draw their windows; every computation runs on the dataset's client. Forecasts come back as a
-lazy Dask DataFrame, or are written by the workers as a Parquet dataset::
+lazy Dask DataFrame, or are written by the workers as a Parquet dataset. A look at a few
+series (:func:`find_ids`, :func:`first_ids`, :func:`history_tail`) fetches their rows alone::
 
     from distributed import Client
     from tsrnn import RNNForecaster
@@ -71,6 +72,7 @@ from ._dask.connect import connect
 from ._dask.trainer import DaskTrainer
 from ._dataset.fit import fit_dataset
 from ._dataset.forecast import forecast_dataset
+from ._dataset.pick import find_ids, first_ids, history_tail
 from ._dataset.read import SeriesDataset, read_dataset
 from ._dataset.write import write_dataset
 from ._train.executor import using
@@ -79,8 +81,11 @@ from .errors import ParameterError, check_positive_int
 __all__ = [
     "DaskTrainer",
     "SeriesDataset",
+    "find_ids",
+    "first_ids",
     "fit_dataset",
     "forecast_dataset",
+    "history_tail",
     "read_dataset",
     "train_on_dask",
     "write_dataset",

@@ -7,6 +7,9 @@ reduces them with the reduction a fit in one process uses
 the client receives a few numbers per bucket, and the ratios themselves only while there are
 at most :data:`FEW` of them; beyond, their order statistics are read off counts below a fine
 grid (:func:`tsrnn._forecast.conformal.counted_ratios`, within 0.34 % of the exact ones).
+Each bucket then sends the ids of its :data:`~tsrnn._forecast.hardest.HARDEST` series of
+largest error with their errors (:func:`hardest_in_bucket`), and the client keeps the largest
+of those: the hardest series of the dataset, without a per-series list.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from .._forecast.calibration import (
     pool,
 )
 from .._forecast.covariates import Covariates
+from .._forecast.hardest import HARDEST, largest_errors, merge_largest, series_errors
 from .._forecast.plan import Plan
 from ..estimator import RNNRegressor
 from .buckets import Bucket
 from .columns import split_inputs
 from .read import SeriesDataset
 
-__all__ = ["FEW", "calibrate_buckets", "count_kept", "score_bucket"]
+__all__ = ["FEW", "calibrate_buckets", "count_kept", "hardest_in_bucket", "score_bucket"]
 
 #: Ratios (windows times steps) gathered at most: beyond, they are counted bucket by bucket.
 FEW = 20_000
@@ -64,6 +68,15 @@ def score_bucket(
     return calibration_scores(plan, values, xs, held, models, combine=combine)
 
 
+def hardest_in_bucket(scores: Scores | None, bucket: Bucket, which: str, k: int) -> Any:
+    """The ``k`` series of ``bucket`` of largest calibration error, by id, largest first
+    (:func:`tsrnn._forecast.hardest.largest_errors`); ``which`` errors of ``scores``."""
+    if scores is None:
+        return largest_errors([], [], k)
+    errors = series_errors(scores.kept(which), scores.series, bucket.n_series)
+    return largest_errors(errors, list(bucket.ids), k)
+
+
 def calibrate_buckets(
     dataset: SeriesDataset,
     *,
@@ -91,6 +104,8 @@ def calibrate_buckets(
     Returns
     -------
     Calibration
+        With the dataset's :data:`~tsrnn._forecast.hardest.HARDEST` series of largest error
+        (``series_errors``).
     """
     client = dataset.client
     networks = hold(client, (plan, models, covariates), everywhere=True)
@@ -102,7 +117,7 @@ def calibrate_buckets(
         return fetch(client, client.map(function, parts, **kwargs, pure=False))
 
     try:
-        return pool(
+        found = pool(
             scores,
             horizon=plan.horizon,
             combine=combine,
@@ -110,5 +125,10 @@ def calibrate_buckets(
             apply=apply,
             few=FEW,
         )
+        hardest = client.map(
+            hardest_in_bucket, scores, dataset.buckets, which=found.scored, k=HARDEST, pure=False
+        )
+        found.series_errors = merge_largest(fetch(client, hardest), HARDEST)
+        return found
     finally:
         client.cancel(scores)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .._data.checks import MIN_OBSERVATIONS
@@ -32,6 +33,7 @@ from .conformal import (
     unit_weights,
 )
 from .ensemble import deseasonalised, ensemble_forecast, with_theta
+from .hardest import largest_errors, series_errors
 from .jobs import PanelJob, encode_series, network_job, network_seeds
 from .plan import Plan
 from .scaling import SeriesScaling
@@ -117,6 +119,12 @@ class Calibration:
     scores : ndarray of shape (n, horizon) or None
         The chosen forecast's signed errors in units of the bounds, when they were gathered
         (always in one process; on a dataset, while there are few: :func:`pool`).
+    series_errors : Series or None
+        The chosen forecast's mean absolute error on each series' windows, in units of the
+        series' spread (:func:`tsrnn._forecast.hardest.series_errors`), indexed by id,
+        largest first: every series with a window in one process, the
+        :data:`~tsrnn._forecast.hardest.HARDEST` largest on a dataset (None without intervals,
+        or once loaded from a model file).
     """
 
     ratios: Ratios | None
@@ -126,6 +134,13 @@ class Calibration:
     errors: dict[str, float]
     combine: str
     scores: np.ndarray | None = None
+    series_errors: pd.Series | None = None
+
+    @property
+    def scored(self) -> str:
+        """Which errors of :class:`Scores` the chosen combination's are: ``"theta"`` or
+        ``"alone"``."""
+        return "theta" if self.combine == "theta" and "theta" in self.errors else "alone"
 
     @classmethod
     def none(cls, horizon: int, combine: str) -> Calibration:
@@ -306,11 +321,14 @@ class Scores:
     features : ndarray of shape (n_windows, horizon, 3)
         What the unit of each window's bounds at each step is made of
         (:meth:`SeriesScaling.features`; the first is the log of the series' spread).
+    series : ndarray of shape (n_windows,) or None
+        The position of each window's series among the series scored.
     """
 
     alone: np.ndarray
     theta: np.ndarray | None
     features: np.ndarray
+    series: np.ndarray | None = None
 
     def kept(self, which: str) -> np.ndarray:
         """The errors of ``which`` (``"alone"``, or ``"theta"`` when scored), (n_windows,
@@ -399,7 +417,7 @@ def calibration_scores(
         at = [cut[k] + np.arange(counts[k]) for k in range(len(keep))]
         states = theta_at(deseasonalised(encoded, scaling.log), theta, at)
         combined = scores_of(with_theta(alone, states, scaling.log[series.numpy()]))
-    return Scores(scores_of(alone), combined, features)
+    return Scores(scores_of(alone), combined, features, keep[series.numpy()][complete])
 
 
 def choose(errors: dict[str, float], combine: str) -> str:
@@ -530,14 +548,20 @@ def calibrate(
     *,
     combine: str,
     interval: float,
+    ids: list | None = None,
 ) -> Calibration:
     """Forecast the held-out windows; pick the combination; conformal quantiles per step.
 
-    :func:`calibration_scores` then :func:`pool`, in this process.
+    :func:`calibration_scores` then :func:`pool`, in this process; with ``ids`` (those of
+    ``values``), each series' error too (``series_errors``).
 
     Returns
     -------
     Calibration
     """
     scores = calibration_scores(plan, values, xs, held, models, combine=combine)
-    return pool([scores], horizon=plan.horizon, combine=combine, interval=interval)
+    found = pool([scores], horizon=plan.horizon, combine=combine, interval=interval)
+    if ids is not None:
+        errors = series_errors(scores.kept(found.scored), scores.series, len(values))
+        found.series_errors = largest_errors(errors, ids)
+    return found

@@ -112,6 +112,7 @@ def fit_series(
             models[: -len(jobs)],
             combine=params["combine"],
             interval=interval,
+            ids=ids,
         )
     theta = None
     if found.combine == "theta":

@@ -141,6 +141,7 @@ class Fitted:
             "coverage_calibration_": calibration.coverage,
             "n_calibration_": calibration.n,
             "calibration_errors_": calibration.errors,
+            "calibration_series_errors_": self._series_errors(),
             "combine_": calibration.combine,
             "series_ids_": None if kept is None else kept.ids,
             "last_index_": None if kept is None else kept.last,
@@ -154,6 +155,14 @@ class Fitted:
         if self.timings:
             out["timings_"] = dict(self.timings)
         return out
+
+    def _series_errors(self) -> pd.Series | None:
+        """The calibration's errors per series, their index named as the ids (None for one
+        series)."""
+        errors = self.calibration.series_errors
+        if errors is None or not self.multi:
+            return None
+        return errors.rename_axis(self.index_names[0])
 
 
 def _index(ids: list) -> pd.Index:
