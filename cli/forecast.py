@@ -9,6 +9,7 @@ from ._cluster import (
     check_cluster,
     check_dataset_output,
     dataset_cluster,
+    dataset_written,
     on_the_cluster,
     read_dataset,
     training_cluster,
@@ -30,6 +31,7 @@ from ._data import (
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
+from ._log import LOG, LogFormat, start
 from ._model_options import model_options
 from ._printing import (
     Quiet,
@@ -61,6 +63,7 @@ def forecast(
     level: Levels = None,
     quantile: Quantiles = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     workers: Workers = None,
     scheduler: Scheduler = None,
     ranks: Ranks = None,
@@ -81,6 +84,7 @@ def forecast(
     """
     from tsrnn.intervals import DEFAULT_INTERVAL
 
+    start(quiet=quiet, log_format=log_format)
     exog, static = exog_columns(exog), exog_columns(static)
     check_cluster(workers=workers, scheduler=scheduler)
     check_levels(level, quantile, interval=params.get("interval", DEFAULT_INTERVAL))
@@ -137,24 +141,31 @@ def forecast(
         n_series = count_series(y)
         X_future = None
         if future is not None:
-            with stage(quiet, f"Reading {future} ..."):
+            with stage(quiet, f"Reading {future} ...", "reading", data=str(future)) as shown:
                 X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
+                shown["rows"] = len(X_future)
         progress_to_stderr()
-        model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params)
+        model = RNNForecaster(horizon=horizon, verbose=int(LOG.bars), **params)
         model.fit(y, X, static=table)
-    with stage(quiet, f"Forecasting {n_series} series ..."):
+    with stage(quiet, f"Forecasting {n_series} series ...", "prediction", series=n_series) as shown:
         result = model.predict(X_future=X_future, level=level, quantiles=quantile)
-    write_forecast(result, output)
-    if plot is not None:
-        from ._plot import plot_forecast
+        shown["horizon"] = model.horizon_
+    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
+        write_forecast(result, output)
+        if plot is not None:
+            from ._plot import plot_forecast
 
-        plot_forecast(y, result, plot)
+            plot_forecast(y, result, plot)
+            shown["plot"] = str(plot)
     say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Forecast {model.horizon_} steps of {count_series(result)} series ({model.cell}, "
         f"lookback {lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} "
         f"steps) in {timer}: {describe_outputs(forecast=output, plot=plot)}.",
+        "done",
+        command="forecast",
+        seconds=timer.seconds,
     )
 
 
@@ -195,6 +206,7 @@ def _forecast_dataset(
                 model, dataset, future=future, level=level, quantiles=quantiles
             )
             written = write_dataset(forecasts, output)
+        dataset_written(dataset, written, output=output, horizon=model.horizon_)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, model.timings_, predicted, peaks=dataset.peaks))
@@ -203,4 +215,7 @@ def _forecast_dataset(
         f"Forecast {model.horizon_} steps of {dataset.n_series} series ({model.cell}, lookback "
         f"{lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} steps) on "
         f"{n_workers} Dask worker(s) in {timer}: {output} (Parquet dataset).",
+        "done",
+        command="forecast",
+        seconds=timer.seconds,
     )

@@ -10,6 +10,7 @@ from ._cluster import (
     Workers,
     check_dataset_output,
     dataset_cluster,
+    dataset_written,
     on_the_cluster,
     read_dataset,
 )
@@ -27,6 +28,7 @@ from ._data import (
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
+from ._log import LogFormat, start
 from ._printing import (
     Quiet,
     Timer,
@@ -69,6 +71,7 @@ def predict(
     level: Levels = None,
     quantile: Quantiles = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     workers: Workers = None,
     scheduler: Scheduler = None,
 ) -> None:
@@ -86,9 +89,11 @@ def predict(
     from tsrnn.io import file_columns, read_future, write_forecast
     from tsrnn.persist import load
 
+    start(quiet=quiet, log_format=log_format)
     timer = Timer()
     check_outputs(output, plot)
-    forecaster = load(model)
+    with stage(quiet, f"Reading {model} ...", "reading", data=str(model)):
+        forecaster = load(model)
     interval = getattr(forecaster, "interval", DEFAULT_INTERVAL)
     check_levels(level, quantile, interval=interval, saved=True)
     names = list(forecaster.index_names_)
@@ -146,25 +151,32 @@ def predict(
             missing=forecaster.missing == "mask",
         )
     if future is not None:
-        with stage(quiet, f"Reading {future} ..."):
+        with stage(quiet, f"Reading {future} ...", "reading", data=str(future)) as shown:
             X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
+            shown["rows"] = len(X_future)
     which = f"{count_series(y)} series" if y is not None else "the series seen in fit"
-    with stage(quiet, f"Forecasting {which} ..."):
+    steps = horizon or forecaster.horizon_
+    with stage(quiet, f"Forecasting {which} ...", "prediction", horizon=steps) as shown:
         result = forecaster.predict(
             horizon, X_future=X_future, y=y, X=X, static=table, level=level, quantiles=quantile
         )
-    write_forecast(result, output)
-    if plot is not None:
-        from ._plot import plot_forecast
+        shown["series"] = count_series(result)
+    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
+        write_forecast(result, output)
+        if plot is not None:
+            from ._plot import plot_forecast
 
-        plot_forecast(y, result, plot)
-    steps = horizon or forecaster.horizon_
+            plot_forecast(y, result, plot)
+            shown["plot"] = str(plot)
     if y is not None:
         say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Forecast {steps} steps of {count_series(result)} series in {timer}: "
         f"{describe_outputs(forecast=output, plot=plot)}.",
+        "done",
+        command="predict",
+        seconds=timer.seconds,
     )
 
 
@@ -205,10 +217,15 @@ def _predict_dataset(
                 quantiles=quantiles,
             )
             written = write_dataset(forecasts, output)
+        steps = horizon or forecaster.horizon_
+        dataset_written(dataset, written, output=output, horizon=steps)
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted, peaks=dataset.peaks))
     say(
         quiet,
-        f"Forecast {horizon or forecaster.horizon_} steps of {dataset.n_series} series in "
-        f"{timer}: {output} (Parquet dataset).",
+        f"Forecast {steps} steps of {dataset.n_series} series in {timer}: {output} (Parquet "
+        "dataset).",
+        "done",
+        command="predict",
+        seconds=timer.seconds,
     )
