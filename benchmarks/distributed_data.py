@@ -28,16 +28,24 @@ the holdout sMAPE. At 100,000 series it also runs today's single-process ``tsrnn
 of the same data (one Parquet file, read by the CLI process) for the speed and accuracy
 comparison.
 
+With ``--kill`` it runs each size a second time on a fresh cluster, SIGKILLing rank 1's
+worker process halfway through training (half the first run's training seconds after rank 1
+starts training, as ``benchmarks/elastic_training.py`` does); its nanny restarts it, the
+ranks resume from the survivors' state, and the run is timed and scored like the first.
+
 Usage::
 
     python benchmarks/distributed_data.py [--sizes 100000 1000000] [--folder DIR]
-        [--layout weekly|daily] [--memory-limit 8GiB] [--on-disk] [--no-baseline]
+        [--layout weekly|daily] [--memory-limit 8GiB] [--on-disk] [--no-baseline] [--kill]
 
 Targets, checked (exit status 1 on a miss; the figures are printed either way): 1,000,000
 series in under 20 minutes; the CLI process' peak RSS under 1 GiB; no worker restarted or
 paused; exactly 8 rows per series and no duplicate; time per series at 1,000,000 within 1.3x
 of that at 100,000; at 100,000 series the cluster at least 1.5x faster than the single
-process, at a holdout sMAPE within 2% of it.
+process, at a holdout sMAPE within 2% of it; with ``--kill``, the run with a worker killed
+mid-training completes within 1.5x the first run's wall time, with its holdout sMAPE within 2%
+of the first run's, exactly 8 rows per series and no duplicate, and says the step it resumed
+from.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ TARGETS = {
     "per_series_ratio": 1.3,
     "speedup_100k": 1.5,
     "smape_rel": 0.02,
+    "kill_ratio": 1.5,
 }
 
 
@@ -233,9 +242,11 @@ class Cluster:
         with Client(self.address, timeout="60s") as client:
             return sorted(client.run(rss).values())
 
-    def paused(self) -> bool:
-        """Whether a worker's log says it was paused or restarted for memory."""
-        words = ("Pausing worker", "Restarting worker", "exceeded 95% memory budget")
+    def paused(self, killed: bool = False) -> bool:
+        """Whether a worker's log says it was paused or restarted for memory (``killed``: a
+        worker was killed on purpose, so its nanny's "Restarting worker" is not counted)."""
+        words = ("Pausing worker", "exceeded 95% memory budget")
+        words += () if killed else ("Restarting worker",)
         return any(w in log.read_text(errors="replace") for log in self.logs for w in words)
 
     def disk_bytes(self) -> int:
@@ -246,10 +257,11 @@ class Cluster:
             with contextlib.suppress(OSError):
                 total += path.stat().st_size
         for pid in self.process_pids():  # the windows' files, deleted once mapped
-            with contextlib.suppress(psutil.Error):
-                for mapped in psutil.Process(pid).memory_maps(grouped=False):
-                    if "/tsrnn-rows/" in mapped.path and not mapped.path.endswith(".npy"):
-                        total += int(mapped.size)
+            with contextlib.suppress(OSError):  # /proc/PID/maps: cheap, unlike smaps
+                for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+                    if "/tsrnn-rows/" in line and ".npy" not in line:
+                        low, high = line.split(maxsplit=1)[0].split("-")
+                        total += int(high, 16) - int(low, 16)
         return total
 
     def process_pids(self) -> list[int]:
@@ -342,6 +354,77 @@ def rows_read(stderr: str) -> int:
 # ---------------------------------------------------------------------- main
 
 
+def on_cluster(folder: Path, n: int, args: argparse.Namespace, kill_after: float | None = None):
+    """One ``tsrnn forecast`` of the lake on a fresh cluster; with ``kill_after``, rank 1's
+    worker process is SIGKILLed that many seconds into its training."""
+    from elastic_training import RESUMED, kill_rank1
+
+    tag = "" if kill_after is None else "kill"
+    out = folder / f"out{tag}"
+    shutil.rmtree(out, ignore_errors=True)
+    workdir = folder / tag if tag else folder
+    workdir.mkdir(exist_ok=True)
+    cluster = Cluster(workdir, args.memory_limit, args.on_disk)
+    killed: dict = {}
+    killer = None
+    if kill_after is not None:
+        killer = threading.Thread(target=kill_rank1, args=(cluster, kill_after, False, killed))
+        killer.start()
+    try:
+        seconds, err, rss, peaks = run_cli(
+            [
+                "forecast",
+                str(folder / "lake"),
+                "--id-col",
+                "id",
+                "--horizon",
+                str(HORIZON),
+                "--scheduler",
+                cluster.address,
+                "--output",
+                str(out) + "/",
+            ],
+            watch=cluster.process_pids,
+            disk=cluster.disk_bytes,
+        )
+        if killer is not None:
+            killer.join(timeout=60)
+        restarted = cluster.worker_pids() != cluster.pids
+        paused = cluster.paused(killed=bool(killed))
+    finally:
+        cluster.close()
+    forecast = pd.read_parquet(out, columns=["id", "week", "forecast"])
+    rows_ok = len(forecast) == HORIZON * n and not forecast.duplicated(["id", "week"]).any()
+    per_id = forecast.groupby("id").size()
+    rows_ok = rows_ok and len(per_id) == n and bool((per_id == HORIZON).all())
+    per_stage = stage_peaks(err)
+    per_worker = rows_read(err) / 2
+    training = per_stage.get("training", [])
+    bases = cluster.base[::-1]
+    held = [(2**30 * p - b) / per_worker for p, b in zip(training, bases, strict=False)]
+    result = {
+        "rows": rows_read(err),
+        "seconds": seconds,
+        "stages": stages(err),
+        "stage_peaks": per_stage,
+        "cli_rss": rss,
+        "worker_rss": sorted(peaks.peak.values(), reverse=True)[:2],
+        "worker_base": cluster.base,
+        "held_per_row": held,
+        "disk_per_row": peaks.disk_peak / max(2 * per_worker, 1),
+        "restarted": restarted,
+        "paused": paused,
+        "rows_ok": rows_ok,
+        "smape": holdout_smape(forecast, folder / "truth.parquet"),
+    }
+    if kill_after is not None:
+        found = [RESUMED.search(line) for line in err.splitlines()]
+        result["killed"] = bool(killed)
+        result["resumed"] = [(int(m[1]), int(m[2])) for m in found if m]
+        result["warnings"] = [line for line in err.splitlines() if line.startswith("Warning: ")]
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -350,6 +433,9 @@ def main() -> int:
     parser.add_argument("--memory-limit", default="8GiB", help="each worker's --memory-limit")
     parser.add_argument("--on-disk", action="store_true", help="every bucket and window on disk")
     parser.add_argument("--no-baseline", action="store_true", help="skip the single process")
+    parser.add_argument(
+        "--kill", action="store_true", help="again, with a worker SIGKILLed mid-training"
+    )
     args = parser.parse_args()
     results = {}
     for n in args.sizes:
@@ -361,55 +447,12 @@ def main() -> int:
             f"({json.loads((folder / 'done').read_text())['files']} files)",
             flush=True,
         )
-        out = folder / "out"
-        cluster = Cluster(folder, args.memory_limit, args.on_disk)
-        try:
-            seconds, err, rss, peaks = run_cli(
-                [
-                    "forecast",
-                    str(folder / "lake"),
-                    "--id-col",
-                    "id",
-                    "--horizon",
-                    str(HORIZON),
-                    "--scheduler",
-                    cluster.address,
-                    "--output",
-                    str(out) + "/",
-                ],
-                watch=cluster.process_pids,
-                disk=cluster.disk_bytes,
-            )
-            restarted = cluster.worker_pids() != cluster.pids
-            paused = cluster.paused()
-        finally:
-            cluster.close()
-        forecast = pd.read_parquet(out, columns=["id", "week", "forecast"])
-        rows_ok = len(forecast) == HORIZON * n and not forecast.duplicated(["id", "week"]).any()
-        per_id = forecast.groupby("id").size()
-        rows_ok = rows_ok and len(per_id) == n and bool((per_id == HORIZON).all())
-        per_stage = stage_peaks(err)
-        per_worker = rows_read(err) / 2
-        training = per_stage.get("training", [])
-        held = [
-            (2**30 * p - b) / per_worker for p, b in zip(training, cluster.base[::-1], strict=False)
-        ]
-        results[n] = {
-            "rows": rows_read(err),
-            "seconds": seconds,
-            "stages": stages(err),
-            "stage_peaks": per_stage,
-            "cli_rss": rss,
-            "worker_rss": sorted(peaks.peak.values(), reverse=True)[:2],
-            "worker_base": cluster.base,
-            "held_per_row": held,
-            "disk_per_row": peaks.disk_peak / max(2 * per_worker, 1),
-            "restarted": restarted,
-            "paused": paused,
-            "rows_ok": rows_ok,
-            "smape": holdout_smape(forecast, folder / "truth.parquet"),
-        }
-        del forecast
+        results[n] = on_cluster(folder, n, args)
+        print(json.dumps({str(n): results[n]}, default=str), flush=True)
+        if args.kill:
+            half = results[n]["stages"].get("training", 0.0) / 2
+            results[n]["kill"] = on_cluster(folder, n, args, kill_after=half)
+            print(json.dumps({f"{n} kill": results[n]["kill"]}, default=str), flush=True)
         if n == 100_000 and not args.no_baseline:
             base, _, base_rss, _ = run_cli(
                 [
@@ -430,7 +473,7 @@ def main() -> int:
                 "rss": base_rss,
                 "smape": holdout_smape(single, folder / "truth.parquet"),
             }
-        print(json.dumps({str(n): results[n]}, default=str), flush=True)
+            print(json.dumps({f"{n} single": results[n]["single"]}, default=str), flush=True)
     return report(results)
 
 
@@ -512,6 +555,29 @@ def report(results: dict) -> int:
             misses.append(f"the cluster is {speedup:.2f}x the single process")
         if abs(rel) > TARGETS["smape_rel"]:
             misses.append(f"the cluster's sMAPE differs by {rel:+.1%}")
+    for n, r in results.items():
+        if "kill" not in r:
+            continue
+        k = r["kill"]
+        ratio = k["seconds"] / r["seconds"]
+        rel = k["smape"] / r["smape"] - 1
+        print(
+            f"{n:,} series, rank 1's worker SIGKILLed mid-training: {k['seconds']:.0f} s, "
+            f"{ratio:.2f}x the run without a fault (target <= {TARGETS['kill_ratio']}), "
+            f"resumed {k['resumed']} (step, workers), sMAPE {k['smape']:.3f} ({rel:+.2%}, "
+            f"target within {TARGETS['smape_rel']:.0%}), stages {k['stages']}, "
+            f"rows {'ok' if k['rows_ok'] else 'WRONG'}"
+        )
+        if not k["killed"] or not k["resumed"]:
+            misses.append(f"{n}: no worker was killed mid-training, or no resume was said")
+        if ratio > TARGETS["kill_ratio"]:
+            misses.append(f"{n}: the run with a worker killed took {ratio:.2f}x")
+        if abs(rel) > TARGETS["smape_rel"]:
+            misses.append(f"{n}: the killed run's sMAPE differs by {rel:+.2%}")
+        if not k["rows_ok"]:
+            misses.append(f"{n}: the killed run's output is not exactly {HORIZON} rows per series")
+        if k["paused"]:
+            misses.append(f"{n}: a worker was paused for memory in the killed run")
     for miss in misses:
         print(f"MISSED: {miss}")
     print("every target met" if not misses else f"{len(misses)} target(s) missed")
