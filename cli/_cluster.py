@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ._printing import say, stage
+from ._log import LOG, stage_line
+from ._printing import peaks_gib, say, stage
 
 Workers = Annotated[
     int | None,
@@ -76,11 +77,17 @@ def training_cluster(
     stack = contextlib.ExitStack()
     with stage(quiet, f"Starting {where} ..."):
         client = stack.enter_context(
-            train_on_dask(scheduler, n_workers=workers, ranks=ranks, verbose=not quiet)
+            train_on_dask(scheduler, n_workers=workers, ranks=ranks, verbose=LOG.bars)
         )
     with stack:
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        say(quiet, f"{n_workers} Dask worker(s) ready to train; dashboard: {client.dashboard_link}")
+        say(
+            quiet,
+            f"{n_workers} Dask worker(s) ready to train; dashboard: {client.dashboard_link}",
+            "cluster",
+            workers=n_workers,
+            dashboard=client.dashboard_link,
+        )
         yield
 
 
@@ -122,7 +129,13 @@ def dataset_cluster(quiet: bool, *, workers: int | None, scheduler: str | None) 
         client = stack.enter_context(train_on_dask(scheduler, n_workers=workers))
     with stack:
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        say(quiet, f"{n_workers} Dask worker(s) ready; dashboard: {client.dashboard_link}")
+        say(
+            quiet,
+            f"{n_workers} Dask worker(s) ready; dashboard: {client.dashboard_link}",
+            "cluster",
+            workers=n_workers,
+            dashboard=client.dashboard_link,
+        )
         yield client
 
 
@@ -132,3 +145,17 @@ def read_dataset(quiet: bool, client, data: str, **columns):
 
     with stage(quiet, f"Reading {data} on the cluster ..."):
         return read(data, client=client, **columns)
+
+
+def dataset_written(dataset, written: dict, *, output: str, horizon: int) -> None:
+    """The stages "prediction" and "writing" of a dataset's forecast, as lines of the log:
+    ``written`` holds their seconds (``tsrnn.parallel.write_dataset``), and the workers' peak
+    memory of the two together is the prediction's."""
+    stage_line(
+        "prediction",
+        written["computing"],
+        series=dataset.n_series,
+        horizon=horizon,
+        peak_gib=peaks_gib(dataset.peaks.get("prediction", {})),
+    )
+    stage_line("writing", written["writing"], output=output)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ._printing import stage
+from ._printing import count_series, stage
 
 Data = Annotated[
     str,
@@ -153,8 +153,10 @@ def check_outputs(*paths) -> None:
 
 def read_data(quiet: bool, path, **columns):
     """``tsrnn.io.read_inputs(path, **columns)`` (y, X, static) behind a 'Reading ...'
-    spinner."""
+    spinner: the stage "reading" of the log, with the rows and series read."""
     from tsrnn.io import read_inputs
 
-    with stage(quiet, f"Reading {path} ..."):
-        return read_inputs(path, **columns)
+    with stage(quiet, f"Reading {path} ...", "reading", data=str(path)) as shown:
+        y, X, static = read_inputs(path, **columns)
+        shown.update(rows=len(y), series=count_series(y))
+    return y, X, static

@@ -1,18 +1,21 @@
 """What the commands print: the summary lines on stderr, the spinners, the tables on stdout.
 
 Every line of the summary goes through :func:`say` and every long wait through :func:`stage`,
-so ``--quiet`` silences both in one place; results (CSV, tables) go to stdout, the rest to
-stderr. pandas, rich's console and ``tsrnn.io`` are imported inside the functions that use
-them: ``tsrnn --help`` reads this module's options and must stay fast.
+so ``--quiet`` silences both in one place, and ``--log-format`` (``_log``) turns them into the
+log's lines; results (CSV, tables) go to stdout, the rest to stderr. pandas, rich's console
+and ``tsrnn.io`` are imported inside the functions that use them: ``tsrnn --help`` reads this
+module's options and must stay fast.
 """
 
 import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from . import _log
 
 Quiet = Annotated[
     bool,
@@ -20,26 +23,42 @@ Quiet = Annotated[
 ]
 
 
-def say(quiet: bool, message: str) -> None:
-    """One line of the summary, on stderr, unless --quiet."""
-    if not quiet:
+def say(quiet: bool, message: str, event: str | None = None, **fields: Any) -> None:
+    """One line of the summary, on stderr, unless --quiet; with --log-format json, the
+    ``event`` with its ``fields`` and the ``message`` instead (nothing without an event: the
+    stage lines hold what the line says)."""
+    if quiet or _log.LOG.quiet:
+        return
+    if not _log.LOG.json:
         typer.echo(message, err=True)
+    elif event is not None:
+        _log.write({"event": event, **fields, "message": message})
 
 
 @contextlib.contextmanager
-def stage(quiet: bool, message: str) -> Iterator[None]:
-    """Show ``message`` with a spinner on stderr while the block runs (reading, forecasting).
+def stage(
+    quiet: bool, message: str | None, name: str | None = None, **fields: Any
+) -> Iterator[dict[str, Any]]:
+    """Show ``message`` with a spinner on stderr while the block runs (reading, forecasting);
+    with a ``name``, the finished stage is a line of the log (its seconds and ``fields``, and
+    those the block adds to the dict it gets) where no spinner shows.
 
-    Nothing is shown with --quiet, and nothing is written when stderr is not a terminal (the
-    spinner is transient), so logs and error output keep their single lines.
+    The spinner shows on a terminal only, and not with --quiet or --log-format json; it is
+    transient, so logs and error output keep their single lines. No ``message``, no spinner:
+    a block that writes to stdout needs none (rich's spinner sends what is written to stdout
+    while it spins to its own console, stderr).
     """
-    if quiet:
-        yield
-        return
-    from rich.console import Console
+    shown = dict(fields)
+    start = time.perf_counter()
+    if quiet or message is None or not _log.LOG.bars:
+        yield shown
+    else:
+        from rich.console import Console
 
-    with Console(stderr=True, highlight=False).status(message):
-        yield
+        with Console(stderr=True, highlight=False).status(message):
+            yield shown
+    if name is not None and not quiet:
+        _log.stage_line(name, time.perf_counter() - start, **shown)
 
 
 def progress_to_stderr() -> None:
@@ -54,6 +73,11 @@ class Timer:
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        """Seconds since creation, to the millisecond."""
+        return round(time.perf_counter() - self.start, 3)
 
     def __str__(self) -> str:
         return f"{time.perf_counter() - self.start:.1f} s"
@@ -96,6 +120,11 @@ def describe_dataset(dataset) -> str:
         f"cluster ({layout} {len(dataset.buckets)} buckets): frequency {dataset.freq}, "
         f"{format_value(first)} to {format_value(last)}."
     )
+
+
+def peaks_gib(peaks: dict[str, int]) -> list[float]:
+    """Each worker's peak memory of a stage in GiB (3 decimals), highest first."""
+    return [round(b / 2**30, 3) for b in sorted(peaks.values(), reverse=True)]
 
 
 def describe_stages(*timings: dict, peaks: dict | None = None) -> str:

@@ -23,6 +23,7 @@ from ._data import (
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
+from ._log import LOG, LogFormat, start
 from ._model_options import model_options
 from ._plot import check_plot_ids, chosen_in_memory, plot_backtest
 from ._printing import (
@@ -99,6 +100,7 @@ def backtest(
     exog: Exog = None,
     static: Static = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     *,
     params: dict,
 ) -> None:
@@ -118,6 +120,7 @@ def backtest(
     from tsrnn.intervals import DEFAULT_INTERVAL
     from tsrnn.io import write_csv_atomic
 
+    start(quiet=quiet, log_format=log_format)
     timer = Timer()
     if output == "-" and forecasts == "-":
         raise typer.BadParameter(
@@ -145,7 +148,7 @@ def backtest(
     )
     chosen = chosen_in_memory(plot_ids, y, data=data)  # before any fit
     progress_to_stderr()
-    forecaster = RNNForecaster(verbose=0 if quiet else 1, **params)
+    forecaster = RNNForecaster(verbose=int(LOG.bars), **params)
     windows = dict(horizon=horizon, n_origins=origins, step=step)
     if forecasts is None and plot is None:
         metrics = run_backtest(forecaster, y, **windows, X=X, static=table, refit=refit)
@@ -180,6 +183,9 @@ def backtest(
         quiet,
         f"Backtested {origins} origins of {horizon} steps on {count_series(y)} series in "
         f"{timer}{where}.",
+        "done",
+        command="backtest",
+        seconds=timer.seconds,
     )
 
 

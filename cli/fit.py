@@ -27,6 +27,7 @@ from ._data import (
     exog_columns,
     read_data,
 )
+from ._log import LOG, LogFormat, start
 from ._model_options import model_options
 from ._printing import (
     Quiet,
@@ -63,6 +64,7 @@ def fit(
     exog: Exog = None,
     static: Static = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     workers: Workers = None,
     scheduler: Scheduler = None,
     ranks: Ranks = None,
@@ -81,6 +83,7 @@ def fit(
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.persist import save
 
+    start(quiet=quiet, log_format=log_format)
     timer = Timer()
     check_outputs(model)
     if on_the_cluster(data, workers=workers, scheduler=scheduler):
@@ -103,7 +106,8 @@ def fit(
             fitted = RNNForecaster(horizon=horizon, verbose=0, **params)
             with stage(quiet, f"Training on {dataset.n_series} series ..."):
                 fit_dataset(fitted, dataset, ranks=ranks)
-        save(fitted, model)
+        with stage(quiet, f"Writing {model} ...", "writing", output=str(model)):
+            save(fitted, model)
         say(quiet, describe_stages(dataset.timings, fitted.timings_, peaks=dataset.peaks))
         say(
             quiet,
@@ -111,6 +115,9 @@ def fit(
             f"({fitted.cell}, lookback {lookbacks(fitted)}, horizon {fitted.horizon_}, "
             f"{fitted.steps_} steps each) in {timer}: {model} (model; it keeps no series: "
             "forecast with 'tsrnn predict --data').",
+            "done",
+            command="fit",
+            seconds=timer.seconds,
         )
         return
     # A cluster starts first: its workers import torch while this process reads the data.
@@ -126,13 +133,17 @@ def fit(
             missing=params.get("missing") != "raise",
         )
         progress_to_stderr()
-        fitted = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params)
+        fitted = RNNForecaster(horizon=horizon, verbose=int(LOG.bars), **params)
         fitted.fit(y, X, static=table)
-    save(fitted, model)
+    with stage(quiet, f"Writing {model} ...", "writing", output=str(model)):
+        save(fitted, model)
     say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Fitted {len(fitted.models_)} network(s) on {count_series(y)} series "
         f"({fitted.cell}, lookback {lookbacks(fitted)}, "
         f"horizon {fitted.horizon_}, {fitted.steps_} steps each) in {timer}: {model} (model).",
+        "done",
+        command="fit",
+        seconds=timer.seconds,
     )

@@ -9,6 +9,7 @@ from ._cluster import (
     check_cluster,
     check_dataset_output,
     dataset_cluster,
+    dataset_written,
     on_the_cluster,
     read_dataset,
     training_cluster,
@@ -31,6 +32,7 @@ from ._data import (
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
+from ._log import LOG, LogFormat, start
 from ._model_options import model_options
 from ._plot import chosen_in_dataset, chosen_in_memory, plot_dataset, plot_forecast
 from ._printing import (
@@ -64,6 +66,7 @@ def forecast(
     level: Levels = None,
     quantile: Quantiles = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     workers: Workers = None,
     scheduler: Scheduler = None,
     ranks: Ranks = None,
@@ -90,6 +93,7 @@ def forecast(
 
     from ._plot import check_plot_ids
 
+    start(quiet=quiet, log_format=log_format)
     exog, static = exog_columns(exog), exog_columns(static)
     check_cluster(workers=workers, scheduler=scheduler)
     check_plot_ids(plot_ids, plot)
@@ -150,32 +154,39 @@ def forecast(
         chosen = chosen_in_memory(plot_ids, y, data=data)  # before any work
         X_future = None
         if future is not None:
-            with stage(quiet, f"Reading {future} ..."):
+            with stage(quiet, f"Reading {future} ...", "reading", data=str(future)) as shown:
                 X_future = read_future(future, exog=exog or [], time_col=time_col, id_col=id_col)
+                shown["rows"] = len(X_future)
         progress_to_stderr()
-        model = RNNForecaster(horizon=horizon, verbose=0 if quiet else 1, **params)
+        model = RNNForecaster(horizon=horizon, verbose=int(LOG.bars), **params)
         model.fit(y, X, static=table)
-    with stage(quiet, f"Forecasting {n_series} series ..."):
+    with stage(quiet, f"Forecasting {n_series} series ...", "prediction", series=n_series) as shown:
         result = model.predict(X_future=X_future, level=level, quantiles=quantile)
-    write_forecast(result, output)
-    drawn = "plot"
-    if plot is not None:
-        drawn = plot_forecast(
-            y,
-            result,
-            plot,
-            errors=model.calibration_series_errors_,
-            chosen=chosen,
-            target=y.name,
-            interval=model.interval,
-            horizon=model.horizon_,
-        ).describe()
+        shown["horizon"] = model.horizon_
+    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
+        write_forecast(result, output)
+        drawn = "plot"
+        if plot is not None:
+            drawn = plot_forecast(
+                y,
+                result,
+                plot,
+                errors=model.calibration_series_errors_,
+                chosen=chosen,
+                target=y.name,
+                interval=model.interval,
+                horizon=model.horizon_,
+            ).describe()
+            shown["plot"] = str(plot)
     say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Forecast {model.horizon_} steps of {count_series(result)} series ({model.cell}, "
         f"lookback {lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} "
         f"steps) in {timer}: {describe_outputs(forecast=output, **{drawn: plot})}.",
+        "done",
+        command="forecast",
+        seconds=timer.seconds,
     )
 
 
@@ -222,6 +233,7 @@ def _forecast_dataset(
             if plot is not None:  # kept on the workers, for the rows drawn
                 forecasts = client.persist(forecasts)
             written = write_dataset(forecasts, output)
+        dataset_written(dataset, written, output=output, horizon=model.horizon_)
         drawn = None
         if plot is not None:
             with stage(quiet, f"Drawing {plot} ..."):
@@ -244,4 +256,7 @@ def _forecast_dataset(
         f"{lookbacks(model)}, {len(model.models_)} network(s) of {model.steps_} steps) on "
         f"{n_workers} Dask worker(s) in {timer}: {output} (Parquet dataset)"
         + (f", {plot} ({drawn})." if drawn else "."),
+        "done",
+        command="forecast",
+        seconds=timer.seconds,
     )

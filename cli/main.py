@@ -3,7 +3,8 @@
 Every user error (a :class:`tsrnn.errors.TsrnnError` from the library, or a usage error from
 the option parser) prints one line on stderr and exits with code 2; ``--debug`` adds the
 traceback. Anything else is a bug: one line, exit code 1, and the traceback with ``--debug``.
-A warning is one line too ("Warning: ..."; ``--debug``: Python's format).
+A warning is one line too ("Warning: ..."; ``--debug``: Python's format). With
+``--log-format json`` each of these lines is a JSON object (``_log.error_line``).
 """
 
 import importlib
@@ -15,7 +16,7 @@ import warnings
 
 import typer
 
-from . import backtest, datasets, fit, forecast, predict
+from . import _log, backtest, datasets, fit, forecast, predict
 
 # The Dask search command arrives in its own module; register it when it is there.
 _search_spec = importlib.util.find_spec(f"{__package__}.search")
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the ``tsrnn`` command and exit with its status: 0, 2 for user errors, 1 for bugs."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _take_debug(args) or os.environ.get("TSRNN_DEBUG", "") not in ("", "0")
+    _log.LOG.json = _log.json_asked(args)  # the command sets it again from its options
     if not debug:  # deprecation notices are for developers, not for the command's users
         for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
             warnings.simplefilter("ignore", category)
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as exc:  # usage errors from the option parser
         status = _usage_error(exc, debug)
     except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
+        shown = _log.error_line("error", "Interrupted.", exit=INTERRUPTED)
+        typer.echo(shown if _log.LOG.json else "Interrupted.", err=True)
         status = INTERRUPTED
     except BrokenPipeError:  # e.g. `tsrnn datasets export x - | head`
         sys.stdout = None  # nothing more can be written; do not fail again at exit
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
 def _one_line(message, category, filename, lineno, line=None) -> str:
     """A warning as the command's users read it: 'Warning: ...', one line (--debug: Python's
     own format, with the place it came from)."""
-    return f"Warning: {' '.join(str(message).split())}\n"
+    return _log.error_line("warning", str(message)) + "\n"
 
 
 def _take_debug(args: list[str]) -> bool:
@@ -112,8 +115,10 @@ def _usage_error(exc: typer.TyperException, debug: bool) -> int:
         traceback.print_exc()
     message = " ".join(exc.format_message().replace("Value error, ", "").split())
     hint = f" Run '{ctx.command_path} --help' for the options." if ctx is not None else ""
-    typer.echo(f"Error: {message}.{hint}".replace("..", "."), err=True)
-    return getattr(exc, "exit_code", USER_ERROR)
+    status = getattr(exc, "exit_code", USER_ERROR)
+    typer.echo(_log.error_line("error", f"{message}.{hint}".replace("..", "."), exit=status),
+               err=True)  # fmt: skip
+    return status
 
 
 def _library_error(exc: Exception, debug: bool) -> int:
@@ -121,13 +126,13 @@ def _library_error(exc: Exception, debug: bool) -> int:
         traceback.print_exc()
     errors = sys.modules.get("tsrnn.errors")  # loaded if the library ran at all
     if errors is not None and isinstance(exc, errors.TsrnnError):
-        typer.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+        typer.echo(_log.error_line("error", str(exc), exit=USER_ERROR), err=True)
         return USER_ERROR
-    typer.echo(
-        f"Error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())} -- this is a bug "
-        "in tsrnn; run again with --debug for the traceback and please report it.",
-        err=True,
+    message = (
+        f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())} -- this is a bug in "
+        "tsrnn; run again with --debug for the traceback and please report it."
     )
+    typer.echo(_log.error_line("error", message, exit=BUG), err=True)
     return BUG
 
 

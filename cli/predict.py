@@ -10,6 +10,7 @@ from ._cluster import (
     Workers,
     check_dataset_output,
     dataset_cluster,
+    dataset_written,
     on_the_cluster,
     read_dataset,
 )
@@ -28,6 +29,7 @@ from ._data import (
     read_data,
 )
 from ._levels import Levels, Quantiles, check_levels
+from ._log import LogFormat, start
 from ._plot import (
     check_plot_ids,
     chosen_in_dataset,
@@ -78,6 +80,7 @@ def predict(
     level: Levels = None,
     quantile: Quantiles = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     workers: Workers = None,
     scheduler: Scheduler = None,
 ) -> None:
@@ -95,10 +98,12 @@ def predict(
     from tsrnn.io import file_columns, read_future, write_forecast
     from tsrnn.persist import load
 
+    start(quiet=quiet, log_format=log_format)
     timer = Timer()
     check_plot_ids(plot_ids, plot)
     check_outputs(output, plot)
-    forecaster = load(model)
+    with stage(quiet, f"Reading {model} ...", "reading", data=str(model)):
+        forecaster = load(model)
     interval = getattr(forecaster, "interval", DEFAULT_INTERVAL)
     check_levels(level, quantile, interval=interval, saved=True)
     names = list(forecaster.index_names_)
@@ -158,34 +163,41 @@ def predict(
             missing=forecaster.missing == "mask",
         )
     if future is not None:
-        with stage(quiet, f"Reading {future} ..."):
+        with stage(quiet, f"Reading {future} ...", "reading", data=str(future)) as shown:
             X_future = read_future(future, exog=known, time_col=time_col, id_col=id_col)
+            shown["rows"] = len(X_future)
     which = f"{count_series(y)} series" if y is not None else "the series seen in fit"
-    with stage(quiet, f"Forecasting {which} ..."):
+    steps = horizon or forecaster.horizon_
+    with stage(quiet, f"Forecasting {which} ...", "prediction", horizon=steps) as shown:
         result = forecaster.predict(
             horizon, X_future=X_future, y=y, X=X, static=table, level=level, quantiles=quantile
         )
+        shown["series"] = count_series(result)
     chosen = chosen_in_memory(plot_ids, result, data=data or model)  # before writing
-    write_forecast(result, output)
-    steps = horizon or forecaster.horizon_
-    drawn = "plot"
-    if plot is not None:
-        drawn = plot_forecast(
-            y,
-            result,
-            plot,
-            errors=forecaster.calibration_series_errors_,
-            chosen=chosen,
-            target=forecaster.name_,
-            interval=interval,
-            horizon=steps,
-        ).describe()
+    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
+        write_forecast(result, output)
+        drawn = "plot"
+        if plot is not None:
+            drawn = plot_forecast(
+                y,
+                result,
+                plot,
+                errors=forecaster.calibration_series_errors_,
+                chosen=chosen,
+                target=forecaster.name_,
+                interval=interval,
+                horizon=steps,
+            ).describe()
+            shown["plot"] = str(plot)
     if y is not None:
         say(quiet, describe_series(y, data))
     say(
         quiet,
         f"Forecast {steps} steps of {count_series(result)} series in {timer}: "
         f"{describe_outputs(forecast=output, **{drawn: plot})}.",
+        "done",
+        command="predict",
+        seconds=timer.seconds,
     )
 
 
@@ -232,6 +244,8 @@ def _predict_dataset(
             if plot is not None:  # kept on the workers, for the rows drawn
                 forecasts = client.persist(forecasts)
             written = write_dataset(forecasts, output)
+        steps = horizon or forecaster.horizon_
+        dataset_written(dataset, written, output=output, horizon=steps)
         drawn = None
         if plot is not None:
             with stage(quiet, f"Drawing {plot} ..."):
@@ -242,13 +256,16 @@ def _predict_dataset(
                     errors=forecaster.calibration_series_errors_,
                     chosen=chosen,
                     interval=getattr(forecaster, "interval", None),
-                    horizon=horizon or forecaster.horizon_,
+                    horizon=steps,
                 ).describe()
             del forecasts
     predicted = {"prediction": written["computing"], "writing": written["writing"]}
     say(quiet, describe_stages(dataset.timings, predicted, peaks=dataset.peaks))
     say(
         quiet,
-        f"Forecast {horizon or forecaster.horizon_} steps of {dataset.n_series} series in "
-        f"{timer}: {output} (Parquet dataset)" + (f", {plot} ({drawn})." if drawn else "."),
+        f"Forecast {steps} steps of {dataset.n_series} series in {timer}: {output} (Parquet "
+        "dataset)" + (f", {plot} ({drawn})." if drawn else "."),
+        "done",
+        command="predict",
+        seconds=timer.seconds,
     )

@@ -18,6 +18,7 @@ from ._data import (
     exog_columns,
     read_data,
 )
+from ._log import LOG, LogFormat, start
 from ._model_options import model_options
 from ._printing import Quiet, Timer, describe_series, print_table, progress_to_stderr, say
 
@@ -123,6 +124,7 @@ def search(
     id_col: IdCol = None,
     exog: Exog = None,
     quiet: Quiet = False,
+    log_format: LogFormat = "text",
     *,
     params: dict,
 ) -> None:
@@ -135,8 +137,15 @@ def search(
 
     Example: tsrnn search sales.csv -H 12 --param hidden_size=16,32 --param learning_rate=1e-3,1e-2
     """
+    start(quiet=quiet, log_format=log_format)
     check_cluster(workers=workers, scheduler=scheduler)
     grid = _parse_params(param, fixed=params)
+    # A candidate's line shows its mean error as the --output table does (the library's score
+    # is the error negated: greater is better).
+    LOG.adapt["candidate"] = lambda fields: {
+        (f"mean_{metric}" if k == "score" else k): (-v if k == "score" else v)
+        for k, v in fields.items()
+    }
     from tsrnn.forecaster import RNNForecaster
     from tsrnn.io import write_csv_atomic
     from tsrnn.search import RollingOrigin, SearchCV
@@ -167,7 +176,7 @@ def search(
         n_workers=workers,
         journal=journal,
         random_state=params.get("random_state"),
-        verbose=0 if quiet else 1,
+        verbose=int(LOG.bars),
     ).fit(y, X)
     table = _results_table(searcher, metric)
     if output is not None:
@@ -181,6 +190,11 @@ def search(
         f"Best {metric} {-searcher.best_score_:.4g} with {best}: {len(searcher.fits_)} fits of "
         f"{searcher.n_candidates_} candidates at {origins} origins in {timer}"
         f"{'' if output in (None, '-') else f'; results: {output}'}.",
+        "done",
+        command="search",
+        seconds=timer.seconds,
+        best_params=searcher.best_params_,
+        **{f"mean_{metric}": -searcher.best_score_},
     )
 
 

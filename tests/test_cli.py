@@ -106,6 +106,59 @@ def test_forecast_writes_csv_plot_and_summary(air, tmp_path):
     assert "Read 144 rows" in result.stderr and "frequency MS" in result.stderr
     assert "fc.csv" in result.stderr and "fc.png" in result.stderr
     assert result.stdout == ""
+    # stderr is no terminal here: no bar, one line per finished stage, then the summary
+    assert not any(c in result.stderr for c in "━\r\x1b")
+    stages = [_pairs(line) for line in result.stderr.splitlines() if line.startswith("event=")]
+    assert [s["stage"] for s in stages] == STAGES
+    assert all(float(s["seconds"]) >= 0 for s in stages)
+    reading, training, calibration, _, writing = stages
+    assert (reading["rows"], reading["series"], training["series"]) == ("144", "1", "1")
+    # --n-models 1: one network, and its twin on the calibration windows
+    assert training["networks"] == "2" and f"of {training['steps']} steps" in result.stderr
+    assert int(calibration["windows"]) > 0
+    assert (writing["rows"], writing["output"], writing["plot"]) == ("12", "fc.csv", "fc.png")
+    assert len(result.stderr.splitlines()) == len(STAGES) + 2  # "Read ...", "Forecast ..."
+
+
+STAGES = ["reading", "training", "calibration", "prediction", "writing"]
+
+
+def _pairs(line: str) -> dict[str, str]:
+    """A text log line, 'event=stage stage=reading rows=144 ...', as a dict (no value here
+    holds a space)."""
+    return dict(pair.split("=", 1) for pair in line.split())
+
+
+def test_log_format_json_is_one_object_per_line(air, tmp_path):
+    """--log-format json: every line on stderr is a JSON object, the stages in order with
+    the counts of the data, then the summary; an error is one JSON object too, exit 2, and
+    nothing is written."""
+    import json
+
+    result = run("forecast", air, "-H", "4", "-o", "fc.csv", "--log-format", "json", *FAST,
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [e.get("stage") for e in events] == [*STAGES, None]
+    reading, training, calibration, prediction, writing, done = events
+    assert all(e["event"] == "stage" and e["seconds"] >= 0 for e in events[:-1])
+    assert (reading["rows"], reading["series"], reading["data"]) == (144, 1, str(air))
+    assert (training["networks"], training["series"]) == (2, 1) and training["steps"] >= 1
+    assert calibration["windows"] > 0
+    assert (prediction["series"], prediction["horizon"], writing["rows"]) == (1, 4, 4)
+    assert done["event"] == "done" and done["command"] == "forecast"
+    assert done["message"].startswith("Forecast 4 steps of 1 series")
+    assert len(pd.read_csv(tmp_path / "fc.csv")) == 4
+
+    failed = run("forecast", air, "-H", "4", "-o", "bad.csv", "--target", "nope",
+                 "--log-format", "json", *FAST, cwd=tmp_path)  # fmt: skip
+    assert failed.returncode == 2
+    [error] = [json.loads(line) for line in failed.stderr.splitlines()]
+    assert error["event"] == "error" and error["exit"] == 2 and "nope" in error["message"]
+    unknown = run("forecast", air, "-o", "bad.csv", "--log-format", "xml", cwd=tmp_path)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
+    assert "'xml' is not one of 'text', 'json'" in unknown.stderr
+    assert not any(tmp_path.glob("bad.csv*"))
 
 
 def test_forecast_to_stdout_writes_only_csv(air, tmp_path):
@@ -476,8 +529,8 @@ def test_progress_shows_on_a_terminal(air, tmp_path):
 
     shown = on_terminal("forecast", air, "-H", "3", "-o", "fc.csv", "--no-interval", *FAST)
     assert f"Reading {air}" in shown
-    assert "training" in shown
-    assert "Forecasting 1 series" in shown
+    assert "training" in shown and "━" in shown  # the bar, and no log line
+    assert "Forecasting 1 series" in shown and "event=" not in shown
     assert "Forecast 3 steps of 1 series" in shown
     assert on_terminal("forecast", air, "-H", "3", "-o", "fc.csv", "-q", *FAST) == ""
 
@@ -647,13 +700,16 @@ def bad_runs(tmp_path_factory) -> dict:
 
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
 def test_bad_input(bad_runs, case):
-    """Exit code 2, one line on stderr saying what to fix, no traceback, no file left."""
+    """Exit code 2, one line on stderr saying what to fix, no traceback, no file left.
+
+    Stderr is no terminal here: the lines of the stages finished before the error (reading
+    the file) come first, as in any log."""
     name, _, _, message = case
     result, folder, inputs = bad_runs[name]
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ") and message in lines[0]
+    *done, error = result.stderr.strip().splitlines()
+    assert all(line.startswith("event=stage stage=reading ") for line in done), result.stderr
+    assert error.startswith("Error: ") and message in error
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert set(os.listdir(folder)) == inputs  # no output, no temporary file

@@ -7,6 +7,7 @@ its PID. Small data: a few thousand series over a few files.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -712,7 +713,11 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.timeout(400)
 def test_cli_forecasts_a_dataset_into_a_dataset_and_replaces_it_whole(tmp_path):
-    by_date(long_frame(200, seed=9), tmp_path / "lake")
+    """The log (stderr, no terminal) has a line per stage with both workers' peaks, and the
+    'Stages:' line the benchmarks read; a failed rerun under --log-format json is one JSON
+    error and leaves the old output."""
+    frame = long_frame(200, seed=9)
+    by_date(frame, tmp_path / "lake")
     fast = ["--steps", "20", "--hidden-size", "8", "--n-models", "1", "--random-state", "0"]
     first = _run("forecast", "lake", "--id-col", "item", "-H", "3", "--workers", "2",
                  "--output", "out/", *fast, cwd=tmp_path)  # fmt: skip
@@ -720,14 +725,42 @@ def test_cli_forecasts_a_dataset_into_a_dataset_and_replaces_it_whole(tmp_path):
     assert "Stages: reading and shuffling" in first.stderr
     out = pd.read_parquet(tmp_path / "out")
     assert len(out) == 600 and (tmp_path / "out" / "_SUCCESS").exists()
+    lines = [dict(pair.split("=", 1) for pair in line.split())
+             for line in first.stderr.splitlines() if line.startswith("event=stage ")]  # fmt: skip
+    stages = {line["stage"]: line for line in lines}
+    assert [line["stage"] for line in lines] == [
+        "reading", "statistics", "training", "calibration", "prediction", "writing"]  # fmt: skip
+    assert (stages["reading"]["rows"], stages["reading"]["series"]) == (str(len(frame)), "200")
+    assert stages["training"]["networks"] == "2" and stages["training"]["steps"] == "20"
+    for name in ("reading", "statistics", "training", "calibration", "prediction"):
+        assert len(stages[name]["peak_gib"].split(",")) == 2, name  # one per worker
+    benchmark = _benchmark("distributed_data")  # its parsers of the summary lines
+    assert benchmark.rows_read(first.stderr) == len(frame)
+    seconds = benchmark.stages(first.stderr)
+    assert list(seconds) == ["reading and shuffling", "statistics", "training", "calibration",
+                             "prediction", "writing"]  # fmt: skip
+    assert seconds["training"] == pytest.approx(float(stages["training"]["seconds"]), abs=0.06)
+    assert len(benchmark.stage_peaks(first.stderr)["training"]) == 2
     (tmp_path / "lake" / "date-2.parquet").write_bytes(b"not parquet")  # the rerun fails ...
     failed = _run("forecast", "lake", "--id-col", "item", "-H", "3", "--workers", "2",
-                  "--output", "out/", *fast, cwd=tmp_path)  # fmt: skip
+                  "--output", "out/", "--log-format", "json", *fast, cwd=tmp_path)  # fmt: skip
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
-    assert failed.stderr.strip().splitlines()[-1].startswith("Error: ")
-    assert "date-2.parquet is not a readable Parquet file" in failed.stderr
+    events = [json.loads(line) for line in failed.stderr.splitlines()]
+    assert events[-1]["event"] == "error" and events[-1]["exit"] == 2
+    assert "date-2.parquet is not a readable Parquet file" in events[-1]["message"]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out"), out)  # ... old output kept
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def _benchmark(name: str):
+    """The module benchmarks/<name>.py, imported from its file."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.timeout(400)
@@ -750,9 +783,16 @@ def test_cli_reads_exogenous_columns_and_their_future_from_datasets(tmp_path):
     assert done.returncode == 0, done.stderr
     out = pd.read_parquet(tmp_path / "out")
     assert len(out) == 3 * 60 and np.isfinite(out["forecast"]).all()
-    fit = _run("fit", "lake", *inputs, "--model", "m.tsrnn", cwd=tmp_path)
+    fit = _run("fit", "lake", *inputs, "--model", "m.tsrnn", "--log-format", "json", cwd=tmp_path)
     assert fit.returncode == 0, fit.stderr
     assert load(tmp_path / "m.tsrnn").static_names_ == ["size", "group"]
+    events = [json.loads(line) for line in fit.stderr.splitlines()]  # every line is JSON
+    assert [e["event"] for e in events] == ["cluster", *["stage"] * 5, "done"]
+    assert [e.get("stage") for e in events[1:6]] == [
+        "reading", "statistics", "training", "calibration", "writing"]  # fmt: skip
+    assert events[0]["workers"] == 2 and events[1]["series"] == 60
+    for stage in events[1:5]:  # each worker's peak memory, in GiB
+        assert len(stage["peak_gib"]) == 2 and all(0 < gib < 64 for gib in stage["peak_gib"])
     alone = _run("predict", "--model", "m.tsrnn", "--future", "future.parquet", cwd=tmp_path)
     assert alone.returncode == 2 and "keeps no series" in alone.stderr
     predicted = _run("predict", "--model", "m.tsrnn", "--data", "lake", "--workers", "2",

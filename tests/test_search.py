@@ -393,7 +393,10 @@ def test_forecaster_halving_refits_with_more_epochs(client):
 
 
 def test_cli_search_writes_ranked_results(client, tmp_path):
-    """`tsrnn search` (the installed command) on a scheduler address; errors are one line."""
+    """`tsrnn search` (the installed command) on a scheduler address; errors are one line.
+
+    Its JSON log has one line per candidate, with the parameters and mean error of its row of
+    the results; a warning (a broken journal line) is a JSON line too."""
     import shutil
     import subprocess
     import sys
@@ -405,16 +408,35 @@ def test_cli_search_writes_ranked_results(client, tmp_path):
 
     tsrnn = shutil.which("tsrnn", path=str(Path(sys.executable).parent)) or "tsrnn"
     load("airpassengers").rename("passengers").rename_axis("month").to_csv(tmp_path / "air.csv")
-    common = [tsrnn, "search", "air.csv", "-H", "6", "--origins", "2", "--quiet"]
+    common = [tsrnn, "search", "air.csv", "-H", "6", "--origins", "2"]
     run = partial(subprocess.run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    result = run([*common, "--param", "learning_rate=1e-3,1e-2", "--param", "cell=lstm,gru",
-                  "--epochs", "1", "--hidden-size", "4", "--scheduler", client.scheduler.address,
-                  "--output", "results.csv", "--journal", "search.jsonl"])  # fmt: skip
+    searched = [*common, "--param", "learning_rate=1e-3,1e-2", "--param", "cell=lstm,gru",
+                "--epochs", "1", "--hidden-size", "4", "--scheduler", client.scheduler.address,
+                "--output", "results.csv", "--journal", "search.jsonl",
+                "--log-format", "json"]  # fmt: skip
+    result = run(searched)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(tmp_path / "results.csv")
     assert len(table) == 4 and table["rank"].tolist()[0] == 1
     assert {"learning_rate", "cell", "mean_mae", "origin1_mae"} <= set(table.columns)
     assert len((tmp_path / "search.jsonl").read_text().splitlines()) == 8
-    bad = run([*common, "--param", "hiden_size=4,8"])
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    candidates = [e for e in events if e["event"] == "candidate"]
+    assert len(candidates) == 4 and {e["candidates"] for e in candidates} == {4}
+    for e in candidates:
+        row = table[(table["cell"] == e["params"]["cell"])
+                    & np.isclose(table["learning_rate"], e["params"]["learning_rate"])]  # fmt: skip
+        assert e["fits"] == 2 and e["mean_mae"] == pytest.approx(row["mean_mae"].item())
+    assert events[-1]["event"] == "done" and events[-1]["best_params"] == {
+        "cell": table["cell"][0], "learning_rate": table["learning_rate"][0]}  # fmt: skip
+    with open(tmp_path / "search.jsonl", "a") as journal:
+        journal.write("{not json\n")
+    again = run(searched)  # every fit read from the journal
+    assert again.returncode == 0, again.stderr
+    events = [json.loads(line) for line in again.stderr.splitlines()]
+    assert sum(e["event"] == "candidate" for e in events) == 4
+    [warning] = [e for e in events if e["event"] == "warning"]
+    assert "Dropped 1 unreadable line(s) of the journal" in warning["message"]
+    bad = run([*common, "--quiet", "--param", "hiden_size=4,8"])
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "did you mean 'hidden_size'" in bad.stderr

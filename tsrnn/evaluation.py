@@ -23,6 +23,7 @@ from . import metrics
 from ._data.calendar import season_length_for
 from ._data.checks import check_series
 from ._data.groups import group_rows
+from ._train.progress import timed
 from .errors import DataError, check_positive_int
 from .intervals import DEFAULT_INTERVAL, LOWER, UPPER, level_columns, quantile_column
 
@@ -387,19 +388,21 @@ class _Windows:
             X_train = None if self.X is None else self.X.iloc[train_pos]
             X_future = None if self.X is None else self.X.iloc[test_pos.ravel()]
             seconds = None
-            if refit or model is None:
-                model = clone(forecaster)
-                if "horizon" in params and params["horizon"] is None:
-                    model.set_params(horizon=self.horizon)
-                start = time.perf_counter()
-                inputs = {"X": X_train, "static": self.static}
-                model.fit(y_train, **{k: v for k, v in inputs.items() if v is not None})
-                seconds = time.perf_counter() - start
-                pred = model.predict(horizon=self.horizon, X_future=X_future, **asked)
-            else:
-                pred = model.predict(
-                    horizon=self.horizon, X_future=X_future, y=y_train, X=X_train, **asked
-                )
+            fitting = refit or model is None
+            with timed("origin", origin=k + 1, origins=self.n_windows, fitted=fitting):
+                if fitting:
+                    model = clone(forecaster)
+                    if "horizon" in params and params["horizon"] is None:
+                        model.set_params(horizon=self.horizon)
+                    start = time.perf_counter()
+                    inputs = {"X": X_train, "static": self.static}
+                    model.fit(y_train, **{k: v for k, v in inputs.items() if v is not None})
+                    seconds = time.perf_counter() - start
+                    pred = model.predict(horizon=self.horizon, X_future=X_future, **asked)
+                else:
+                    pred = model.predict(
+                        horizon=self.horizon, X_future=X_future, y=y_train, X=X_train, **asked
+                    )
             columns = _forecasts(pred, self.y, self.horizon)
             yield _Window(test_pos, columns, seconds)
 

@@ -17,7 +17,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["peak_rss", "release_memory", "reset_peak", "worker_budget", "worker_peaks"]
+__all__ = [
+    "in_gib",
+    "peak_rss",
+    "release_memory",
+    "reset_peak",
+    "worker_budget",
+    "worker_peaks",
+]
 
 _STATUS = "/proc/self/status"
 
@@ -76,6 +83,17 @@ def worker_peaks(client: Any) -> Iterator[dict[str, int]]:
     yield peaks
     with contextlib.suppress(Exception):
         peaks.update(client.run(peak_rss, on_error="ignore"))
+
+
+def in_gib(peaks: dict[str, int]) -> list[float]:
+    """The peaks of :func:`worker_peaks` in GiB (3 decimals), highest first, for a log line.
+
+    Examples
+    --------
+    >>> in_gib({"tcp://a:1": 2**30, "tcp://b:1": 3 * 2**29})
+    [1.5, 1.0]
+    """
+    return [round(b / 2**30, 3) for b in sorted(peaks.values(), reverse=True)]
 
 
 def worker_budget() -> tuple[int | None, str | None]:

@@ -26,13 +26,13 @@ import time
 import numpy as np
 
 from .._dask.connect import fetch
-from .._dask.memory import release_memory
+from .._dask.memory import in_gib, release_memory
 from .._forecast.calibration import Calibration, no_window_error, windows_per_series
 from .._forecast.covariates import Covariates, calendar_inputs
 from .._forecast.fitted import Fitted
 from .._forecast.jobs import fit_seeds, network_seeds
 from .._forecast.plan import known_columns, plan_for
-from .._train.progress import Progress
+from .._train.progress import Progress, log_stage
 from ..errors import DataError, ParameterError, check_params
 from ..forecaster import RNNForecaster
 from .calibrate import calibrate_buckets, count_kept
@@ -133,6 +133,14 @@ def fit_dataset(
             client.run(release_memory)
         bar.advance()
         trained = time.perf_counter()
+        log_stage(
+            "training",
+            trained - start,
+            networks=len(final) + len(held or []),
+            steps=plan.steps,
+            series=dataset.n_series,
+            peak_gib=in_gib(dataset.peaks["training"]),
+        )
         found = Calibration.none(plan.horizon, params["combine"])
         if interval is not None:
             with dataset.measure("calibration"):
@@ -145,6 +153,13 @@ def fit_dataset(
                     combine=params["combine"],
                     interval=interval,
                 )
+            log_stage(
+                "calibration",
+                time.perf_counter() - trained,
+                series=spec.n_kept,
+                windows=found.n,
+                peak_gib=in_gib(dataset.peaks["calibration"]),
+            )
         bar.advance()
     fitted = Fitted(
         plan=plan,

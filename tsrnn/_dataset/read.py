@@ -32,8 +32,9 @@ import pandas as pd
 from distributed import Client, Future
 
 from .._dask.connect import fetch
-from .._dask.memory import release_memory, worker_peaks
+from .._dask.memory import in_gib, release_memory, worker_peaks
 from .._data.tables import conventional_roles
+from .._train.progress import log_stage
 from ..errors import DataError, ParameterError
 from .buckets import FILE, Columns, ReadParquet, file_numbers, make_bucket, recode, summarize
 
@@ -299,6 +300,17 @@ def read_dataset(
         categories=categories,
     )
     _DATASETS.add(dataset)
+    log_stage(
+        "reading",
+        read_s,
+        rows=dataset.n_rows,
+        series=dataset.n_series,
+        buckets=len(buckets),
+        shuffled=not whole,
+        data=label,
+        peak_gib=in_gib(read_peaks),
+    )
+    log_stage("statistics", stats_s, peak_gib=in_gib(stats_peaks))
     return dataset
 
 

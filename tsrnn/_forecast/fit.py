@@ -25,6 +25,7 @@ import pandas as pd
 from .._data.checks import check_observations
 from .._data.groups import split_series
 from .._train.executor import fit_jobs
+from .._train.progress import timed
 from .calibration import Calibration, calibrate, hold_out
 from .covariates import Covariates, exog_columns, fit_columns, with_calendar
 from .ensemble import deseasonalised
@@ -101,19 +102,23 @@ def fit_series(
     scaling, panel, encoded, jobs = prepare(plan, values, xs, final_seed)
     # Every network of the fit is one job: in this process they train one after another; on
     # a cluster (tsrnn.parallel.train_on_dask) side by side.
-    models = fit_jobs((held.jobs if held else []) + jobs)
+    every = (held.jobs if held else []) + jobs
+    with timed("training", networks=len(every), steps=plan.steps, series=len(values)):
+        models = fit_jobs(every)
     found = Calibration.none(plan.horizon, params["combine"])  # "auto": calibration picks
     if held is not None:
-        found = calibrate(
-            plan,
-            values,
-            xs,
-            held,
-            models[: -len(jobs)],
-            combine=params["combine"],
-            interval=interval,
-            ids=ids,
-        )
+        with timed("calibration", series=len(held.keep)) as shown:
+            found = calibrate(
+                plan,
+                values,
+                xs,
+                held,
+                models[: -len(jobs)],
+                combine=params["combine"],
+                interval=interval,
+                ids=ids,
+            )
+            shown["windows"] = found.n
     theta = None
     if found.combine == "theta":
         theta = fit_theta(deseasonalised(encoded, scaling.log))

@@ -1,17 +1,28 @@
-"""Progress bars on stderr: a network's epochs or steps, and the tasks of a cluster job.
+"""Progress: bars on stderr for a person, log records of the finished stages for a program.
 
 Every bar is a ``rich`` progress bar on stderr (stdout stays for results, e.g. a CSV written
 to ``-``); a quiet caller gets no bar and a ``None`` callback. ``rich`` is imported only when
 a bar is drawn.
+
+A finished stage of the work (the training of a fit's networks, its calibration, a search's
+candidate) is an INFO record of the ``"tsrnn"`` logger (:func:`log_event`, :func:`timed`),
+whatever the bars: its message a short sentence, its fields a dict in the record's ``tsrnn``
+attribute. Nothing handles them unless the caller configures ``logging`` (Python's default
+shows warnings only); the ``tsrnn`` command writes them as lines (``tsrnn_cli._log``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Progress", "epoch_bar", "step_bar"]
+__all__ = ["Progress", "epoch_bar", "log_event", "log_stage", "step_bar", "timed"]
+
+#: The library's logger: one INFO record per finished stage, with its fields in ``tsrnn``.
+logger = logging.getLogger("tsrnn")
 
 #: ``on_epoch(epoch, train_loss, valid_loss)``, called as each epoch ends.
 EpochCallback = Callable[[int, float, "float | None"], None]
@@ -149,3 +160,60 @@ class Progress:
         """Print a line above the bar."""
         if self._progress is not None:
             self._progress.console.print(text)
+
+
+def log_event(event: str, message: str, **fields: Any) -> None:
+    """Log one INFO record of the ``"tsrnn"`` logger: ``message``, and ``{"event": event,
+    **fields}`` as its ``tsrnn`` attribute (numbers, strings, lists and dicts of them).
+
+    Examples
+    --------
+    >>> import logging
+    >>> seen = []
+    >>> class Keep(logging.Handler):
+    ...     def emit(self, record):
+    ...         seen.append(record.tsrnn)
+    >>> logger.addHandler(keep := Keep()); logger.setLevel(logging.INFO)
+    >>> log_event("stage", "training: 2 networks", stage="training", networks=2)
+    >>> seen
+    [{'event': 'stage', 'stage': 'training', 'networks': 2}]
+    >>> logger.removeHandler(keep); logger.setLevel(logging.NOTSET)
+    """
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(message, extra={"tsrnn": {"event": event, **fields}})
+
+
+@contextlib.contextmanager
+def timed(stage: str, **fields: Any) -> Iterator[dict[str, Any]]:
+    """Time the block and log it as a finished ``stage`` (:func:`log_event`) with its
+    ``seconds`` and ``fields``; the block may add fields to the dict it gets. Nothing is
+    logged when the block raises.
+
+    Examples
+    --------
+    >>> with timed("calibration", series=3) as found:
+    ...     found["windows"] = 6
+    """
+    found = dict(fields)
+    start = time.perf_counter()
+    yield found
+    log_stage(stage, time.perf_counter() - start, **found)
+
+
+def log_stage(stage: str, seconds: float, **fields: Any) -> None:
+    """Log a finished ``stage`` of ``seconds`` (:func:`log_event`, event ``"stage"``): the
+    message 'training: 12.3 s (networks 8, steps 300, series 144)'."""
+    shown = ", ".join(f"{k} {_shown(v)}" for k, v in fields.items())
+    log_event(
+        "stage",
+        f"{stage}: {seconds:.1f} s" + (f" ({shown})" if shown else ""),
+        stage=stage,
+        seconds=round(seconds, 3),
+        **fields,
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "/".join(map(str, value))
+    return str(value)

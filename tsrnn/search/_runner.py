@@ -21,7 +21,7 @@ from distributed import Client, Future, as_completed
 from distributed.scheduler import KilledWorker
 
 from .._dask.connect import Watchdog, connect, unsatisfiable, wants_cuda
-from .._train.progress import Progress
+from .._train.progress import Progress, log_event
 from ..errors import SearchError
 from ._journal import Journal, trial_key
 from ._plans import HalvingPlan, Trial
@@ -90,6 +90,7 @@ class Runner:
         self._retries: dict[Trial, int] = defaultdict(int)
         self._fatal: SearchError | None = None
         self._ac: as_completed | None = None  # made once a client exists
+        self._folds_done: dict[tuple, list[dict]] = defaultdict(list)  # (candidate, epochs)
 
     # ------------------------------------------------------------------ main loop
 
@@ -197,6 +198,7 @@ class Runner:
                 record["train_score"] = self.error_score
         self.records[trial] = record
         params = self.candidates[trial.candidate]
+        self._log_candidate(trial, record)
         if self.journal is not None and not journaled:
             self.journal.append(self._key(trial), params, trial.fold, trial.n_epochs, record)
         model = self._pending_models.pop(trial, None)
@@ -222,6 +224,13 @@ class Runner:
         self.resources = self._resolve_resources(client, connection.facts)
         self.dashboard_link = client.dashboard_link
         self._bar.note(f"Dask dashboard: {self.dashboard_link}")
+        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        log_event(
+            "cluster",
+            f"{n_workers} Dask worker(s); dashboard: {self.dashboard_link}",
+            workers=n_workers,
+            dashboard=self.dashboard_link,
+        )
         if self.resources:
             self._stack.enter_context(Watchdog(client, lambda: self.resources, self._give_up))
         self._ac = as_completed(loop=client.loop)
@@ -277,6 +286,29 @@ class Runner:
                 for fold in range(self.plan.n_folds):
                     self._models.pop((candidate, fold), None)
 
+    def _log_candidate(self, trial: Trial, record: dict) -> None:
+        """Log a candidate (at a rung's epochs) once all its folds are done: its parameters
+        and mean test score (greater is better, as in ``cv_results_``)."""
+        done = self._folds_done[(trial.candidate, trial.n_epochs)]
+        done.append(record)
+        if len(done) != len(self.payload.splits):
+            return
+        score = float(np.mean([r["test_score"] for r in done]))
+        params = {k: _plain(v) for k, v in self.candidates[trial.candidate].items()}
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
+        fields: dict[str, Any] = {
+            "candidate": trial.candidate + 1,
+            "candidates": len(self.candidates),
+            "params": params,
+            "score": score,
+            "fits": len(done),
+            "failed": sum(r["error"] is not None for r in done),
+            "fit_seconds": round(float(np.nansum([r["fit_time"] for r in done])), 3),
+        }
+        if trial.n_epochs is not None:
+            fields["epochs"] = trial.n_epochs
+        log_event("candidate", f"candidate {trial.candidate + 1}: {score:.4g} ({shown})", **fields)
+
     def _best_so_far(self) -> str:
         groups: dict[tuple, list[float]] = defaultdict(list)
         for trial, record in self.records.items():
@@ -324,6 +356,11 @@ def default_resources(
                 devices.add(value)
     gpu_here = gpu_declared or cuda_on_workers
     return {"GPU": 1} if any(wants_cuda(d, gpu_here) for d in devices) else {}
+
+
+def _plain(value: object) -> object:
+    """A parameter value for a log record: numpy scalars as Python's, the rest as given."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _short(value: object) -> str:
