@@ -34,6 +34,7 @@ __all__ = [
     "connect",
     "fetch",
     "hold",
+    "reduce_where",
     "unsatisfiable",
     "user_stacklevel",
     "wants_cuda",
@@ -196,6 +197,40 @@ def fetch(client: Client, futures: list[Future]) -> list[Any]:
     RECEIVED.objects += len(results)
     RECEIVED.bytes += sum(len(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for r in results)
     return results
+
+
+def reduce_where(
+    client: Client, futures: list[Future], combine: Callable[[list], Any], fan_in: int = 16
+) -> Any:
+    """``combine`` of the futures' results, computed by the workers in a tree of ``fan_in``
+    results at a time (``combine(list) -> result``, associative): the client receives one
+    result (through :func:`fetch`), not one per future.
+
+    Parameters
+    ----------
+    client : Client
+    futures : list of Future
+        At least one.
+    combine : callable(list) -> Any
+    fan_in : int, default=16
+
+    Returns
+    -------
+    Any
+        ``combine`` of all the results (the one result itself for one future).
+    """
+    level = list(futures)
+    while len(level) > 1:
+        level = [
+            client.submit(_combined, combine, *level[i : i + fan_in], pure=False)
+            for i in range(0, len(level), fan_in)
+        ]
+    [result] = fetch(client, level)
+    return result
+
+
+def _combined(combine: Callable[[list], Any], *parts: Any) -> Any:
+    return combine(list(parts))
 
 
 def warn_malloc_trap(facts: dict[str, dict[str, Any]]) -> None:

@@ -6,17 +6,21 @@ reduces them with the reduction a fit in one process uses
 (:func:`tsrnn._forecast.calibration.pool`), each of its sums computed where the scores live:
 the client receives a few numbers per bucket, and the ratios themselves only while there are
 at most :data:`FEW` of them; beyond, their order statistics are read off counts below a fine
-grid (:func:`tsrnn._forecast.conformal.counted_ratios`, within 0.34 % of the exact ones).
-Each bucket then sends the ids of its :data:`~tsrnn._forecast.hardest.HARDEST` series of
-largest error with their errors (:func:`hardest_in_bucket`), and the client keeps the largest
-of those: the hardest series of the dataset, without a per-series list.
+grid (:func:`tsrnn._forecast.conformal.counted_ratios`, within 0.34 % of the exact ones),
+each bucket's counts summed by the workers (:func:`tsrnn._dask.connect.reduce_where`): the
+client receives one grid (131 kB), not one per bucket (2 GB for 16,000 buckets).
+Each bucket then finds the ids of its :data:`~tsrnn._forecast.hardest.HARDEST` series of
+largest error with their errors (:func:`hardest_in_bucket`), and the workers keep the largest
+of those: the client receives the hardest series of the dataset, without a per-series list.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .._dask.connect import fetch, hold
+import numpy as np
+
+from .._dask.connect import fetch, hold, reduce_where
 from .._data.calendar import features_in
 from .._forecast.calibration import (
     Calibration,
@@ -74,7 +78,8 @@ def hardest_in_bucket(scores: Scores | None, bucket: Bucket, which: str, k: int)
     if scores is None:
         return largest_errors([], [], k)
     errors = series_errors(scores.kept(which), scores.series, bucket.n_series)
-    return largest_errors(errors, list(bucket.ids), k)
+    top = np.argsort(-np.nan_to_num(errors, nan=-np.inf), kind="stable")[:k]  # no id list
+    return largest_errors(errors[top], list(bucket.ids[top]), k)
 
 
 def calibrate_buckets(
@@ -116,6 +121,10 @@ def calibrate_buckets(
     def apply(function: Any, parts: list, **kwargs: Any) -> list:
         return fetch(client, client.map(function, parts, **kwargs, pure=False))
 
+    def total(function: Any, parts: list, **kwargs: Any) -> Any:  # summed by the workers
+        each = client.map(function, parts, **kwargs, pure=False)
+        return reduce_where(client, each, _summed)
+
     try:
         found = pool(
             scores,
@@ -123,12 +132,21 @@ def calibrate_buckets(
             combine=combine,
             interval=interval,
             apply=apply,
+            total=total,
             few=FEW,
         )
         hardest = client.map(
             hardest_in_bucket, scores, dataset.buckets, which=found.scored, k=HARDEST, pure=False
         )
-        found.series_errors = merge_largest(fetch(client, hardest), HARDEST)
+        found.series_errors = reduce_where(client, hardest, _hardest)
         return found
     finally:
         client.cancel(scores)
+
+
+def _summed(parts: list) -> Any:
+    return np.sum(parts, axis=0)
+
+
+def _hardest(parts: list) -> Any:
+    return merge_largest(parts, HARDEST)

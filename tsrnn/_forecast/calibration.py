@@ -474,6 +474,10 @@ def _here(function: Callable, parts: list, **kwargs: Any) -> list:
     return [function(part, **kwargs) for part in parts]
 
 
+def _total_here(function: Callable, parts: list, **kwargs: Any) -> np.ndarray:
+    return np.sum(_here(function, parts, **kwargs), axis=0)
+
+
 def pool(
     parts: list,
     *,
@@ -481,6 +485,7 @@ def pool(
     combine: str,
     interval: float,
     apply: Callable[..., list] = _here,
+    total: Callable[..., np.ndarray] = _total_here,
     few: int | None = None,
 ) -> Calibration:
     """Reduce the calibration scores of one or many parts to a :class:`Calibration`.
@@ -499,6 +504,9 @@ def pool(
     interval : float
     apply : callable, default: here
         ``apply(function, parts, **kwargs)``: ``function`` of each part, where it lives.
+    total : callable, default: summed here
+        ``total(function, parts, **kwargs)``: the sum over the parts of ``function``'s arrays
+        (the counts below the grid, one array of the grid's size a part), where they live.
     few : int or None, default=None
         Gather and sort the ratios while there are at most ``few`` (None: always); beyond,
         count them below a grid of bounds, part by part, and read the order statistics off
@@ -534,8 +542,8 @@ def pool(
         scores = np.concatenate(apply(bound_errors, parts, which=which, unit=unit, horizon=h))
         ratios = sorted_ratios(np.sort((scores / scale).ravel()), scale, unit=unit)
     else:
-        counts = apply(ratio_counts, parts, which=which, unit=unit, scale=scale, grid=GRID)
-        ratios = counted_ratios(np.sum(counts, axis=0), n * h, scale, unit=unit)
+        counts = total(ratio_counts, parts, which=which, unit=unit, scale=scale, grid=GRID)
+        ratios = counted_ratios(counts, n * h, scale, unit=unit)
     return Calibration.of(centred(ratios), interval, n, errors, chosen, scores)
 
 
