@@ -267,6 +267,48 @@ def test_a_dataset_fit_resumes_when_every_worker_is_killed_and_restarted(dask_pr
     assert np.isfinite(out["forecast"]).all()
 
 
+def test_buckets_slower_to_rebuild_than_the_rendezvous_timeout_are_waited_for(
+    dask_processes, tmp_path
+):
+    """A lost worker's buckets are rebuilt from their lineage before the new group forms: at
+    a million series that reading and shuffling takes minutes, longer than the rendezvous'
+    ``timeout``, and the group timed out waiting for the rank whose buckets were not there
+    ("could not join the training group within 60 s"). Here each partition sleeps 8 s when
+    it is computed again, with a timeout of 4 s: the fit resumes and completes."""
+    import dask.dataframe as dd
+
+    from tsrnn.parallel import fit_dataset, read_dataset
+
+    frame = long_frame(120)
+    items = sorted(frame["item"].unique())
+    parts = [frame[frame["item"].isin(items[i::4])].reset_index(drop=True) for i in range(4)]
+    marks = tmp_path / "computed"
+    marks.mkdir()
+
+    def part(i: int) -> pd.DataFrame:  # nested: sent by value (tests/ is no package)
+        mark = marks / str(i)
+        if mark.exists():  # rebuilt after a lost worker: slower than the timeout
+            time.sleep(8)
+        mark.touch()
+        return parts[i]
+
+    cluster = dask_processes(2)
+    with _connect(cluster) as client:
+        lazy = dd.from_map(part, range(4), meta=parts[0].iloc[:0], enforce_metadata=False)
+        data = read_dataset(lazy, id_col="item", client=client, whole_series=True)
+        assert data.n_series == 120
+        killer = Killer(cluster, client, _rank1, delay=0.5, whole=False, published=True)
+        killer.start()
+        model = RNNForecaster(horizon=3, n_models=1, interval=None, steps=1000, **FAST)
+        with pytest.warns(ClusterWarning) as caught:
+            fit_dataset(model, data, timeout=4)
+        killer.join(timeout=5)
+        assert len(killer.killed) == 1
+        [(unit, step, workers)] = _resumed(caught)
+        assert unit == "step" and 0 < step < 1000 and workers == 2
+        assert model.models_[0].n_iter_ == 1000
+
+
 def test_an_in_memory_fit_carries_on_with_fewer_ranks(dask_processes):
     """train_on_dask, one regressor over two ranks; rank 1's worker killed whole (nanny
     included): rank 0 carries on alone with every row, from the epoch both ranks began."""

@@ -15,7 +15,8 @@ collective of the group fails):
 3. it forms a new group on the live workers that no other group of the fit holds (the
    survivors, the restarted workers, at most as many as asked for): the fit's shards or
    buckets laid out again over them by the caller's ``layout`` (Dask rebuilds a lost bucket
-   from its lineage where a rank needs it), every rank resuming from the checkpoint with the
+   from its lineage, and the dataset's layout waits for that, :func:`wait_for_data`, before
+   the new group's rendezvous starts its clock), every rank resuming from the checkpoint with the
    same total number of steps; with fewer workers than before, fewer ranks, the loss weights
    of each rank's share recomputed for the new world.
 
@@ -53,6 +54,7 @@ __all__ = [
     "raise_failure",
     "rank_task",
     "train_groups",
+    "wait_for_data",
 ]
 
 POLL_S = 2.0  # seconds between checks that the ranks' workers are alive
@@ -399,6 +401,47 @@ def _warm(client: Client, workers: list[str], timeout: float) -> None:
     with contextlib.suppress(distributed.TimeoutError, TimeoutError):
         distributed.wait(futures, timeout=timeout)
     client.cancel(futures)
+
+
+def wait_for_data(client: Client, futures: list[Future], *, timeout: float) -> None:
+    """Wait until the data of ``futures`` are in memory: those a lost worker held are rebuilt
+    by Dask from their lineage (for a shuffled dataset, the files read and shuffled again),
+    however long that takes while the cluster has a worker, so that the rendezvous of a new
+    group (``timeout``) does not count it.
+
+    Parameters
+    ----------
+    client : Client
+    futures : list of Future
+    timeout : float
+        Seconds the cluster may stay without a worker before the wait gives up.
+
+    Raises
+    ------
+    ClusterError
+        If the cluster had no worker for ``timeout`` seconds.
+    Exception
+        A future's own error (a file that can no longer be read), as Dask raises it.
+    """
+    alone_since = None
+    while True:
+        try:
+            distributed.wait(futures, timeout=POLL_S)
+            break
+        except (distributed.TimeoutError, TimeoutError):
+            pass
+        if client.scheduler_info(n_workers=-1)["workers"]:
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+        elif time.monotonic() - alone_since > timeout:
+            raise ClusterError(
+                f"Every worker left the cluster while the data of the lost ones were rebuilt, "
+                f"and none came back within {timeout:.0f} s: start workers and fit again."
+            )
+    for future in futures:
+        if future.status == "error":
+            future.result()
 
 
 def _usable_now(client: Client, usable: Callable[[], list[str]]) -> list[str]:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from distributed import Client
 
-from .._dask.elastic import Group, Rank, train_groups
+from .._dask.elastic import Group, Rank, train_groups, wait_for_data
 from .._dask.trainer import ranks_lock, training_workers
 from .._forecast.covariates import Covariates
 from .._forecast.jobs import sampler
@@ -194,6 +194,9 @@ def train_ranks(
     job = RankJob(spec)
 
     def layout(on: list[str]) -> list[Rank]:
+        # after a lost worker, its buckets are rebuilt first (a million series: a minute and
+        # more of reading and shuffling), not within the new group's rendezvous timeout
+        wait_for_data(client, dataset.buckets, timeout=timeout)
         assigned = _assign(client, dataset, on)
         return [
             Rank(worker, job, [dataset.buckets[b] for b in assigned[rank]])
