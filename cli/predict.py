@@ -50,8 +50,18 @@ from ._printing import (
 )
 
 ModelIn = Annotated[
-    Path, typer.Option("--model", "-m", metavar="PATH", help="Model file written by 'tsrnn fit'.")
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help="Model file written by 'tsrnn fit', or an MLflow model URI (models:/NAME/VERSION, "
+        "runs:/RUN/NAME, ...; the tracking server from MLFLOW_TRACKING_URI) of a model logged "
+        "with tsrnn.mlflow.",
+    ),
 ]
+#: The schemes of MLflow's model URIs: any other --model is a file.
+MLFLOW_SCHEMES = ("models:", "runs:", "mlflow-artifacts:")
 NewData = Annotated[
     str | None,
     typer.Option(
@@ -93,17 +103,17 @@ def predict(
     add their bounds (lo-80, hi-80, q-0.1) from the model's calibration, without a refit.
 
     Example: tsrnn predict --model model.tsrnn --horizon 12 --output forecast.csv
+    (or --model models:/sales/3, a model logged with tsrnn.mlflow)
     """
     from tsrnn.intervals import DEFAULT_INTERVAL
     from tsrnn.io import file_columns, read_future, write_forecast
-    from tsrnn.persist import load
 
     start(quiet=quiet, log_format=log_format)
     timer = Timer()
     check_plot_ids(plot_ids, plot)
     check_outputs(output, plot)
     with stage(quiet, f"Reading {model} ...", "reading", data=str(model)):
-        forecaster = load(model)
+        forecaster = _load(model)
     interval = getattr(forecaster, "interval", DEFAULT_INTERVAL)
     check_levels(level, quantile, interval=interval, saved=True)
     names = list(forecaster.index_names_)
@@ -269,3 +279,15 @@ def _predict_dataset(
         command="predict",
         seconds=timer.seconds,
     )
+
+
+def _load(model: str):
+    """The forecaster of a model file, or of an MLflow model URI (``tsrnn.mlflow``: no pickle;
+    an unreachable store or an altered file is one line)."""
+    if model.startswith(MLFLOW_SCHEMES):
+        from tsrnn.mlflow import load_model
+
+        return load_model(model)
+    from tsrnn.persist import load
+
+    return load(Path(model))

@@ -204,6 +204,40 @@ def test_a_model_logged_by_one_process_loads_in_a_fresh_one(logged, store, store
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
 
 
+def test_tsrnn_predict_reads_a_registered_model_and_an_unreachable_store_is_one_line(
+    logged, store, stores, tmp_path
+):
+    """The installed command forecasts from ``models:/NAME/VERSION`` (the tracking store of
+    MLFLOW_TRACKING_URI) as the library does; with a store nothing answers at, one line, exit
+    2, no output file."""
+    tsrnn_command = str(Path(sys.executable).with_name("tsrnn"))
+    future().to_csv(tmp_path / "future.csv", index=False)
+    out = subprocess.run(
+        [tsrnn_command, "predict", "--model", "models:/stores/1", "--future", "future.csv",
+         "--level", "95", "--output", "forecast.csv", "--quiet"],
+        capture_output=True, text=True, env=store["env"], cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = pd.read_csv(tmp_path / "forecast.csv")
+    expected = flat_forecast(stores.predict(X_future=by_series(future(), ["price"]), level=[95]))
+    assert got["store"].tolist() == expected["store"].tolist()
+    np.testing.assert_allclose(
+        got[expected.columns[2:]].to_numpy(), expected.iloc[:, 2:].to_numpy(), rtol=1e-9
+    )
+    dead = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    env = {**store["env"], "MLFLOW_TRACKING_URI": dead, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+           "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}  # fmt: skip
+    out = subprocess.run(
+        [tsrnn_command, "predict", "--model", "models:/stores/1", "--future", "future.csv",
+         "--output", "nowhere.csv"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2
+    [line] = [x for x in out.stderr.splitlines() if not x.startswith("event=")]
+    assert line.startswith("Error: ") and f"Connection refused at {dead[7:]}" in line
+    assert "Traceback" not in out.stderr and not (tmp_path / "nowhere.csv").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
