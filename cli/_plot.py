@@ -235,16 +235,24 @@ def draw_forecasts(
         past = part[part["forecast"].isna()]  # NaN values too: a gap shows as one
         if len(past):
             ax.plot(past.index, past["y"], color="0.2", lw=1.2, label="history", zorder=3)
-        ax.plot(future.index, future["forecast"], color="tab:blue", lw=1.6, label="forecast",
-                zorder=3)  # fmt: skip
+        ax.plot(
+            future.index, future["forecast"], color="tab:blue", lw=1.6, label="forecast", zorder=3
+        )
         bands = [(float(level), *level_columns(float(level))) for level in levels]
         if interval is not None and np.isfinite(future[[LOWER, UPPER]].to_numpy()).any():
             bands.append((interval * 100, LOWER, UPPER))
         bands.sort(key=lambda band: -band[0])  # widest first, the narrower drawn over it
         for k, (level, low, high) in enumerate(bands):
             shade = cmap(0.2 + 0.25 * k / max(len(bands) - 1, 1))
-            ax.fill_between(future.index, future[low], future[high], color=shade, lw=0,
-                            zorder=1, label=f"{level:g} % interval")  # fmt: skip
+            ax.fill_between(
+                future.index,
+                future[low],
+                future[high],
+                color=shade,
+                lw=0,
+                zorder=1,
+                label=f"{level:g} % interval",
+            )
         ax.set_title(_title(key, target, (notes or {}).get(key, "")), fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].legend(loc="upper left", frameon=False, fontsize=8)
@@ -330,8 +338,9 @@ def plot_forecast(
     else:  # one series
         picked = Picked([target or "series"], {target or "series": ""})
     frame = plot_frame(history, forecast, picked.ids, tail=tail_of(horizon))
-    draw_forecasts(frame, path, target=target, interval=interval, notes=picked.notes,
-                   caption=picked.caption)  # fmt: skip
+    draw_forecasts(
+        frame, path, target=target, interval=interval, notes=picked.notes, caption=picked.caption
+    )
     return picked
 
 
@@ -364,8 +373,14 @@ def plot_dataset(
     first = first_ids(dataset, FIRST + HARDEST)
     picked = pick(first, errors, n_series=dataset.n_series, chosen=chosen)
     frame = dataset_frame(dataset, forecasts, picked.ids, tail=tail_of(horizon))
-    draw_forecasts(frame, path, target=dataset.columns.target, interval=interval,
-                   notes=picked.notes, caption=picked.caption)  # fmt: skip
+    draw_forecasts(
+        frame,
+        path,
+        target=dataset.columns.target,
+        interval=interval,
+        notes=picked.notes,
+        caption=picked.caption,
+    )
     return picked
 
 
@@ -431,8 +446,9 @@ def backtest_frame(table, history, ids: list, *, tail: int):
     if len(keys) > 1:
         windows = table.set_index(keys)
     else:  # one series: the name it is drawn under
-        windows = table.set_index(pd.MultiIndex.from_arrays(
-            [[ids[0]] * len(table), table[time]], names=[None, time]))  # fmt: skip
+        windows = table.set_index(
+            pd.MultiIndex.from_arrays([[ids[0]] * len(table), table[time]], names=[None, time])
+        )
         windows = windows.drop(columns=time)
     pasts = _series_of(history, ids)
     blocks = []
@@ -484,11 +500,11 @@ def draw_backtest(
         ax.plot(actual.index, actual["y"], color="0.2", lw=1.2, label="actual")
         for n, (cutoff, window) in enumerate(part[part["cutoff"].notna()].groupby("cutoff")):
             shade = colour.get(cutoff, f"C{n % 10}")
-            ax.plot(window.index, window["forecast"], color=shade, lw=1.6,
-                    label=f"origin {n + 1}")  # fmt: skip
+            ax.plot(window.index, window["forecast"], color=shade, lw=1.6, label=f"origin {n + 1}")
             if LOWER in window and np.isfinite(window[[LOWER, UPPER]].to_numpy()).any():
-                ax.fill_between(window.index, window[LOWER], window[UPPER], color=shade,
-                                alpha=0.15, lw=0)  # fmt: skip
+                ax.fill_between(
+                    window.index, window[LOWER], window[UPPER], color=shade, alpha=0.15, lw=0
+                )
             ax.axvline(cutoff, color=shade, lw=0.8, ls=":")
         ax.set_title(_title(key, target, (notes or {}).get(key, "")), fontsize=10)
         ax.grid(alpha=0.3)
@@ -509,20 +525,19 @@ def draw_backtest(
 
 
 def plot_backtest(
-    history, table, metrics, path, *, chosen: list | None = None, target: str | None,
-    horizon: int
-) -> Picked:  # fmt: skip
+    history, table, metrics, path, *, chosen: list | None = None, target: str | None, horizon: int
+) -> Picked:
     """Pick (the hardest: by sMAPE over the windows), gather and draw a backtest."""
     ids = ids_in(history)
     errors = window_errors(table)
     if ids:
-        picked = pick(ids[: FIRST + HARDEST], errors, n_series=len(ids), chosen=chosen,
-                      measure=BACKTEST_ERROR)  # fmt: skip
+        picked = pick(
+            ids[: FIRST + HARDEST], errors, n_series=len(ids), chosen=chosen, measure=BACKTEST_ERROR
+        )
     else:
         name = target or "series"
         note = f"{BACKTEST_ERROR} {errors.iloc[0]:.2f}" if len(errors) else ""
         picked = Picked([name], {name: note})
     frame = backtest_frame(table, history, picked.ids, tail=max(2 * horizon, 24))
-    draw_backtest(frame, metrics, path, target=target, notes=picked.notes,
-                  caption=picked.caption)  # fmt: skip
+    draw_backtest(frame, metrics, path, target=target, notes=picked.notes, caption=picked.caption)
     return picked
