@@ -344,6 +344,22 @@ def plot_forecast(
     return picked
 
 
+def write_and_plot(quiet: bool, result, output: str, plot, *, history, **drawing) -> str:
+    """The writing stage of a forecast held by this process: the file, then the figure of
+    :func:`plot_forecast` (``history``, ``drawing``: its arguments) where ``plot`` is given;
+    the words the command's summary names the figure by."""
+    from tsrnn.io import write_forecast
+
+    from ._printing import stage
+
+    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
+        write_forecast(result, output)
+        if plot is None:
+            return "plot"
+        shown["plot"] = str(plot)
+        return plot_forecast(history, result, plot, **drawing).describe()
+
+
 def dataset_frame(dataset, forecasts, ids: list, *, tail: int):
     """:func:`plot_frame` of the series ``ids`` of a dataset forecast by its workers: their
     last ``tail`` values and their forecast rows come from the workers (the forecasts

@@ -34,7 +34,7 @@ from ._data import (
 from ._levels import Levels, Quantiles, check_levels
 from ._log import LOG, LogFormat, start
 from ._model_options import model_options
-from ._plot import chosen_in_dataset, chosen_in_memory, plot_dataset, plot_forecast
+from ._plot import chosen_in_dataset, chosen_in_memory, plot_dataset, write_and_plot
 from ._printing import (
     Quiet,
     Timer,
@@ -133,7 +133,7 @@ def forecast(
         )
         return
     from tsrnn.forecaster import RNNForecaster
-    from tsrnn.io import read_future, write_forecast
+    from tsrnn.io import read_future
 
     timer = Timer()
     check_outputs(output, plot)
@@ -163,21 +163,18 @@ def forecast(
     with stage(quiet, f"Forecasting {n_series} series ...", "prediction", series=n_series) as shown:
         result = model.predict(X_future=X_future, level=level, quantiles=quantile)
         shown["horizon"] = model.horizon_
-    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
-        write_forecast(result, output)
-        drawn = "plot"
-        if plot is not None:
-            drawn = plot_forecast(
-                y,
-                result,
-                plot,
-                errors=model.calibration_series_errors_,
-                chosen=chosen,
-                target=y.name,
-                interval=model.interval,
-                horizon=model.horizon_,
-            ).describe()
-            shown["plot"] = str(plot)
+    drawn = write_and_plot(
+        quiet,
+        result,
+        output,
+        plot,
+        history=y,
+        errors=model.calibration_series_errors_,
+        chosen=chosen,
+        target=y.name,
+        interval=model.interval,
+        horizon=model.horizon_,
+    )
     say(quiet, describe_series(y, data))
     say(
         quiet,

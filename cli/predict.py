@@ -35,7 +35,7 @@ from ._plot import (
     chosen_in_dataset,
     chosen_in_memory,
     plot_dataset,
-    plot_forecast,
+    write_and_plot,
 )
 from ._printing import (
     Quiet,
@@ -106,7 +106,7 @@ def predict(
     (or --model models:/sales/3, a model logged with tsrnn.mlflow)
     """
     from tsrnn.intervals import DEFAULT_INTERVAL
-    from tsrnn.io import file_columns, read_future, write_forecast
+    from tsrnn.io import file_columns, read_future
 
     start(quiet=quiet, log_format=log_format)
     timer = Timer()
@@ -184,21 +184,18 @@ def predict(
         )
         shown["series"] = count_series(result)
     chosen = chosen_in_memory(plot_ids, result, data=data or model)  # before writing
-    with stage(quiet, None, "writing", rows=len(result), output=output) as shown:
-        write_forecast(result, output)
-        drawn = "plot"
-        if plot is not None:
-            drawn = plot_forecast(
-                y,
-                result,
-                plot,
-                errors=forecaster.calibration_series_errors_,
-                chosen=chosen,
-                target=forecaster.name_,
-                interval=interval,
-                horizon=steps,
-            ).describe()
-            shown["plot"] = str(plot)
+    drawn = write_and_plot(
+        quiet,
+        result,
+        output,
+        plot,
+        history=y,
+        errors=forecaster.calibration_series_errors_,
+        chosen=chosen,
+        target=forecaster.name_,
+        interval=interval,
+        horizon=steps,
+    )
     if y is not None:
         say(quiet, describe_series(y, data))
     say(
